@@ -1,0 +1,120 @@
+/**
+ * Our phase-tagged outcome constructors on top of @medplum/core's OperationOutcome vocabulary.
+ * OperationOutcome literals live here and in test expectations only; everything else throws
+ * OperationOutcomeError built from these (see ../shared/docs/house-style.md 7.3).
+ */
+import { OperationOutcomeError, getStatus, isOperationOutcome } from '@medplum/core';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+/** One problem found in an input: where (a path) and what. */
+export interface Problem {
+  /** JSON path into the input (`/client/mrn`) or a FHIRPath into a resource (`Encounter.status`). */
+  path: string;
+  message: string;
+  code?: OperationOutcomeIssue['code'];
+  severity?: OperationOutcomeIssue['severity'];
+}
+
+function outcome(issues: OperationOutcomeIssue[], id?: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', ...(id ? { id } : {}), issue: issues };
+}
+
+function issue(p: Problem, defaultCode: OperationOutcomeIssue['code']): OperationOutcomeIssue {
+  return {
+    severity: p.severity ?? 'error',
+    code: p.code ?? defaultCode,
+    details: { text: p.message },
+    ...(p.path ? { expression: [p.path] } : {}),
+  };
+}
+
+/** An inbound payload that failed its JSON Schema: every problem, each with its JSON path. HTTP 400. */
+export function inputInvalid(problems: Problem[]): OperationOutcome {
+  return outcome(problems.map((p) => issue(p, 'invalid')), 'input-invalid');
+}
+
+/** A mapping file (or case file) that fails its schema at load time. */
+export function mappingInvalid(file: string, problems: Problem[]): OperationOutcome {
+  return outcome(
+    problems.map((p) => issue({ ...p, message: `${file}: ${p.message}` }, 'structure')),
+    'mapping-invalid'
+  );
+}
+
+/** A valid input that the mapping could not transform. HTTP 422. */
+export function transformFailed(problems: Problem[]): OperationOutcome {
+  return outcome(problems.map((p) => issue(p, 'processing')), 'transform-failed');
+}
+
+/** An outbound resource that failed FHIR validation. HTTP 422. */
+export function outputInvalid(issues: OperationOutcomeIssue[]): OperationOutcome {
+  return outcome(issues, 'output-invalid');
+}
+
+/** An error answered by an upstream FHIR server (or no answer at all: status 0). HTTP 502/503. */
+export function upstreamFailed(status: number, upstream?: OperationOutcome, message?: string): OperationOutcome {
+  const text = message ?? `The FHIR server answered HTTP ${status}`;
+  const issues: OperationOutcomeIssue[] = [
+    {
+      severity: 'error',
+      code: status === 0 || status >= 500 || status === 429 ? 'transient' : 'processing',
+      details: { text },
+      diagnostics: `upstream-status:${status}`,
+    },
+    ...(upstream?.issue ?? []),
+  ];
+  return outcome(issues, 'upstream-failed');
+}
+
+/** Request refused for lack of (valid) credentials. HTTP 401. */
+export function unauthenticated(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'login', details: { text: message } }], 'unauthenticated');
+}
+
+/** A request body too large to accept. HTTP 413. */
+export function tooLarge(limit: string): OperationOutcome {
+  return outcome(
+    [{ severity: 'error', code: 'too-costly', details: { text: `Request body exceeds the limit of ${limit}` } }],
+    'too-large'
+  );
+}
+
+/** The HTTP status of an outcome: ours first, then @medplum/core's getStatus. The one conversion point. */
+export function httpStatusFor(o: OperationOutcome): number {
+  switch (o.id) {
+    case 'input-invalid':
+    case 'mapping-invalid':
+      return 400;
+    case 'unauthenticated':
+      return 401;
+    case 'too-large':
+      return 413;
+    case 'transform-failed':
+    case 'output-invalid':
+      return 422;
+    case 'upstream-failed': {
+      const status = Number(/upstream-status:(\d+)/.exec(o.issue?.[0]?.diagnostics ?? '')?.[1] ?? 0);
+      if (status === 409 || status === 412) {
+        return status;
+      }
+      return status === 503 || status === 429 || status === 0 ? 503 : 502;
+    }
+    default:
+      return getStatus(o);
+  }
+}
+
+/** The upstream HTTP status carried by an upstreamFailed outcome (0 = no answer), or undefined. */
+export function upstreamStatusOf(o: OperationOutcome): number | undefined {
+  if (o.id !== 'upstream-failed') {
+    return undefined;
+  }
+  return Number(/upstream-status:(\d+)/.exec(o.issue?.[0]?.diagnostics ?? '')?.[1] ?? 0);
+}
+
+/** Throws an OperationOutcomeError for the given outcome. */
+export function fail(o: OperationOutcome, cause?: unknown): never {
+  throw new OperationOutcomeError(o, cause);
+}
+
+export { OperationOutcomeError, isOperationOutcome };
