@@ -79,6 +79,25 @@ export function tooLarge(limit: string): OperationOutcome {
   );
 }
 
+/** An unexpected error: no message or stack is passed on (they may hold anything). HTTP 500. */
+export function internalError(): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'exception', details: { text: 'Internal server error' } }], 'internal-error');
+}
+
+/**
+ * Any thrown value as an OperationOutcome: outcome errors keep their outcome, anything else becomes
+ * internalError() (unlike normalizeOperationOutcome, which would answer a bug with a 400 and its message).
+ */
+export function toOutcome(err: unknown): OperationOutcome {
+  if (err instanceof OperationOutcomeError) {
+    return err.outcome;
+  }
+  if (isOperationOutcome(err)) {
+    return err;
+  }
+  return internalError();
+}
+
 /** The HTTP status of an outcome: ours first, then @medplum/core's getStatus. The one conversion point. */
 export function httpStatusFor(o: OperationOutcome): number {
   switch (o.id) {
@@ -92,6 +111,8 @@ export function httpStatusFor(o: OperationOutcome): number {
     case 'transform-failed':
     case 'output-invalid':
       return 422;
+    case 'internal-error':
+      return 500;
     case 'upstream-failed': {
       const status = Number(/upstream-status:(\d+)/.exec(o.issue?.[0]?.diagnostics ?? '')?.[1] ?? 0);
       if (status === 409 || status === 412) {

@@ -1,0 +1,193 @@
+/**
+ * Configuration from environment variables, validated once at start-up. Every bad or missing value is
+ * reported in one error, in plain sentences, so an operator fixes them all in one go.
+ */
+import { isAbsolute, resolve } from 'node:path';
+
+export type FhirAuthType = 'none' | 'bearer';
+
+export interface Config {
+  /** HTTP port; 0 picks a free one (tests). */
+  port: number;
+  /** Interface to listen on. Loopback by default: this service holds PHI. */
+  host: string;
+  /** Folder for the embedded store, the embedded FHIR server's database and the generated API token. */
+  dataDir: string;
+  /** Accepted bearer tokens; undefined = generate one at first start (see auth-tokens.ts). */
+  apiTokens?: string[];
+  /** The sync target; undefined = the embedded FHIR server at /fhir. */
+  fhirBaseUrl?: string;
+  fhirAuth: { type: FhirAuthType; token?: string };
+  /** Identifier system of client MRNs on the target (the EHR's). */
+  mrnSystem: string;
+  /** The practice-owned namespace for our identifier systems and code systems. */
+  identifierNamespace: string;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** Largest accepted JSON body of a single record, in bytes. */
+  bodyLimitBytes: number;
+  /** Largest accepted NDJSON import body, in bytes. */
+  importLimitBytes: number;
+  sync: {
+    enabled: boolean;
+    /** How often the worker looks for due outbox entries when not woken by a write. */
+    pollIntervalMs: number;
+    /** Records processed at once (at most one per client). */
+    concurrency: number;
+    /** Backoff bounds for failed or held records. */
+    minBackoffMs: number;
+    maxBackoffMs: number;
+    /** Timeout of one request to the FHIR server. */
+    requestTimeoutMs: number;
+  };
+  /** Minimum necessary: contact details of non-family participants are left out unless this is true. */
+  includeNonFamilyContactDetails: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+
+class Collector {
+  readonly problems: string[] = [];
+
+  int(env: Env, key: string, dflt: number, min: number, max: number): number {
+    const raw = env[key];
+    if (raw === undefined || raw === '') {
+      return dflt;
+    }
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${key} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return dflt;
+    }
+    return n;
+  }
+
+  bool(env: Env, key: string, dflt: boolean): boolean {
+    const raw = env[key];
+    if (raw === undefined || raw === '') {
+      return dflt;
+    }
+    if (['true', '1', 'yes'].includes(raw.toLowerCase())) {
+      return true;
+    }
+    if (['false', '0', 'no'].includes(raw.toLowerCase())) {
+      return false;
+    }
+    this.problems.push(`${key} must be true or false (got "${raw}")`);
+    return dflt;
+  }
+
+  url(env: Env, key: string, dflt?: string): string | undefined {
+    const raw = env[key];
+    if (raw === undefined || raw === '') {
+      return dflt;
+    }
+    try {
+      const u = new URL(raw);
+      if (!['http:', 'https:', 'urn:'].includes(u.protocol)) {
+        throw new Error('protocol');
+      }
+      return raw.replace(/\/+$/, '');
+    } catch {
+      this.problems.push(`${key} must be an absolute http(s) or urn URL (got "${raw}")`);
+      return dflt;
+    }
+  }
+
+  oneOf<T extends string>(env: Env, key: string, allowed: readonly T[], dflt: T): T {
+    const raw = env[key];
+    if (raw === undefined || raw === '') {
+      return dflt;
+    }
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${key} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return dflt;
+    }
+    return raw as T;
+  }
+}
+
+/**
+ * Reads and validates the configuration.
+ * @param env - the environment (process.env in production).
+ * @returns a frozen Config.
+ * @throws Error naming every problem.
+ */
+export function loadConfig(env: Env): Config {
+  const c = new Collector();
+  const port = c.int(env, 'PORT', 8080, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const dataDirRaw = env.DATA_DIR || './data';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(process.cwd(), dataDirRaw);
+
+  let apiTokens: string[] | undefined;
+  if (env.API_TOKENS !== undefined && env.API_TOKENS.trim() !== '') {
+    apiTokens = env.API_TOKENS.split(',').map((t) => t.trim());
+    if (apiTokens.some((t) => t.length < 16)) {
+      c.problems.push('API_TOKENS must be comma-separated tokens of at least 16 characters each');
+    }
+  }
+
+  const fhirBaseUrl = c.url(env, 'FHIR_BASE_URL');
+  const authType = c.oneOf(env, 'FHIR_AUTH_TYPE', ['none', 'bearer'] as const, env.FHIR_AUTH_TOKEN ? 'bearer' : 'none');
+  const authToken = env.FHIR_AUTH_TOKEN || undefined;
+  if (authType === 'bearer' && !authToken) {
+    c.problems.push('FHIR_AUTH_TOKEN is required when FHIR_AUTH_TYPE is bearer');
+  }
+  if (authType === 'bearer' && !fhirBaseUrl) {
+    c.problems.push('FHIR_AUTH_TYPE=bearer needs FHIR_BASE_URL (the embedded server uses the API token itself)');
+  }
+
+  const mrnSystem = c.url(env, 'MRN_SYSTEM', 'https://fhir.example-hospital.org/sid/mrn') as string;
+  const identifierNamespace = c.url(env, 'IDENTIFIER_NAMESPACE', 'https://fhir.example-practice.org') as string;
+  const logLevel = c.oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
+  const bodyLimitBytes = c.int(env, 'BODY_LIMIT_BYTES', 15 * 1024 * 1024, 1024, 200 * 1024 * 1024);
+  const importLimitBytes = c.int(env, 'IMPORT_LIMIT_BYTES', 100 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  const minBackoffMs = c.int(env, 'SYNC_MIN_BACKOFF_MS', 1000, 10, 3_600_000);
+  const maxBackoffMs = c.int(env, 'SYNC_MAX_BACKOFF_MS', 300_000, 10, 86_400_000);
+  if (maxBackoffMs < minBackoffMs) {
+    c.problems.push('SYNC_MAX_BACKOFF_MS must not be smaller than SYNC_MIN_BACKOFF_MS');
+  }
+  const config: Config = {
+    port,
+    host,
+    dataDir,
+    apiTokens,
+    fhirBaseUrl,
+    fhirAuth: { type: authType, token: authToken },
+    mrnSystem,
+    identifierNamespace,
+    logLevel,
+    bodyLimitBytes,
+    importLimitBytes,
+    sync: {
+      enabled: c.bool(env, 'SYNC_ENABLED', true),
+      pollIntervalMs: c.int(env, 'SYNC_POLL_INTERVAL_MS', 1000, 10, 600_000),
+      concurrency: c.int(env, 'SYNC_CONCURRENCY', 4, 1, 64),
+      minBackoffMs,
+      maxBackoffMs,
+      requestTimeoutMs: c.int(env, 'FHIR_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    },
+    includeNonFamilyContactDetails: c.bool(env, 'INCLUDE_NON_FAMILY_CONTACT_DETAILS', false),
+  };
+  if (c.problems.length > 0) {
+    throw new Error(`Invalid configuration:\n  - ${c.problems.join('\n  - ')}`);
+  }
+  return Object.freeze(config);
+}
+
+/** A configuration for tests: a private data dir, a free port, a fixed token, a fast sync loop. */
+export function loadTestConfig(dataDir: string, overrides: Env = {}): Config {
+  return loadConfig({
+    PORT: '0',
+    DATA_DIR: dataDir,
+    API_TOKENS: 'test-token-0123456789abcdef',
+    LOG_LEVEL: 'error',
+    SYNC_POLL_INTERVAL_MS: '50',
+    SYNC_MIN_BACKOFF_MS: '50',
+    SYNC_MAX_BACKOFF_MS: '500',
+    FHIR_REQUEST_TIMEOUT_MS: '10000',
+    ...overrides,
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * The HTTP application: the inbound API at /api/v1 and the embedded FHIR server at /fhir (when this
+ * instance hosts it), both behind bearer-token auth, with one error handler for everything.
+ */
+import express, { type Express, type Router } from 'express';
+import { notFound } from '@medplum/core';
+import type { IntakeDeps } from '../intake/accept.js';
+import type { Logger } from '../logger.js';
+import { OperationOutcomeError } from '../outcomes.js';
+import { errorHandler } from './error-handler.js';
+import { requireBearer } from './middleware/auth.js';
+import { requestContext } from './middleware/request-context.js';
+import { importRouter } from './routes/import.js';
+import { recordsRouter } from './routes/records.js';
+
+export interface AppDeps {
+  logger: Logger;
+  apiTokens: readonly string[];
+  intake: IntakeDeps;
+  bodyLimitBytes: number;
+  importLimitBytes: number;
+  /** The embedded FHIR server's router, mounted at /fhir; absent when syncing to an external server. */
+  fhirRouter?: Router;
+  /** Extra /api/v1 routers (status and the like). */
+  apiRouters?: Router[];
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(deps.logger));
+
+  // Liveness only: says nothing about data, so it needs no token.
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  const auth = requireBearer(deps.apiTokens);
+  const api = express.Router();
+  api.use(importRouter(deps.intake, deps.importLimitBytes));
+  for (const r of deps.apiRouters ?? []) {
+    api.use(r);
+  }
+  api.use(recordsRouter(deps.intake, deps.bodyLimitBytes));
+  app.use('/api/v1', auth, api);
+  if (deps.fhirRouter) {
+    app.use('/fhir', auth, deps.fhirRouter);
+  }
+  app.use((_req, _res, next) => next(new OperationOutcomeError(notFound)));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

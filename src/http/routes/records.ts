@@ -1,0 +1,71 @@
+/**
+ * PUT and GET of single records: /api/v1/{participants|consents|sessions|notes}/{id}. A PUT is an upsert
+ * by the source id; the path id must equal the body id.
+ */
+import { notFound } from '@medplum/core';
+import express, { type Router } from 'express';
+import type { RecordKind } from '../../domain/records.js';
+import { validateRecord } from '../../inbound/validate.js';
+import { acceptRecords, type IntakeDeps } from '../../intake/accept.js';
+import { inputInvalid, OperationOutcomeError, type Problem } from '../../outcomes.js';
+import { recordView, writeView } from '../record-view.js';
+
+export const KIND_BY_COLLECTION: Record<string, RecordKind> = {
+  participants: 'participant',
+  consents: 'consent',
+  sessions: 'session',
+  notes: 'note',
+};
+
+const ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function recordsRouter(deps: IntakeDeps, bodyLimitBytes: number): Router {
+  const router = express.Router();
+  const json = express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'] });
+
+  router.put('/:collection/:id', json, async (req, res) => {
+    const kind = KIND_BY_COLLECTION[req.params.collection as string];
+    if (!kind) {
+      throw new OperationOutcomeError(notFound);
+    }
+    const record = validatePut(kind, req.params.id as string, req.body);
+    const [result] = await acceptRecords(deps, [{ kind, record }]);
+    res.status(result.created ? 201 : 200).json(await writeView(deps.store, result));
+  });
+
+  router.get('/:collection/:id', async (req, res) => {
+    const kind = KIND_BY_COLLECTION[req.params.collection as string];
+    const rec = kind ? await deps.store.getRecord(kind, req.params.id as string) : undefined;
+    if (!rec) {
+      throw new OperationOutcomeError(notFound);
+    }
+    res.json(await recordView(deps.store, rec));
+  });
+
+  return router;
+}
+
+/** Validates a PUT body, adding the path/body id agreement to the schema problems so all come at once. */
+function validatePut(kind: RecordKind, pathId: string, body: unknown): ReturnType<typeof validateRecord> {
+  const problems: Problem[] = [];
+  if (!ID.test(pathId)) {
+    problems.push({ path: '/id', message: 'the id in the URL must be 1-64 characters of A-Za-z0-9._-' });
+  }
+  const bodyId = (body as { id?: unknown } | undefined)?.id;
+  if (bodyId !== undefined && bodyId !== pathId) {
+    problems.push({ path: '/id', message: `must equal the id in the URL ("${pathId}")` });
+  }
+  try {
+    const record = validateRecord(kind, body);
+    if (problems.length > 0) {
+      throw new OperationOutcomeError(inputInvalid(problems));
+    }
+    return record;
+  } catch (err) {
+    if (err instanceof OperationOutcomeError && problems.length > 0 && err.outcome.id === 'input-invalid') {
+      const ours = inputInvalid(problems);
+      throw new OperationOutcomeError({ ...ours, issue: [...(ours.issue ?? []), ...(err.outcome.issue ?? [])] }, err);
+    }
+    throw err;
+  }
+}

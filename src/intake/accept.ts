@@ -1,0 +1,65 @@
+/**
+ * Accepting records: decide the client they belong to and whether policy keeps them local, then store
+ * each record with its outbox entries in one transaction, and wake the sync for the clients touched.
+ */
+import type { AnyRecord, NoteRecord, RecordKind, SessionRecord } from '../domain/records.js';
+import type { PutRecordInput, PutRecordResult, Store } from '../store/port.js';
+import { localOnlyReason } from './policy.js';
+
+export interface IntakeDeps {
+  store: Store;
+  /** Names of the sync targets every disclosable record is queued for. */
+  targets: string[];
+  /** Called after a commit with the client keys written (the sync wakes held records of those clients). */
+  onAccepted?: (clientKeys: string[]) => void;
+}
+
+export interface IncomingRecord {
+  kind: RecordKind;
+  record: AnyRecord;
+}
+
+/**
+ * Stores records (one transaction for the whole list) and returns one result per record, in order.
+ */
+export async function acceptRecords(deps: IntakeDeps, items: IncomingRecord[]): Promise<PutRecordResult[]> {
+  const sessionsInBatch = new Map<string, string>();
+  const inputs: PutRecordInput[] = [];
+  const wake = new Set<string>();
+  for (const item of items) {
+    const clientMrn = await clientOf(deps.store, item, sessionsInBatch);
+    const clientKey = clientMrn ?? `session:${(item.record as NoteRecord).sessionId}`;
+    if (item.kind === 'session') {
+      sessionsInBatch.set(item.record.id, (item.record as SessionRecord).client.mrn);
+      // Notes that arrived before their session wait under the session's key.
+      wake.add(`session:${item.record.id}`);
+    }
+    wake.add(clientKey);
+    inputs.push({
+      kind: item.kind,
+      record: item.record,
+      clientMrn,
+      clientKey,
+      targets: deps.targets,
+      blocked: localOnlyReason(item.kind, item.record),
+    });
+  }
+  const results = await deps.store.putRecords(inputs);
+  if (results.some((r) => r.changed)) {
+    deps.onAccepted?.([...wake]);
+  }
+  return results;
+}
+
+async function clientOf(store: Store, item: IncomingRecord, sessionsInBatch: Map<string, string>): Promise<string | null> {
+  if (item.kind !== 'note') {
+    return (item.record as { client: { mrn: string } }).client.mrn;
+  }
+  const sessionId = (item.record as NoteRecord).sessionId;
+  const inBatch = sessionsInBatch.get(sessionId);
+  if (inBatch) {
+    return inBatch;
+  }
+  const session = await store.getRecord('session', sessionId);
+  return session?.clientMrn ?? null;
+}

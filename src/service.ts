@@ -1,0 +1,130 @@
+/**
+ * The composition root: config -> logger -> store, mappings, embedded FHIR server -> HTTP app -> sync
+ * worker. main.ts runs it; the end-to-end tests start and stop it the same way.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { resolveApiTokens } from './auth-tokens.js';
+import type { Config } from './config.js';
+import { loadFhirDefinitions } from './fhir/definitions.js';
+import { createKitClientTarget } from './fhir/kit-client.js';
+import { createEmbeddedFhirServer } from './fhir-server/index.js';
+import { createApp } from './http/app.js';
+import { statusRouter } from './http/routes/status.js';
+import type { IntakeDeps } from './intake/accept.js';
+import { createLogger, type Logger } from './logger.js';
+import { loadMappings } from './mapping/index.js';
+import type { Store } from './store/port.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { SyncWorker } from './sync/worker.js';
+
+export const EMBEDDED_TARGET = 'embedded';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  apiTokens: string[];
+  store: Store;
+  worker: SyncWorker;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Where log lines go (tests capture them); stdout by default. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
+  const logger = createLogger(config.logLevel, options.logStream);
+  mkdirSync(config.dataDir, { recursive: true });
+  const apiTokens = resolveApiTokens(config, logger);
+  loadFhirDefinitions();
+  const mappings = loadMappings();
+  const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
+
+  let publicUrl = '';
+  const embedded = config.fhirBaseUrl
+    ? undefined
+    : createEmbeddedFhirServer({ dbPath: join(config.dataDir, 'fhir.sqlite'), baseUrl: () => `${publicUrl}/fhir`, logger });
+  const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
+
+  let worker: SyncWorker | undefined;
+  const intake: IntakeDeps = {
+    store,
+    targets: [targetName],
+    onAccepted: (clientKeys) => {
+      void Promise.all(clientKeys.map((k) => store.wakeClient(targetName, k))).then(() => worker?.wake());
+    },
+  };
+  const app = createApp({
+    logger,
+    apiTokens,
+    intake,
+    bodyLimitBytes: config.bodyLimitBytes,
+    importLimitBytes: config.importLimitBytes,
+    fhirRouter: embedded?.router,
+    apiRouters: [statusRouter(store)],
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
+  publicUrl = `http://${loopbackHost.includes(':') ? `[${loopbackHost}]` : loopbackHost}:${port}`;
+
+  // The sync reaches the embedded server over HTTP, exactly as it would reach an external one.
+  const target = createKitClientTarget({
+    name: targetName,
+    baseUrl: config.fhirBaseUrl ?? `${publicUrl}/fhir`,
+    bearerToken: config.fhirBaseUrl ? () => config.fhirAuth.token : () => apiTokens[0],
+    timeoutMs: config.sync.requestTimeoutMs,
+  });
+  worker = new SyncWorker({
+    store,
+    target,
+    mappings,
+    mappingConfig: {
+      ns: config.identifierNamespace,
+      mrnSystem: config.mrnSystem,
+      includeNonFamilyContactDetails: config.includeNonFamilyContactDetails,
+    },
+    logger,
+    pollIntervalMs: config.sync.pollIntervalMs,
+    concurrency: config.sync.concurrency,
+    minBackoffMs: config.sync.minBackoffMs,
+    maxBackoffMs: config.sync.maxBackoffMs,
+    requestTimeoutMs: config.sync.requestTimeoutMs,
+  });
+  if (config.sync.enabled) {
+    worker.start();
+  }
+  logger.info('collateral-fhir started', {
+    url: publicUrl,
+    fhirTarget: config.fhirBaseUrl ? 'external' : `${publicUrl}/fhir`,
+    dataDir: config.dataDir,
+  });
+
+  const running = worker;
+  return {
+    url: publicUrl,
+    port,
+    apiTokens,
+    store,
+    worker: running,
+    logger,
+    async close() {
+      await running.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      embedded?.close();
+      await store.close();
+    },
+  };
+}

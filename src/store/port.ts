@@ -1,0 +1,123 @@
+/**
+ * The durable store: records (versioned, with a content hash), the outbox, per-target sync state and
+ * the sync ledger. Async on purpose so a PostgreSQL implementation can follow the same contract.
+ */
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { AnyRecord, RecordKind } from '../domain/records.js';
+
+export type SyncStateName = 'pending' | 'synced' | 'held' | 'failed' | 'blocked';
+
+export interface StoredRecord {
+  kind: RecordKind;
+  id: string;
+  /** The client's MRN (for a note: its session's, when known). */
+  clientMrn: string | null;
+  version: number;
+  /** SHA-256 of the canonical JSON body: an identical resend is recognised and changes nothing. */
+  hash: string;
+  body: AnyRecord;
+  receivedAt: string;
+  updatedAt: string;
+}
+
+/** One FHIR resource this service wrote on a target, keyed by its business identifier. */
+export interface LedgerEntry {
+  target: string;
+  kind: RecordKind;
+  recordId: string;
+  resourceType: string;
+  /** `system|value` of the identifier the resource was upserted by. */
+  identifier: string;
+  resourceId: string;
+  versionId: string;
+  recordVersion: number;
+  /** `mappingId@version` that produced the resource. */
+  mapping: string;
+  /** Hash of the mapped resource (before reference resolution): unchanged content is not resent. */
+  contentHash: string;
+  syncedAt: string;
+}
+
+export interface SyncState {
+  kind: RecordKind;
+  recordId: string;
+  target: string;
+  state: SyncStateName;
+  /** Plain-words reason for held, failed and blocked (no PHI). */
+  reason?: string;
+  /** The target's OperationOutcome (failed) or our own (validation). */
+  outcome?: OperationOutcome;
+  attempts: number;
+  nextAttemptAt?: string;
+  updatedAt: string;
+}
+
+export interface OutboxEntry {
+  seq: number;
+  kind: RecordKind;
+  recordId: string;
+  target: string;
+  recordVersion: number;
+  /** Entries of one client are processed in order, one at a time. */
+  clientKey: string;
+  attempts: number;
+}
+
+export interface PutRecordInput {
+  kind: RecordKind;
+  record: AnyRecord;
+  clientMrn: string | null;
+  clientKey: string;
+  /** Targets to enqueue for; ignored when `blocked` is set. */
+  targets: string[];
+  /** When set the record is kept locally only, never enqueued, and its state says why. */
+  blocked?: string;
+}
+
+export interface PutRecordResult {
+  record: StoredRecord;
+  /** false when the body was identical to the stored one (nothing was written or enqueued). */
+  changed: boolean;
+  created: boolean;
+}
+
+export interface RecordFilter {
+  kind?: RecordKind;
+  clientMrn?: string;
+}
+
+export interface Store {
+  /** Upserts a record and, in the same transaction, its outbox entries and pending sync state. */
+  putRecord(input: PutRecordInput): Promise<PutRecordResult>;
+  /** Several puts in one transaction (bulk import). */
+  putRecords(inputs: PutRecordInput[]): Promise<PutRecordResult[]>;
+  getRecord(kind: RecordKind, id: string): Promise<StoredRecord | undefined>;
+  getRecords(kind: RecordKind, ids: string[]): Promise<StoredRecord[]>;
+  listRecords(filter: RecordFilter): Promise<StoredRecord[]>;
+  getSyncStates(kind: RecordKind, id: string): Promise<SyncState[]>;
+  countSyncStates(): Promise<{ target: string; state: SyncStateName; count: number }[]>;
+
+  /** Claims due outbox entries of a target: at most one per client key, oldest first, leased for leaseMs. */
+  claimOutbox(target: string, limit: number, leaseMs: number, now?: Date): Promise<OutboxEntry[]>;
+  /** Success: writes the ledger entries, marks the record synced and removes the entry (unless a newer version arrived). */
+  completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[]): Promise<void>;
+  /** Keeps the entry for later, with its state (held or failed), reason and next attempt time. */
+  deferOutbox(
+    entry: OutboxEntry,
+    state: 'held' | 'failed',
+    reason: string,
+    nextAttemptAt: Date,
+    outcome?: OperationOutcome
+  ): Promise<void>;
+  /** Makes held and failed entries of a client due now (a dependency may have arrived). */
+  wakeClient(target: string, clientKey: string): Promise<number>;
+  /** The next time any entry of the target becomes due (for the worker's sleep), or undefined. */
+  nextDueAt(target: string): Promise<Date | undefined>;
+  /** Number of outbox entries of a target (tests, status). */
+  outboxSize(target?: string): Promise<number>;
+
+  getLedgerByIdentifier(target: string, resourceType: string, identifier: string): Promise<LedgerEntry | undefined>;
+  getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+/**
+ * The embedded store's schema. Applied idempotently at open; `user_version` tracks migrations.
+ */
+import type { Database } from 'better-sqlite3';
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE records (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    client_mrn TEXT,
+    version INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+  );
+  CREATE INDEX records_client ON records (client_mrn, kind);
+
+  -- One row per record and target; a newer version replaces the pending one (coalescing).
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    record_version INTEGER NOT NULL,
+    client_key TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    enqueued_at TEXT NOT NULL,
+    UNIQUE (kind, record_id, target)
+  );
+  CREATE INDEX outbox_due ON outbox (target, next_attempt_at);
+  CREATE INDEX outbox_client ON outbox (target, client_key, seq);
+
+  CREATE TABLE sync_state (
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    outcome TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, record_id, target)
+  );
+
+  CREATE TABLE ledger (
+    target TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    record_version INTEGER NOT NULL,
+    mapping TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    synced_at TEXT NOT NULL,
+    PRIMARY KEY (target, resource_type, identifier)
+  );
+  CREATE INDEX ledger_record ON ledger (target, kind, record_id);
+  `,
+];
+
+/** Brings the schema up to date. */
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * The embedded durable store on SQLite (better-sqlite3) in WAL mode with synchronous=FULL: a commit
+ * is on disk before we acknowledge it, so nothing accepted is lost on restart or kill -9.
+ * better-sqlite3 is synchronous; the async Store contract is kept for the PostgreSQL implementation.
+ */
+import Database from 'better-sqlite3';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { RecordKind } from '../../domain/records.js';
+import { contentHash } from '../hash.js';
+import type {
+  LedgerEntry,
+  OutboxEntry,
+  PutRecordInput,
+  PutRecordResult,
+  RecordFilter,
+  Store,
+  StoredRecord,
+  SyncState,
+  SyncStateName,
+} from '../port.js';
+import { type LedgerRow, type OutboxRow, type RecordRow, type SyncStateRow, toLedger, toOutbox, toRecord, toSyncState } from './rows.js';
+import { migrate } from './schema.js';
+
+/** Opens (creating if needed) a SQLite database file with the durability settings we rely on. */
+export function openDatabase(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = openDatabase(path);
+    migrate(this.db);
+  }
+
+  async putRecord(input: PutRecordInput): Promise<PutRecordResult> {
+    return this.db.transaction(() => this.putOne(input, new Date().toISOString()))();
+  }
+
+  async putRecords(inputs: PutRecordInput[]): Promise<PutRecordResult[]> {
+    return this.db.transaction(() => {
+      const now = new Date().toISOString();
+      return inputs.map((input) => this.putOne(input, now));
+    })();
+  }
+
+  private putOne(input: PutRecordInput, now: string): PutRecordResult {
+    const hash = contentHash(input.record);
+    const existing = this.db
+      .prepare('SELECT * FROM records WHERE kind = ? AND id = ?')
+      .get(input.kind, input.record.id) as RecordRow | undefined;
+    if (existing && existing.hash === hash) {
+      return { record: toRecord(existing), changed: false, created: false };
+    }
+    const version = existing ? existing.version + 1 : 1;
+    const receivedAt = existing?.received_at ?? now;
+    this.db
+      .prepare(
+        `INSERT INTO records (kind, id, client_mrn, version, hash, body, received_at, updated_at)
+         VALUES (@kind, @id, @clientMrn, @version, @hash, @body, @receivedAt, @now)
+         ON CONFLICT (kind, id) DO UPDATE SET client_mrn = excluded.client_mrn, version = excluded.version,
+           hash = excluded.hash, body = excluded.body, updated_at = excluded.updated_at`
+      )
+      .run({
+        kind: input.kind,
+        id: input.record.id,
+        clientMrn: input.clientMrn,
+        version,
+        hash,
+        body: JSON.stringify(input.record),
+        receivedAt,
+        now,
+      });
+    if (input.blocked) {
+      // Blocked records never enter the outbox; drop any entry an earlier version left behind.
+      this.db.prepare('DELETE FROM outbox WHERE kind = ? AND record_id = ?').run(input.kind, input.record.id);
+      this.db.prepare('DELETE FROM sync_state WHERE kind = ? AND record_id = ?').run(input.kind, input.record.id);
+      this.setState(input.kind, input.record.id, 'local', 'blocked', input.blocked, undefined, 0, undefined, now);
+    } else {
+      for (const target of input.targets) {
+        this.db
+          .prepare(
+            `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
+             VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+             ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
+               client_key = excluded.client_key, attempts = 0, next_attempt_at = excluded.next_attempt_at`
+          )
+          .run(input.kind, input.record.id, target, version, input.clientKey, Date.parse(now), now);
+        this.setState(input.kind, input.record.id, target, 'pending', undefined, undefined, 0, undefined, now);
+      }
+    }
+    const stored = this.db
+      .prepare('SELECT * FROM records WHERE kind = ? AND id = ?')
+      .get(input.kind, input.record.id) as RecordRow;
+    return { record: toRecord(stored), changed: true, created: !existing };
+  }
+
+  private setState(
+    kind: RecordKind,
+    recordId: string,
+    target: string,
+    state: SyncStateName,
+    reason: string | undefined,
+    outcome: OperationOutcome | undefined,
+    attempts: number,
+    nextAttemptAt: string | undefined,
+    now: string
+  ): void {
+    this.db
+      .prepare(
+        `INSERT INTO sync_state (kind, record_id, target, state, reason, outcome, attempts, next_attempt_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (kind, record_id, target) DO UPDATE SET state = excluded.state, reason = excluded.reason,
+           outcome = excluded.outcome, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
+           updated_at = excluded.updated_at`
+      )
+      .run(kind, recordId, target, state, reason ?? null, outcome ? JSON.stringify(outcome) : null, attempts, nextAttemptAt ?? null, now);
+  }
+
+  async getRecord(kind: RecordKind, id: string): Promise<StoredRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM records WHERE kind = ? AND id = ?').get(kind, id) as RecordRow | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  async getRecords(kind: RecordKind, ids: string[]): Promise<StoredRecord[]> {
+    const stmt = this.db.prepare('SELECT * FROM records WHERE kind = ? AND id = ?');
+    return ids.flatMap((id) => {
+      const row = stmt.get(kind, id) as RecordRow | undefined;
+      return row ? [toRecord(row)] : [];
+    });
+  }
+
+  async listRecords(filter: RecordFilter): Promise<StoredRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM records WHERE (@kind IS NULL OR kind = @kind) AND (@mrn IS NULL OR client_mrn = @mrn)
+         ORDER BY kind, id`
+      )
+      .all({ kind: filter.kind ?? null, mrn: filter.clientMrn ?? null }) as RecordRow[];
+    return rows.map(toRecord);
+  }
+
+  async getSyncStates(kind: RecordKind, id: string): Promise<SyncState[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM sync_state WHERE kind = ? AND record_id = ? ORDER BY target')
+      .all(kind, id) as SyncStateRow[];
+    return rows.map(toSyncState);
+  }
+
+  async countSyncStates(): Promise<{ target: string; state: SyncStateName; count: number }[]> {
+    return this.db
+      .prepare('SELECT target, state, COUNT(*) AS count FROM sync_state GROUP BY target, state ORDER BY target, state')
+      .all() as { target: string; state: SyncStateName; count: number }[];
+  }
+
+  async claimOutbox(target: string, limit: number, leaseMs: number, now = new Date()): Promise<OutboxEntry[]> {
+    const t = now.getTime();
+    return this.db.transaction(() => {
+      // The oldest due entry of each client whose other entries are not in flight: per-client order,
+      // while a client that keeps failing only delays itself.
+      const rows = this.db
+        .prepare(
+          `SELECT o.* FROM outbox o
+           WHERE o.target = @target AND o.next_attempt_at <= @t AND (o.lease_until IS NULL OR o.lease_until < @t)
+             AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.client_key = o.client_key
+                             AND b.lease_until IS NOT NULL AND b.lease_until >= @t)
+             AND o.seq = (SELECT MIN(m.seq) FROM outbox m WHERE m.target = o.target AND m.client_key = o.client_key
+                          AND m.next_attempt_at <= @t)
+           ORDER BY o.seq LIMIT @limit`
+        )
+        .all({ target, t, limit }) as OutboxRow[];
+      const lease = this.db.prepare('UPDATE outbox SET lease_until = ? WHERE seq = ?');
+      for (const r of rows) {
+        lease.run(t + leaseMs, r.seq);
+      }
+      return rows.map(toOutbox);
+    })();
+  }
+
+  async completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[]): Promise<void> {
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      const upsert = this.db.prepare(
+        `INSERT INTO ledger (target, resource_type, identifier, kind, record_id, resource_id, version_id, record_version,
+           mapping, content_hash, synced_at)
+         VALUES (@target, @resourceType, @identifier, @kind, @recordId, @resourceId, @versionId, @recordVersion,
+           @mapping, @contentHash, @syncedAt)
+         ON CONFLICT (target, resource_type, identifier) DO UPDATE SET kind = excluded.kind, record_id = excluded.record_id,
+           resource_id = excluded.resource_id, version_id = excluded.version_id, record_version = excluded.record_version,
+           mapping = excluded.mapping, content_hash = excluded.content_hash, synced_at = excluded.synced_at`
+      );
+      for (const l of ledger) {
+        upsert.run(l);
+      }
+      // A newer version may have been enqueued while we worked: then the entry stays, due now.
+      const removed = this.db
+        .prepare('DELETE FROM outbox WHERE seq = ? AND record_version <= ?')
+        .run(entry.seq, entry.recordVersion);
+      if (removed.changes === 0) {
+        this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE seq = ?').run(entry.seq);
+        this.setState(entry.kind, entry.recordId, entry.target, 'pending', undefined, undefined, 0, undefined, now);
+      } else {
+        this.setState(entry.kind, entry.recordId, entry.target, 'synced', undefined, undefined, entry.attempts + 1, undefined, now);
+      }
+    })();
+  }
+
+  async deferOutbox(
+    entry: OutboxEntry,
+    state: 'held' | 'failed',
+    reason: string,
+    nextAttemptAt: Date,
+    outcome?: OperationOutcome
+  ): Promise<void> {
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL WHERE seq = ?')
+        .run(nextAttemptAt.getTime(), entry.seq);
+      this.setState(entry.kind, entry.recordId, entry.target, state, reason, outcome, entry.attempts + 1, nextAttemptAt.toISOString(), now);
+    })();
+  }
+
+  async wakeClient(target: string, clientKey: string): Promise<number> {
+    const now = Date.now();
+    return this.db
+      .prepare('UPDATE outbox SET next_attempt_at = ? WHERE target = ? AND client_key = ? AND next_attempt_at > ?')
+      .run(now, target, clientKey, now).changes;
+  }
+
+  async nextDueAt(target: string): Promise<Date | undefined> {
+    const row = this.db
+      .prepare('SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) AS t FROM outbox WHERE target = ?')
+      .get(target) as { t: number | null };
+    return row.t === null ? undefined : new Date(row.t);
+  }
+
+  async outboxSize(target?: string): Promise<number> {
+    const row = this.db
+      .prepare('SELECT COUNT(*) AS n FROM outbox WHERE (? IS NULL OR target = ?)')
+      .get(target ?? null, target ?? null) as { n: number };
+    return row.n;
+  }
+
+  async getLedgerByIdentifier(target: string, resourceType: string, identifier: string): Promise<LedgerEntry | undefined> {
+    const row = this.db
+      .prepare('SELECT * FROM ledger WHERE target = ? AND resource_type = ? AND identifier = ?')
+      .get(target, resourceType, identifier) as LedgerRow | undefined;
+    return row ? toLedger(row) : undefined;
+  }
+
+  async getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM ledger WHERE target = ? AND kind = ? AND record_id = ? ORDER BY resource_type, identifier')
+      .all(target, kind, recordId) as LedgerRow[];
+    return rows.map(toLedger);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) {
+      this.db.close();
+    }
+  }
+}
