@@ -1,0 +1,136 @@
+import { join } from 'node:path';
+import type { Participant, SessionRecord } from '../../../src/domain/records.js';
+import type { PutRecordInput } from '../../../src/store/port.js';
+import { SqliteStore, openDatabase } from '../../../src/store/sqlite/sqlite-store.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+const participant = (id: string, mrn = 'MRN-1'): Participant => ({
+  id,
+  client: { mrn },
+  relationship: 'mother',
+  name: { family: 'Test' },
+});
+const put = (record: Participant, extra: Partial<PutRecordInput> = {}): PutRecordInput => ({
+  kind: 'participant',
+  record,
+  clientMrn: record.client.mrn,
+  clientKey: record.client.mrn,
+  targets: ['t1'],
+  ...extra,
+});
+
+describe('SqliteStore', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let store: SqliteStore;
+  let path: string;
+  beforeEach(() => {
+    tmp = tempDir();
+    path = join(tmp.dir, 's.sqlite');
+    store = new SqliteStore(path);
+  });
+  afterEach(async () => {
+    await store.close();
+    tmp.cleanup();
+  });
+
+  test('uses WAL with synchronous=FULL', () => {
+    const db = openDatabase(path);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    db.close();
+  });
+
+  test('a put stores version 1 with its outbox entry and pending state; an identical resend changes nothing', async () => {
+    const first = await store.putRecord(put(participant('p-1')));
+    expect(first).toMatchObject({ changed: true, created: true, record: { version: 1 } });
+    expect(await store.outboxSize('t1')).toBe(1);
+    expect((await store.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ target: 't1', state: 'pending' });
+
+    const again = await store.putRecord(put(participant('p-1')));
+    expect(again).toMatchObject({ changed: false, created: false, record: { version: 1 } });
+    expect(await store.outboxSize('t1')).toBe(1);
+
+    const changed = await store.putRecord(put({ ...participant('p-1'), relationship: 'father' }));
+    expect(changed).toMatchObject({ changed: true, record: { version: 2 } });
+    expect(await store.outboxSize('t1')).toBe(1); // coalesced into the pending entry
+  });
+
+  test('key order does not make a record look changed', async () => {
+    await store.putRecord(put({ id: 'p-2', client: { mrn: 'M' }, relationship: 'father' }));
+    const again = await store.putRecord(put({ relationship: 'father', client: { mrn: 'M' }, id: 'p-2' } as Participant));
+    expect(again.changed).toBe(false);
+  });
+
+  test('a blocked record is stored but never enqueued', async () => {
+    await store.putRecord(put(participant('p-3'), { blocked: 'policy: never leaves' }));
+    expect(await store.outboxSize()).toBe(0);
+    expect(await store.getSyncStates('participant', 'p-3')).toEqual([
+      expect.objectContaining({ target: 'local', state: 'blocked', reason: 'policy: never leaves' }),
+    ]);
+    expect(await store.getRecord('participant', 'p-3')).toBeDefined();
+  });
+
+  test('claims one entry per client, oldest first, and leases it', async () => {
+    await store.putRecords([put(participant('a1', 'A')), put(participant('a2', 'A')), put(participant('b1', 'B'))]);
+    const claimed = await store.claimOutbox('t1', 10, 60_000);
+    expect(claimed.map((c) => c.recordId).sort()).toEqual(['a1', 'b1']);
+    // Leased entries (and their clients) are not claimed again.
+    expect(await store.claimOutbox('t1', 10, 60_000)).toEqual([]);
+  });
+
+  test('complete writes the ledger and marks synced; a newer version keeps the entry', async () => {
+    await store.putRecord(put(participant('p-4')));
+    const [entry] = await store.claimOutbox('t1', 1, 60_000);
+    await store.putRecord(put({ ...participant('p-4'), relationship: 'father' })); // version 2 arrives mid-send
+    await store.completeOutbox(entry, [
+      {
+        target: 't1',
+        kind: 'participant',
+        recordId: 'p-4',
+        resourceType: 'RelatedPerson',
+        identifier: 'sys|p-4:MRN-1',
+        resourceId: 'rp1',
+        versionId: '1',
+        recordVersion: 1,
+        mapping: 'participant.v1@1.0.0',
+        contentHash: 'h',
+        syncedAt: new Date().toISOString(),
+      },
+    ]);
+    expect(await store.outboxSize('t1')).toBe(1);
+    expect((await store.getSyncStates('participant', 'p-4'))[0].state).toBe('pending');
+    const [again] = await store.claimOutbox('t1', 1, 60_000);
+    await store.completeOutbox({ ...again, recordVersion: 2 }, []);
+    expect(await store.outboxSize('t1')).toBe(0);
+    expect((await store.getSyncStates('participant', 'p-4'))[0].state).toBe('synced');
+    expect(await store.getLedgerByIdentifier('t1', 'RelatedPerson', 'sys|p-4:MRN-1')).toMatchObject({ resourceId: 'rp1' });
+  });
+
+  test('defer keeps the entry with its reason until due; wakeClient makes it due now', async () => {
+    await store.putRecord(put(participant('p-5')));
+    const [entry] = await store.claimOutbox('t1', 1, 60_000);
+    await store.deferOutbox(entry, 'held', 'patient-not-found: x', new Date(Date.now() + 3_600_000));
+    expect(await store.claimOutbox('t1', 1, 60_000)).toEqual([]);
+    expect((await store.getSyncStates('participant', 'p-5'))[0]).toMatchObject({ state: 'held', attempts: 1, reason: 'patient-not-found: x' });
+    expect(await store.wakeClient('t1', 'MRN-1')).toBe(1);
+    expect(await store.claimOutbox('t1', 1, 60_000)).toHaveLength(1);
+  });
+
+  test('everything committed survives reopening the file', async () => {
+    const session: SessionRecord = {
+      id: 's-1',
+      client: { mrn: 'MRN-1' },
+      therapist: { npi: '1234567893' },
+      type: 'collateral',
+      participants: [{ participantId: 'p-1' }],
+      modality: 'video',
+      status: 'completed',
+      start: '2026-02-01T16:00:00-05:00',
+    };
+    await store.putRecord({ kind: 'session', record: session, clientMrn: 'MRN-1', clientKey: 'MRN-1', targets: ['t1'] });
+    await store.close();
+    store = new SqliteStore(path);
+    expect((await store.getRecord('session', 's-1'))?.body).toEqual(session);
+    expect(await store.outboxSize('t1')).toBe(1);
+  });
+});
