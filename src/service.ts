@@ -51,12 +51,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
     : createEmbeddedFhirServer({ dbPath: join(config.dataDir, 'fhir.sqlite'), baseUrl: () => `${publicUrl}/fhir`, logger });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
 
-  let worker: SyncWorker | undefined;
+  // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
+  let wakeWorker = (): void => {};
   const intake: IntakeDeps = {
     store,
     targets: [targetName],
     onAccepted: (clientKeys) => {
-      void Promise.all(clientKeys.map((k) => store.wakeClient(targetName, k))).then(() => worker?.wake());
+      void Promise.all(clientKeys.map((k) => store.wakeClient(targetName, k))).then(() => wakeWorker());
     },
   };
   const app = createApp({
@@ -84,7 +85,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bearerToken: config.fhirBaseUrl ? () => config.fhirAuth.token : () => apiTokens[0],
     timeoutMs: config.sync.requestTimeoutMs,
   });
-  worker = new SyncWorker({
+  const worker = new SyncWorker({
     store,
     target,
     mappings,
@@ -100,6 +101,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     maxBackoffMs: config.sync.maxBackoffMs,
     requestTimeoutMs: config.sync.requestTimeoutMs,
   });
+  wakeWorker = () => worker.wake();
   if (config.sync.enabled) {
     worker.start();
   }
@@ -109,16 +111,15 @@ export async function startService(config: Config, options: StartOptions = {}): 
     dataDir: config.dataDir,
   });
 
-  const running = worker;
   return {
     url: publicUrl,
     port,
     apiTokens,
     store,
-    worker: running,
+    worker,
     logger,
     async close() {
-      await running.stop();
+      await worker.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

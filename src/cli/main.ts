@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * The collateral-fhir command line. `demo` sends the example dataset through a running service.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runDemo } from './demo.js';
+
+const USAGE = `Usage: collateral-fhir <command> [options]
+
+Commands:
+  demo    send examples/ through a running service and print what was synced
+          --url URL          the service (default http://127.0.0.1:$PORT or 8080)
+          --token TOKEN      an API token (default: $API_TOKEN, else DATA_DIR/api-token)
+`;
+
+function defaultToken(): string | undefined {
+  if (process.env.API_TOKEN) {
+    return process.env.API_TOKEN;
+  }
+  if (process.env.API_TOKENS) {
+    return process.env.API_TOKENS.split(',')[0].trim();
+  }
+  const file = join(resolve(process.env.DATA_DIR ?? './data'), 'api-token');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { url: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === 'demo') {
+    const token = values.token ?? defaultToken();
+    if (!token) {
+      console.error('No API token: pass --token, set API_TOKEN, or start the service once so DATA_DIR/api-token exists.');
+      return 2;
+    }
+    const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`;
+    return runDemo({ url, token, timeoutMs: 60_000 });
+  }
+  console.error(`Unknown command "${command}".\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
+);
