@@ -62,7 +62,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   for (const s of states) {
     for (const x of s.sync) {
       const where = x.resources?.map((r: any) => `${r.resourceType}/${r.id}/_history/${r.versionId}`).join(', ');
-      console.log(`   ${s.kind.padEnd(11)} ${s.id.padEnd(10)} ${x.state.padEnd(8)} ${where ?? x.reason ?? ''}`);
+      console.log(`   ${s.kind.padEnd(11)} ${s.id.padEnd(20)} ${x.state.padEnd(8)} ${where ?? x.reason ?? ''}`);
     }
   }
   const count = (st: string): number => states.filter((s) => s.sync.some((x: any) => x.state === st)).length;
@@ -70,8 +70,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   console.log(`
 Where to look (TOKEN=$(cat data/api-token)):
    curl -H "Authorization: Bearer $TOKEN" '${o.url}/fhir/Encounter?_count=5'
-   curl -H "Authorization: Bearer $TOKEN" '${o.url}/fhir/DocumentReference?identifier=https://fhir.example-practice.org/sid/note|n-001'
-   curl -H "Authorization: Bearer $TOKEN" '${o.url}/api/v1/notes/n-001'
+   curl -H "Authorization: Bearer $TOKEN" '${o.url}/fhir/DocumentReference?identifier=https://fhir.example-practice.org/sid/note|n-1001-01'
+   curl -H "Authorization: Bearer $TOKEN" '${o.url}/api/v1/notes/n-1001-01'
    curl -H "Authorization: Bearer $TOKEN" '${o.url}/api/v1/sync/status'`);
   return count('pending') + count('failed') > 0 ? 1 : 0;
 }

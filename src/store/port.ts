@@ -2,7 +2,7 @@
  * The durable store: records (versioned, with a content hash), the outbox, per-target sync state and
  * the sync ledger. Async on purpose so a PostgreSQL implementation can follow the same contract.
  */
-import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { AuditEvent, OperationOutcome } from '@medplum/fhirtypes';
 import type { AnyRecord, RecordKind } from '../domain/records.js';
 
 export type SyncStateName = 'pending' | 'synced' | 'held' | 'failed' | 'blocked';
@@ -81,6 +81,28 @@ export interface PutRecordResult {
   created: boolean;
 }
 
+/** One local audit entry: a FHIR AuditEvent plus the columns it is found by. */
+export interface AuditEntry {
+  /** The AuditEvent's id. */
+  id: string;
+  recorded: string;
+  clientMrn: string | null;
+  kind?: RecordKind;
+  recordId?: string;
+  target?: string;
+  /** What happened: `disclosure` (a record's data reached a target), `write-attempt`, ... */
+  category: string;
+  outcome: 'success' | 'failure';
+  event: AuditEvent;
+}
+
+export interface AuditFilter {
+  clientMrn?: string;
+  kind?: RecordKind;
+  recordId?: string;
+  category?: string;
+}
+
 export interface RecordFilter {
   kind?: RecordKind;
   clientMrn?: string;
@@ -100,15 +122,18 @@ export interface Store {
   /** Claims due outbox entries of a target: at most one per client key, oldest first, leased for leaseMs. */
   claimOutbox(target: string, limit: number, leaseMs: number, now?: Date): Promise<OutboxEntry[]>;
   /** Success: writes the ledger entries, marks the record synced and removes the entry (unless a newer version arrived). */
-  completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[]): Promise<void>;
+  completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[], audit?: AuditEntry[]): Promise<void>;
   /** Keeps the entry for later, with its state (held or failed), reason and next attempt time. */
   deferOutbox(
     entry: OutboxEntry,
     state: 'held' | 'failed',
     reason: string,
     nextAttemptAt: Date,
-    outcome?: OperationOutcome
+    outcome?: OperationOutcome,
+    audit?: AuditEntry[]
   ): Promise<void>;
+  /** Policy forbids sending this record to this target: the entry is removed and the state says why. */
+  blockOutbox(entry: OutboxEntry, reason: string, audit?: AuditEntry[]): Promise<void>;
   /** Makes held and failed entries of a client due now (a dependency may have arrived). */
   wakeClient(target: string, clientKey: string): Promise<number>;
   /** The next time any entry of the target becomes due (for the worker's sleep), or undefined. */
@@ -118,6 +143,10 @@ export interface Store {
 
   getLedgerByIdentifier(target: string, resourceType: string, identifier: string): Promise<LedgerEntry | undefined>;
   getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]>;
+
+  appendAudit(entries: AuditEntry[]): Promise<void>;
+  /** Audit entries, oldest first. */
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
 
   close(): Promise<void>;
 }

@@ -10,7 +10,8 @@ export type HoldCode =
   | 'practitioner-ambiguous'
   | 'waiting-for-record'
   | 'waiting-for-dependency'
-  | 'target-unsupported';
+  | 'target-unsupported'
+  | 'no-consent';
 
 export class HoldError extends Error {
   constructor(

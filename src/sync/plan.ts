@@ -3,10 +3,9 @@
  * the ledger shows is already there unchanged, resolves every conditional reference and validates.
  */
 import { randomUUID } from 'node:crypto';
-import { validateResource } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { mapRecord, type MappedResource, type MappingSet } from '../mapping/index.js';
-import { OperationOutcomeError, outputInvalid } from '../outcomes.js';
+import { validateOutbound } from '../profiles/validate.js';
 import { contentHash } from '../store/hash.js';
 import type { Store } from '../store/port.js';
 import type { RecordToMap } from './context.js';
@@ -78,12 +77,7 @@ export async function planWrites(
 
   const writes: PlannedWrite[] = candidates.map((c) => {
     const resource = rewriteReferences(c.mapped.resource, (r) => resolved.get(r) ?? r);
-    try {
-      validateResource(resource);
-    } catch (err) {
-      const outcome = err instanceof OperationOutcomeError ? err.outcome : undefined;
-      throw new OperationOutcomeError(outputInvalid(outcome?.issue ?? []), err);
-    }
+    validateOutbound(resource);
     return { ...c, resource };
   });
   return { writes };

@@ -11,6 +11,7 @@ import { toOutcome } from '../outcomes.js';
 import type { OutboxEntry, Store } from '../store/port.js';
 import { backoffDelay } from './backoff.js';
 import { gatherRecords } from './context.js';
+import { type DisclosureGate, permitAll } from './gate.js';
 import { HoldError } from './hold.js';
 import { IdentityResolver } from './identity.js';
 import { planWrites } from './plan.js';
@@ -27,6 +28,8 @@ export interface SyncWorkerOptions {
   minBackoffMs: number;
   maxBackoffMs: number;
   requestTimeoutMs: number;
+  /** Consent and privacy decision per record, asked right before sending. Default: permit. */
+  gate?: DisclosureGate;
 }
 
 /** Outcomes that a plain retry will not fix (bad mapping output, target refusing the content). */
@@ -104,6 +107,15 @@ export class SyncWorker {
     const current = { ...entry, recordVersion: record.version };
     try {
       const records = await gatherRecords(store, record, this.o.mappingConfig);
+      const decision = await (this.o.gate ?? permitAll).decide({ main: record, records, target: entry.target, now: new Date() });
+      if (decision.effect === 'deny') {
+        await store.blockOutbox(current, decision.reasons.join('; '));
+        logger.info('record blocked by policy', log);
+        return;
+      }
+      if (decision.effect === 'hold') {
+        throw new HoldError('no-consent', decision.reasons.join('; '));
+      }
       const plan = await planWrites(records, this.o.mappings, store, this.o.target.name, this.identity);
       const ledger = plan.writes.length > 0 ? await sendTransaction(this.o.target, plan.writes) : [];
       await store.completeOutbox(current, ledger);

@@ -1,6 +1,6 @@
 /** Row <-> domain conversions for the SQLite store. */
 import type { RecordKind } from '../../domain/records.js';
-import type { LedgerEntry, OutboxEntry, StoredRecord, SyncState, SyncStateName } from '../port.js';
+import type { AuditEntry, LedgerEntry, OutboxEntry, StoredRecord, SyncState, SyncStateName } from '../port.js';
 
 export interface RecordRow {
   kind: string;
@@ -101,5 +101,31 @@ export function toLedger(r: LedgerRow): LedgerEntry {
     mapping: r.mapping,
     contentHash: r.content_hash,
     syncedAt: r.synced_at,
+  };
+}
+
+export interface AuditRow {
+  id: string;
+  recorded: string;
+  client_mrn: string | null;
+  kind: string | null;
+  record_id: string | null;
+  target: string | null;
+  category: string;
+  outcome: string;
+  event: string;
+}
+
+export function toAudit(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    recorded: r.recorded,
+    clientMrn: r.client_mrn,
+    ...(r.kind ? { kind: r.kind as RecordKind } : {}),
+    ...(r.record_id ? { recordId: r.record_id } : {}),
+    ...(r.target ? { target: r.target } : {}),
+    category: r.category,
+    outcome: r.outcome as AuditEntry['outcome'],
+    event: JSON.parse(r.event),
   };
 }

@@ -64,6 +64,23 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX ledger_record ON ledger (target, kind, record_id);
   `,
+  `
+  -- Local audit trail: one FHIR AuditEvent per disclosure or write attempt (IHE BALP shape), kept
+  -- whatever the target accepts. Indexed for the per-client accounting of disclosures.
+  CREATE TABLE audit (
+    id TEXT PRIMARY KEY,
+    recorded TEXT NOT NULL,
+    client_mrn TEXT,
+    kind TEXT,
+    record_id TEXT,
+    target TEXT,
+    category TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    event TEXT NOT NULL
+  );
+  CREATE INDEX audit_client ON audit (client_mrn, recorded);
+  CREATE INDEX audit_record ON audit (kind, record_id);
+  `,
 ];
 
 /** Brings the schema up to date. */

@@ -8,6 +8,8 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { RecordKind } from '../../domain/records.js';
 import { contentHash } from '../hash.js';
 import type {
+  AuditEntry,
+  AuditFilter,
   LedgerEntry,
   OutboxEntry,
   PutRecordInput,
@@ -18,7 +20,18 @@ import type {
   SyncState,
   SyncStateName,
 } from '../port.js';
-import { type LedgerRow, type OutboxRow, type RecordRow, type SyncStateRow, toLedger, toOutbox, toRecord, toSyncState } from './rows.js';
+import {
+  type AuditRow,
+  type LedgerRow,
+  type OutboxRow,
+  type RecordRow,
+  type SyncStateRow,
+  toAudit,
+  toLedger,
+  toOutbox,
+  toRecord,
+  toSyncState,
+} from './rows.js';
 import { migrate } from './schema.js';
 
 /** Opens (creating if needed) a SQLite database file with the durability settings we rely on. */
@@ -183,9 +196,10 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[]): Promise<void> {
+  async completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[], audit: AuditEntry[] = []): Promise<void> {
     const now = new Date().toISOString();
     this.db.transaction(() => {
+      this.insertAudit(audit);
       const upsert = this.db.prepare(
         `INSERT INTO ledger (target, resource_type, identifier, kind, record_id, resource_id, version_id, record_version,
            mapping, content_hash, synced_at)
@@ -216,15 +230,66 @@ export class SqliteStore implements Store {
     state: 'held' | 'failed',
     reason: string,
     nextAttemptAt: Date,
-    outcome?: OperationOutcome
+    outcome?: OperationOutcome,
+    audit: AuditEntry[] = []
   ): Promise<void> {
     const now = new Date().toISOString();
     this.db.transaction(() => {
+      this.insertAudit(audit);
       this.db
         .prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL WHERE seq = ?')
         .run(nextAttemptAt.getTime(), entry.seq);
       this.setState(entry.kind, entry.recordId, entry.target, state, reason, outcome, entry.attempts + 1, nextAttemptAt.toISOString(), now);
     })();
+  }
+
+  async blockOutbox(entry: OutboxEntry, reason: string, audit: AuditEntry[] = []): Promise<void> {
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      this.insertAudit(audit);
+      this.db.prepare('DELETE FROM outbox WHERE seq = ?').run(entry.seq);
+      this.setState(entry.kind, entry.recordId, entry.target, 'blocked', reason, undefined, entry.attempts + 1, undefined, now);
+    })();
+  }
+
+  async appendAudit(entries: AuditEntry[]): Promise<void> {
+    this.db.transaction(() => this.insertAudit(entries))();
+  }
+
+  private insertAudit(entries: AuditEntry[]): void {
+    const insert = this.db.prepare(
+      `INSERT INTO audit (id, recorded, client_mrn, kind, record_id, target, category, outcome, event)
+       VALUES (@id, @recorded, @clientMrn, @kind, @recordId, @target, @category, @outcome, @event)`
+    );
+    for (const e of entries) {
+      insert.run({
+        id: e.id,
+        recorded: e.recorded,
+        clientMrn: e.clientMrn,
+        kind: e.kind ?? null,
+        recordId: e.recordId ?? null,
+        target: e.target ?? null,
+        category: e.category,
+        outcome: e.outcome,
+        event: JSON.stringify(e.event),
+      });
+    }
+  }
+
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM audit WHERE (@mrn IS NULL OR client_mrn = @mrn) AND (@kind IS NULL OR kind = @kind)
+           AND (@recordId IS NULL OR record_id = @recordId) AND (@category IS NULL OR category = @category)
+         ORDER BY recorded, rowid`
+      )
+      .all({
+        mrn: filter.clientMrn ?? null,
+        kind: filter.kind ?? null,
+        recordId: filter.recordId ?? null,
+        category: filter.category ?? null,
+      }) as AuditRow[];
+    return rows.map(toAudit);
   }
 
   async wakeClient(target: string, clientKey: string): Promise<number> {

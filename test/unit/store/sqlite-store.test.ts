@@ -116,6 +116,22 @@ describe('SqliteStore', () => {
     expect(await store.claimOutbox('t1', 1, 60_000)).toHaveLength(1);
   });
 
+  test('blockOutbox removes the entry and records why; audit entries are kept and filtered', async () => {
+    await store.putRecord(put(participant('p-6')));
+    const [entry] = await store.claimOutbox('t1', 1, 60_000);
+    const event = { resourceType: 'AuditEvent', id: 'a1', recorded: '2026-01-01T00:00:00Z' } as any;
+    await store.blockOutbox(entry, 'deny: consent revoked', [
+      { id: 'a1', recorded: '2026-01-01T00:00:00Z', clientMrn: 'MRN-1', kind: 'participant', recordId: 'p-6', category: 'disclosure-denied', outcome: 'failure', event },
+    ]);
+    expect(await store.outboxSize()).toBe(0);
+    expect((await store.getSyncStates('participant', 'p-6'))[0]).toMatchObject({ state: 'blocked', reason: 'deny: consent revoked' });
+    await store.appendAudit([
+      { id: 'a2', recorded: '2026-01-02T00:00:00Z', clientMrn: 'MRN-2', category: 'disclosure', outcome: 'success', event: { ...event, id: 'a2' } },
+    ]);
+    expect((await store.listAudit({ clientMrn: 'MRN-1' })).map((a) => a.id)).toEqual(['a1']);
+    expect((await store.listAudit({ category: 'disclosure' })).map((a) => a.event.id)).toEqual(['a2']);
+  });
+
   test('everything committed survives reopening the file', async () => {
     const session: SessionRecord = {
       id: 's-1',

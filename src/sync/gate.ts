@@ -1,0 +1,28 @@
+/**
+ * The disclosure gate: asked right before a record is sent (so a retry or replay after a revocation is
+ * checked again) whether its data may go to the target now. The consent engine (src/consent/) plugs in
+ * here; without it everything not blocked at intake is permitted.
+ */
+import type { StoredRecord } from '../store/port.js';
+import type { RecordToMap } from './context.js';
+
+export interface DisclosureDecision {
+  effect: 'permit' | 'hold' | 'deny';
+  /** Plain-words reasons, shown in the record's state (ids and dates only, no names). */
+  reasons: string[];
+  /** Ids of the consent records relied on. */
+  consentIds?: string[];
+  /** v3 PurposeOfUse code the disclosure happens under (TREAT, THREAT, HLEGAL, ETREAT ...). */
+  purposeOfUse?: string;
+}
+
+export interface DisclosureGate {
+  decide(input: { main: StoredRecord; records: RecordToMap[]; target: string; now: Date }): Promise<DisclosureDecision>;
+}
+
+/** The gate used when no consent engine is configured. */
+export const permitAll: DisclosureGate = {
+  async decide() {
+    return { effect: 'permit', reasons: [] };
+  },
+};
