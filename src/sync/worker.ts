@@ -4,14 +4,15 @@
  * record and retries with backoff; its state says why it waits.
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { buildWriteAudit } from '../audit/events.js';
 import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
 import { toOutcome } from '../outcomes.js';
-import type { OutboxEntry, Store } from '../store/port.js';
+import type { OutboxEntry, Store, StoredRecord } from '../store/port.js';
 import { backoffDelay } from './backoff.js';
 import { gatherRecords } from './context.js';
-import { type DisclosureGate, permitAll } from './gate.js';
+import { type DisclosureDecision, type DisclosureGate, permitAll } from './gate.js';
 import { HoldError } from './hold.js';
 import { IdentityResolver } from './identity.js';
 import { planWrites } from './plan.js';
@@ -117,15 +118,52 @@ export class SyncWorker {
         throw new HoldError('no-consent', decision.reasons.join('; '));
       }
       const plan = await planWrites(records, this.o.mappings, store, this.o.target.name, this.identity);
-      const ledger = plan.writes.length > 0 ? await sendTransaction(this.o.target, plan.writes) : [];
-      await store.completeOutbox(current, ledger);
+      if (plan.writes.length === 0) {
+        await store.completeOutbox(current, []);
+        return;
+      }
+      let ledger;
+      try {
+        ledger = await sendTransaction(this.o.target, plan.writes);
+      } catch (err) {
+        const failed = plan.writes.map((w) => ({ resourceType: w.resource.resourceType, resourceId: '', versionId: '', identifier: `${w.mapped.key.system}|${w.mapped.key.value}` }));
+        const outcome = toOutcome(err);
+        await this.defer(current, err, log, [this.audit(record, current.recordVersion, failed, decision, `${outcome.id ?? 'error'}: ${outcome.issue?.[0]?.details?.text ?? ''}`)]);
+        return;
+      }
+      await store.completeOutbox(current, ledger, [this.audit(record, current.recordVersion, ledger, decision)]);
       logger.info('record synced', { ...log, written: ledger.map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
     } catch (err) {
       await this.defer(current, err, log);
     }
   }
 
-  private async defer(entry: OutboxEntry, err: unknown, log: Record<string, unknown>): Promise<void> {
+  /** The local AuditEvent of one write (a disclosure when it succeeded). */
+  private audit(
+    record: StoredRecord,
+    recordVersion: number,
+    written: Parameters<typeof buildWriteAudit>[0]['written'],
+    decision: DisclosureDecision,
+    failure?: string
+  ): ReturnType<typeof buildWriteAudit> {
+    return buildWriteAudit({
+      ns: this.o.mappingConfig.ns,
+      mrnSystem: this.o.mappingConfig.mrnSystem,
+      clientMrn: record.clientMrn,
+      kind: record.kind,
+      recordId: record.id,
+      recordVersion,
+      target: this.o.target.name,
+      targetBaseUrl: this.o.target.baseUrl,
+      written,
+      success: failure === undefined,
+      failure,
+      consentIds: decision.consentIds,
+      purposeOfUse: decision.purposeOfUse,
+    });
+  }
+
+  private async defer(entry: OutboxEntry, err: unknown, log: Record<string, unknown>, audit?: ReturnType<typeof buildWriteAudit>[]): Promise<void> {
     const attempt = entry.attempts + 1;
     if (err instanceof HoldError) {
       const next = new Date(Date.now() + backoffDelay(attempt, this.o.minBackoffMs, this.o.maxBackoffMs));
@@ -141,7 +179,7 @@ export class SyncWorker {
     const delay = permanent ? this.o.maxBackoffMs : backoffDelay(attempt, this.o.minBackoffMs, this.o.maxBackoffMs);
     const next = new Date(Date.now() + delay);
     const reason = `${outcome.id ?? 'error'}: ${outcome.issue?.[0]?.details?.text ?? 'unexpected error'}`;
-    await this.o.store.deferOutbox(entry, 'failed', reason, next, outcome);
+    await this.o.store.deferOutbox(entry, 'failed', reason, next, outcome, audit);
     this.o.logger.warn('record sync failed', {
       ...log,
       outcome: outcome.id,

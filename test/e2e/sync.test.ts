@@ -3,6 +3,7 @@
  * server, reached by the sync over HTTP. Records go in through the API and come out as FHIR resources.
  */
 import { createHash } from 'node:crypto';
+import { validateResource } from '@medplum/core';
 import { MRN_SYSTEM, NS, records, seedBundle, THERAPIST_NPI } from '../helpers/fixtures.js';
 import { startTestService, type TestService, waitFor, waitForState } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -84,6 +85,18 @@ describe('end to end on the embedded FHIR server', () => {
     expect(noteState.sync[0].resources).toEqual([
       expect.objectContaining({ resourceType: 'DocumentReference', id: doc.id, versionId: doc.meta.versionId }),
     ]);
+  });
+
+  test('every write is audited locally as a BALP-shaped AuditEvent naming the resources written', async () => {
+    const audits = await svc.store.listAudit({ clientMrn: 'MRN-1001', category: 'disclosure' });
+    expect(audits.map((a) => `${a.kind}/${a.recordId}`)).toEqual(
+      expect.arrayContaining(['participant/p-001', 'consent/c-001', 'session/s-001', 'note/n-001'])
+    );
+    const noteAudit = audits.find((a) => a.recordId === 'n-001')!;
+    expect(() => validateResource(noteAudit.event)).not.toThrow();
+    expect(noteAudit.event.outcome).toBe('0');
+    const doc = await one(svc, 'DocumentReference', `${NS}/sid/note`, 'n-001');
+    expect(noteAudit.event.entity?.map((e) => e.what?.reference)).toContain(`DocumentReference/${doc.id}/_history/${doc.meta.versionId}`);
   });
 
   test('a resent identical record changes nothing; a changed one updates the same resource', async () => {
