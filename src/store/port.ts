@@ -134,6 +134,11 @@ export interface Store {
   ): Promise<void>;
   /** Policy forbids sending this record to this target: the entry is removed and the state says why. */
   blockOutbox(entry: OutboxEntry, reason: string, audit?: AuditEntry[]): Promise<void>;
+  /**
+   * Queues stored records again for a target (remap after a mapping change, replay): an existing entry
+   * becomes due now, a missing one is created. Returns how many were queued.
+   */
+  requeue(keys: { kind: RecordKind; id: string }[], target: string): Promise<number>;
   /** Makes held and failed entries of a client due now (a dependency may have arrived). */
   wakeClient(target: string, clientKey: string): Promise<number>;
   /** The next time any entry of the target becomes due (for the worker's sleep), or undefined. */

@@ -292,6 +292,34 @@ export class SqliteStore implements Store {
     return rows.map(toAudit);
   }
 
+  async requeue(keys: { kind: RecordKind; id: string }[], target: string): Promise<number> {
+    const now = new Date().toISOString();
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const k of keys) {
+        const row = this.db.prepare('SELECT * FROM records WHERE kind = ? AND id = ?').get(k.kind, k.id) as RecordRow | undefined;
+        const blocked = this.db
+          .prepare("SELECT 1 FROM sync_state WHERE kind = ? AND record_id = ? AND target = 'local' AND state = 'blocked'")
+          .get(k.kind, k.id);
+        if (!row || blocked) {
+          continue; // records kept local by policy are never queued
+        }
+        const clientKey = row.client_mrn ?? (this.db.prepare('SELECT client_key FROM outbox WHERE kind = ? AND record_id = ?').get(k.kind, k.id) as { client_key?: string } | undefined)?.client_key ?? `record:${k.kind}/${k.id}`;
+        this.db
+          .prepare(
+            `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
+             VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+             ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
+               attempts = 0, next_attempt_at = excluded.next_attempt_at, lease_until = NULL`
+          )
+          .run(k.kind, k.id, target, row.version, clientKey, Date.parse(now), now);
+        this.setState(k.kind, k.id, target, 'pending', undefined, undefined, 0, undefined, now);
+        n++;
+      }
+      return n;
+    })();
+  }
+
   async wakeClient(target: string, clientKey: string): Promise<number> {
     const now = Date.now();
     return this.db

@@ -132,6 +132,17 @@ describe('SqliteStore', () => {
     expect((await store.listAudit({ category: 'disclosure' })).map((a) => a.event.id)).toEqual(['a2']);
   });
 
+  test('requeue queues stored records again but never a blocked one', async () => {
+    await store.putRecord(put(participant('p-7')));
+    await store.putRecord(put(participant('p-8'), { blocked: 'local only' }));
+    const [entry] = await store.claimOutbox('t1', 1, 60_000);
+    await store.completeOutbox(entry, []);
+    expect(await store.outboxSize('t1')).toBe(0);
+    expect(await store.requeue([{ kind: 'participant', id: 'p-7' }, { kind: 'participant', id: 'p-8' }, { kind: 'participant', id: 'nope' }], 't1')).toBe(1);
+    expect(await store.outboxSize('t1')).toBe(1);
+    expect((await store.getSyncStates('participant', 'p-7'))[0].state).toBe('pending');
+  });
+
   test('everything committed survives reopening the file', async () => {
     const session: SessionRecord = {
       id: 's-1',
