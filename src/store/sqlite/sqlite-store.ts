@@ -50,6 +50,9 @@ export class SqliteStore implements Store {
   constructor(path: string) {
     this.db = openDatabase(path);
     migrate(this.db);
+    // The embedded store serves one process at a time, so any lease found at open belongs to a process
+    // that died (kill -9, power loss): release it now instead of stalling its client until it expires.
+    this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL').run();
   }
 
   async putRecord(input: PutRecordInput): Promise<PutRecordResult> {

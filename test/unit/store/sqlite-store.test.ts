@@ -143,6 +143,14 @@ describe('SqliteStore', () => {
     expect((await store.getSyncStates('participant', 'p-7'))[0].state).toBe('pending');
   });
 
+  test('leases left by a process that died are released when the store opens again', async () => {
+    await store.putRecord(put(participant('p-9')));
+    expect(await store.claimOutbox('t1', 1, 3_600_000)).toHaveLength(1);
+    await store.close();
+    store = new SqliteStore(path);
+    expect(await store.claimOutbox('t1', 1, 3_600_000)).toHaveLength(1);
+  });
+
   test('everything committed survives reopening the file', async () => {
     const session: SessionRecord = {
       id: 's-1',
