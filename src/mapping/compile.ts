@@ -11,7 +11,7 @@ import { EMPTY, embeddedExpressions } from './expressions.js';
 import type { MappingFile, Template, TemplateObject } from './types.js';
 
 /** The variables every expression may use (transform.ts binds them). */
-const BASE_VARIABLES = ['ns', 'mrnSystem', 'config', 'session', 'participants'];
+const BASE_VARIABLES = ['ns', 'mrnSystem', 'config', 'session', 'participants', 'consents', 'purposeOfUse'];
 
 interface Compilation {
   expressions: Map<string, FhirPathAtom>;

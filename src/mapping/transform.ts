@@ -74,6 +74,9 @@ function baseScope(context: MappingContext): Scope {
       '%config': toTypedValue(config),
       '%session': context.session ? toTypedValue(context.session) : EMPTY,
       '%participants': toTypedValue({ all: Object.values(context.participants ?? {}) }),
+      // Empty when no disclosure gate decided (workbench, golden cases), so mappings can fall back.
+      '%consents': context.consents ? toTypedValue({ all: context.consents }) : EMPTY,
+      '%purposeOfUse': context.purposeOfUse ? toTypedValue(context.purposeOfUse) : EMPTY,
     },
     paths: {},
   };

@@ -4,7 +4,7 @@
  */
 import type { FhirPathAtom } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import type { Participant, RecordKind, SessionRecord } from '../domain/records.js';
+import type { ConsentRecord, Participant, RecordKind, SessionRecord } from '../domain/records.js';
 import type { ConceptMapIndex } from './conceptmap.js';
 
 /** Deployment settings a mapping reads (as %ns, %mrnSystem and %config). */
@@ -24,6 +24,13 @@ export interface MappingContext {
   session?: SessionRecord;
   /** The participants a session or consent references, by participant id. */
   participants?: Record<string, Participant>;
+  /**
+   * The consents the disclosure relies on, as decided by the disclosure gate (%consents): security labels
+   * (42 CFR Part 2) and DocumentReference.context.related follow them. Undefined when no gate decided.
+   */
+  consents?: ConsentRecord[];
+  /** v3 PurposeOfUse the disclosure happens under, as decided by the gate (%purposeOfUse): TREAT, THREAT ... */
+  purposeOfUse?: string;
 }
 
 /** How the sync layer writes a mapped resource. */

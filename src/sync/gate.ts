@@ -3,6 +3,7 @@
  * checked again) whether its data may go to the target now. The consent engine (src/consent/) plugs in
  * here; without it everything not blocked at intake is permitted.
  */
+import type { ConsentRecord } from '../domain/records.js';
 import type { StoredRecord } from '../store/port.js';
 import type { RecordToMap } from './context.js';
 
@@ -14,6 +15,10 @@ export interface DisclosureDecision {
   consentIds?: string[];
   /** v3 PurposeOfUse code the disclosure happens under (TREAT, THREAT, HLEGAL, ETREAT ...). */
   purposeOfUse?: string;
+  /** The consent records relied on: the mappings label and link the resources with them (%consents). */
+  consents?: ConsentRecord[];
+  /** Free-text reason of a disclosure under an exception: stored in the local AuditEvent only, never logged. */
+  exceptionReason?: string;
 }
 
 export interface DisclosureGate {
