@@ -3,6 +3,7 @@
  * reported in one error, in plain sentences, so an operator fixes them all in one go.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { PROFILE_NAMES, type ProfileName } from './fhir-server/target-profiles.js';
 
 export type FhirAuthType = 'none' | 'bearer';
 
@@ -41,6 +42,8 @@ export interface Config {
   };
   /** Minimum necessary: contact details of non-family participants are left out unless this is true. */
   includeNonFamilyContactDetails: boolean;
+  /** What the embedded FHIR server accepts, as an EHR would (EMBEDDED_FHIR_PROFILE; target-profiles.ts). */
+  embeddedFhirProfile: ProfileName;
 }
 
 type Env = Record<string, string | undefined>;
@@ -146,6 +149,10 @@ export function loadConfig(env: Env): Config {
   const importLimitBytes = c.int(env, 'IMPORT_LIMIT_BYTES', 100 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
   const minBackoffMs = c.int(env, 'SYNC_MIN_BACKOFF_MS', 1000, 10, 3_600_000);
   const maxBackoffMs = c.int(env, 'SYNC_MAX_BACKOFF_MS', 300_000, 10, 86_400_000);
+  const embeddedFhirProfile = c.oneOf(env, 'EMBEDDED_FHIR_PROFILE', PROFILE_NAMES, 'full');
+  if (embeddedFhirProfile !== 'full' && fhirBaseUrl) {
+    c.problems.push('EMBEDDED_FHIR_PROFILE applies to the embedded FHIR server only; unset it or FHIR_BASE_URL');
+  }
   if (maxBackoffMs < minBackoffMs) {
     c.problems.push('SYNC_MAX_BACKOFF_MS must not be smaller than SYNC_MIN_BACKOFF_MS');
   }
@@ -170,6 +177,7 @@ export function loadConfig(env: Env): Config {
       requestTimeoutMs: c.int(env, 'FHIR_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     },
     includeNonFamilyContactDetails: c.bool(env, 'INCLUDE_NON_FAMILY_CONTACT_DETAILS', false),
+    embeddedFhirProfile,
   };
   if (c.problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${c.problems.join('\n  - ')}`);

@@ -10,7 +10,7 @@ import { resolveApiTokens } from './auth-tokens.js';
 import type { Config } from './config.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
-import { createEmbeddedFhirServer } from './fhir-server/index.js';
+import { createEmbeddedFhirServer, getTargetProfile } from './fhir-server/index.js';
 import { createApp } from './http/app.js';
 import { statusRouter } from './http/routes/status.js';
 import type { IntakeDeps } from './intake/accept.js';
@@ -48,7 +48,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
   let publicUrl = '';
   const embedded = config.fhirBaseUrl
     ? undefined
-    : createEmbeddedFhirServer({ dbPath: join(config.dataDir, 'fhir.sqlite'), baseUrl: () => `${publicUrl}/fhir`, logger });
+    : createEmbeddedFhirServer({
+        dbPath: join(config.dataDir, 'fhir.sqlite'),
+        baseUrl: () => `${publicUrl}/fhir`,
+        logger,
+        profile: getTargetProfile(config.embeddedFhirProfile),
+      });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.

@@ -11,10 +11,14 @@ import type { FhirRequest, FhirResponse, HttpMethod } from '@medplum/fhir-router
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { internalError, tooLarge, toOutcome } from '../outcomes.js';
 import { capabilityStatement } from './capability.js';
+import { ProfiledFhirRouter, profileGuard } from './profile-enforcement.js';
+import { restrictCapability } from './profile-capability.js';
 import type { HttpAnswer, RequestContext } from './responses.js';
 import { toHttpAnswer } from './responses.js';
 import type { SqliteFhirRepository } from './sqlite-repository.js';
 import { resolveConditionalEntries } from './transaction-prep.js';
+import type { TargetProfile } from './target-profiles.js';
+import { isRestricted } from './target-profiles.js';
 
 /** Where the embedded server reports problems. Never given resource bodies or query strings (PHI). */
 export interface FhirServerLogger {
@@ -28,6 +32,8 @@ export interface FhirHttpRouterOptions {
   /** The public base URL of the FHIR API (…/fhir), read per request for fullUrl, Location and links. */
   baseUrl: () => string;
   logger?: FhirServerLogger;
+  /** What the server accepts (target-profiles.ts); undefined = full, everything. */
+  profile?: TargetProfile;
 }
 
 const BODY_LIMIT = '20mb';
@@ -42,7 +48,8 @@ const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Router {
   const { repo, logger } = options;
-  const fhirRouter = new FhirRouter();
+  const { profile } = options;
+  const fhirRouter = isRestricted(profile) ? new ProfiledFhirRouter(profile) : new FhirRouter();
   const router = express.Router();
 
   router.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
@@ -50,8 +57,13 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
   router.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
 
   router.get('/metadata', (_req, res) => {
-    send(res, { status: 200, headers: {}, body: capabilityStatement(base(options)) });
+    const full = capabilityStatement(base(options));
+    send(res, { status: 200, headers: {}, body: isRestricted(profile) ? restrictCapability(full, profile) : full });
   });
+
+  if (isRestricted(profile)) {
+    router.use(profileGuard(profile, repo, logger));
+  }
 
   router.use(async (req: Request, res: Response) => {
     const ctx: RequestContext = { base: base(options), url: req.url };

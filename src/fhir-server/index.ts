@@ -3,17 +3,24 @@
  * express Router. The service mounts it at /fhir when no external FHIR server is configured, and the
  * sync talks to it over HTTP exactly as it would to an external one.
  */
-import type express from 'express';
+import express from 'express';
 import { openFhirDatabase } from './database.js';
 import type { FhirServerLogger } from './http.js';
 import { createFhirHttpRouter } from './http.js';
 import { SqliteFhirRepository } from './sqlite-repository.js';
+import type { TargetProfile } from './target-profiles.js';
+import { FULL, isRestricted } from './target-profiles.js';
 
 export { openFhirDatabase } from './database.js';
 export type { FhirDatabase } from './database.js';
 export { createFhirHttpRouter } from './http.js';
 export type { FhirHttpRouterOptions, FhirServerLogger } from './http.js';
 export { SqliteFhirRepository } from './sqlite-repository.js';
+export { getTargetProfile, PROFILE_NAMES } from './target-profiles.js';
+export type { ProfileName, TargetProfile } from './target-profiles.js';
+
+/** Where a restricted server also answers without restriction (the hospital's own side: seeding, counting). */
+export const ADMIN_PATH = '/_admin';
 
 /** Options of createEmbeddedFhirServer. */
 export interface EmbeddedFhirServerOptions {
@@ -22,12 +29,19 @@ export interface EmbeddedFhirServerOptions {
   /** The public base URL of the FHIR API (…/fhir). */
   baseUrl: () => string;
   logger?: FhirServerLogger;
+  /** What the server accepts, as an EHR would (target-profiles.ts); default full. */
+  profile?: TargetProfile;
 }
 
 /** A running embedded FHIR server. */
 export interface EmbeddedFhirServer {
-  /** Mount at /fhir. */
+  /**
+   * Mount at /fhir. Under a restricted profile it also serves `${ADMIN_PATH}/…` without restriction over
+   * the same data, standing in for what the EHR does by itself (registration creates Patients, the
+   * invariant test counts DocumentReferences by identifier where the profile cannot search them).
+   */
   router: express.Router;
+  profile: TargetProfile;
   /** The repository, for in-process reads (tests, diagnostics). */
   repo: SqliteFhirRepository;
   /** Closes the database; call after the HTTP server stopped accepting requests. */
@@ -42,10 +56,19 @@ export interface EmbeddedFhirServer {
 export function createEmbeddedFhirServer(options: EmbeddedFhirServerOptions): EmbeddedFhirServer {
   const db = openFhirDatabase(options.dbPath);
   const repo = new SqliteFhirRepository(db);
-  const router = createFhirHttpRouter({ repo, baseUrl: options.baseUrl, logger: options.logger });
+  const profile = options.profile ?? FULL;
+  const profiled = createFhirHttpRouter({ repo, baseUrl: options.baseUrl, logger: options.logger, profile });
+  let router = profiled;
+  if (isRestricted(profile)) {
+    const admin = createFhirHttpRouter({ repo, baseUrl: () => `${options.baseUrl()}${ADMIN_PATH}`, logger: options.logger });
+    router = express.Router();
+    router.use(ADMIN_PATH, admin);
+    router.use(profiled);
+  }
   return {
     router,
     repo,
+    profile,
     close: () => {
       if (db.open) {
         db.close();
