@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { PROFILE_NAMES, type ProfileName } from './fhir-server/target-profiles.js';
+import { isValidTimeZone } from './consent/time.js';
 
 export type FhirAuthType = 'none' | 'bearer';
 
@@ -44,6 +45,8 @@ export interface Config {
   includeNonFamilyContactDetails: boolean;
   /** What the embedded FHIR server accepts, as an EHR would (EMBEDDED_FHIR_PROFILE; target-profiles.ts). */
   embeddedFhirProfile: ProfileName;
+  /** IANA time zone in which consent period dates are read: a date runs 00:00 to 24:00 there. */
+  practiceTimeZone: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -178,7 +181,11 @@ export function loadConfig(env: Env): Config {
     },
     includeNonFamilyContactDetails: c.bool(env, 'INCLUDE_NON_FAMILY_CONTACT_DETAILS', false),
     embeddedFhirProfile,
+    practiceTimeZone: env.PRACTICE_TIME_ZONE || 'UTC',
   };
+  if (!isValidTimeZone(config.practiceTimeZone)) {
+    c.problems.push(`PRACTICE_TIME_ZONE must be an IANA time zone such as America/New_York (got "${config.practiceTimeZone}")`);
+  }
   if (c.problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${c.problems.join('\n  - ')}`);
   }

@@ -8,10 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { resolveApiTokens } from './auth-tokens.js';
 import type { Config } from './config.js';
+import { createConsentGate } from './consent/gate.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
 import { createEmbeddedFhirServer, getTargetProfile } from './fhir-server/index.js';
 import { createApp } from './http/app.js';
+import { disclosuresRouter } from './http/routes/disclosures.js';
 import { statusRouter } from './http/routes/status.js';
 import type { IntakeDeps } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
@@ -72,7 +74,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
-    apiRouters: [statusRouter(store)],
+    apiRouters: [statusRouter(store), disclosuresRouter(store, config.identifierNamespace)],
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -105,6 +107,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     minBackoffMs: config.sync.minBackoffMs,
     maxBackoffMs: config.sync.maxBackoffMs,
     requestTimeoutMs: config.sync.requestTimeoutMs,
+    // Consent is checked per participant right before every send (and again on every retry or replay).
+    gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
   });
   wakeWorker = () => worker.wake();
   if (config.sync.enabled) {

@@ -6,6 +6,7 @@
 import type { ConsentRecord, NoteRecord, Participant, SessionRecord } from '../domain/records.js';
 import type { MappingConfig, MappingContext } from '../mapping/index.js';
 import type { Store, StoredRecord } from '../store/port.js';
+import type { DisclosureDecision } from './gate.js';
 import { HoldError } from './hold.js';
 
 export interface RecordToMap {
@@ -62,4 +63,17 @@ function participantIds(rec: StoredRecord): string[] {
     ids.push(consent.signedBy.participantId);
   }
   return [...new Set(ids)];
+}
+
+/**
+ * The records with the disclosure gate's decision in their mapping context (%consents, %purposeOfUse):
+ * the mappings label the resources (42 CFR Part 2, exception purpose of use) and link the consents relied on.
+ */
+export function withDisclosure(records: RecordToMap[], decision: Pick<DisclosureDecision, 'consents' | 'purposeOfUse'>): RecordToMap[] {
+  return records.map((r) => ({ ...r, context: { ...r.context, consents: decision.consents ?? [], purposeOfUse: decision.purposeOfUse } }));
+}
+
+/** The client's MRN for a record and its dependencies (a note stored before its session has none of its own). */
+export function clientMrnOf(records: RecordToMap[]): string | null {
+  return records[records.length - 1]?.record.clientMrn ?? records.find((r) => r.record.clientMrn)?.record.clientMrn ?? null;
 }

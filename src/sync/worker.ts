@@ -11,7 +11,7 @@ import type { MappingConfig, MappingSet } from '../mapping/index.js';
 import { toOutcome } from '../outcomes.js';
 import type { OutboxEntry, Store, StoredRecord } from '../store/port.js';
 import { backoffDelay } from './backoff.js';
-import { gatherRecords } from './context.js';
+import { clientMrnOf, gatherRecords, withDisclosure } from './context.js';
 import { type DisclosureDecision, type DisclosureGate, permitAll } from './gate.js';
 import { HoldError } from './hold.js';
 import { IdentityResolver } from './identity.js';
@@ -117,21 +117,24 @@ export class SyncWorker {
       if (decision.effect === 'hold') {
         throw new HoldError('no-consent', decision.reasons.join('; '));
       }
-      const plan = await planWrites(records, this.o.mappings, store, this.o.target.name, this.identity);
+      // The mappings label and link what they produce with the consents (or exception) the gate relied on.
+      const plan = await planWrites(withDisclosure(records, decision), this.o.mappings, store, this.o.target.name, this.identity);
       if (plan.writes.length === 0) {
         await store.completeOutbox(current, []);
         return;
       }
+      // A note stored before its session has no client of its own: the accounting files it under the session's.
+      const audited = { ...record, clientMrn: clientMrnOf(records) };
       let ledger;
       try {
         ledger = await sendTransaction(this.o.target, plan.writes);
       } catch (err) {
         const failed = plan.writes.map((w) => ({ resourceType: w.resource.resourceType, resourceId: '', versionId: '', identifier: `${w.mapped.key.system}|${w.mapped.key.value}` }));
         const outcome = toOutcome(err);
-        await this.defer(current, err, log, [this.audit(record, current.recordVersion, failed, decision, `${outcome.id ?? 'error'}: ${outcome.issue?.[0]?.details?.text ?? ''}`)]);
+        await this.defer(current, err, log, [this.audit(audited, current.recordVersion, failed, decision, `${outcome.id ?? 'error'}: ${outcome.issue?.[0]?.details?.text ?? ''}`)]);
         return;
       }
-      await store.completeOutbox(current, ledger, [this.audit(record, current.recordVersion, ledger, decision)]);
+      await store.completeOutbox(current, ledger, [this.audit(audited, current.recordVersion, ledger, decision)]);
       logger.info('record synced', { ...log, written: ledger.map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
     } catch (err) {
       await this.defer(current, err, log);
@@ -160,6 +163,7 @@ export class SyncWorker {
       failure,
       consentIds: decision.consentIds,
       purposeOfUse: decision.purposeOfUse,
+      exceptionReason: decision.exceptionReason,
     });
   }
 
