@@ -3,10 +3,11 @@
  * reported in one error, in plain sentences, so an operator fixes them all in one go.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { readFhirAuthSettings, type FhirAuthSettings } from './fhir/auth/settings.js';
 import { PROFILE_NAMES, type ProfileName } from './fhir-server/target-profiles.js';
 import { isValidTimeZone } from './consent/time.js';
 
-export type FhirAuthType = 'none' | 'bearer';
+export type { FhirAuthType } from './fhir/auth/settings.js';
 
 export interface Config {
   /** HTTP port; 0 picks a free one (tests). */
@@ -19,7 +20,8 @@ export interface Config {
   apiTokens?: string[];
   /** The sync target; undefined = the embedded FHIR server at /fhir. */
   fhirBaseUrl?: string;
-  fhirAuth: { type: FhirAuthType; token?: string };
+  /** How the sync authenticates to FHIR_BASE_URL (FHIR_AUTH_*; see docs/target-authentication.md). */
+  fhirAuth: FhirAuthSettings;
   /** Identifier system of client MRNs on the target (the EHR's). */
   mrnSystem: string;
   /** The practice-owned namespace for our identifier systems and code systems. */
@@ -136,14 +138,8 @@ export function loadConfig(env: Env): Config {
   }
 
   const fhirBaseUrl = c.url(env, 'FHIR_BASE_URL');
-  const authType = c.oneOf(env, 'FHIR_AUTH_TYPE', ['none', 'bearer'] as const, env.FHIR_AUTH_TOKEN ? 'bearer' : 'none');
-  const authToken = env.FHIR_AUTH_TOKEN || undefined;
-  if (authType === 'bearer' && !authToken) {
-    c.problems.push('FHIR_AUTH_TOKEN is required when FHIR_AUTH_TYPE is bearer');
-  }
-  if (authType === 'bearer' && !fhirBaseUrl) {
-    c.problems.push('FHIR_AUTH_TYPE=bearer needs FHIR_BASE_URL (the embedded server uses the API token itself)');
-  }
+  const fhirAuth = readFhirAuthSettings(env, fhirBaseUrl);
+  c.problems.push(...fhirAuth.problems);
 
   const mrnSystem = c.url(env, 'MRN_SYSTEM', 'https://fhir.example-hospital.org/sid/mrn') as string;
   const identifierNamespace = c.url(env, 'IDENTIFIER_NAMESPACE', 'https://fhir.example-practice.org') as string;
@@ -165,7 +161,7 @@ export function loadConfig(env: Env): Config {
     dataDir,
     apiTokens,
     fhirBaseUrl,
-    fhirAuth: { type: authType, token: authToken },
+    fhirAuth: fhirAuth.settings,
     mrnSystem,
     identifierNamespace,
     logLevel,

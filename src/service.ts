@@ -10,6 +10,7 @@ import { resolveApiTokens } from './auth-tokens.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
+import { createTargetAuth, staticTokenSource } from './fhir/auth/index.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
 import { createEmbeddedFhirServer, getTargetProfile } from './fhir-server/index.js';
 import { createApp } from './http/app.js';
@@ -41,6 +42,15 @@ export interface StartOptions {
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const logger = createLogger(config.logLevel, options.logStream);
+  // First: a bad signing key (or key file) stops the start before anything is opened or written.
+  const targetAuth = config.fhirBaseUrl
+    ? await createTargetAuth({
+        settings: config.fhirAuth,
+        fhirBaseUrl: config.fhirBaseUrl,
+        timeoutMs: config.sync.requestTimeoutMs,
+        logger,
+      })
+    : undefined;
   mkdirSync(config.dataDir, { recursive: true });
   const apiTokens = resolveApiTokens(config, logger);
   loadFhirDefinitions();
@@ -75,6 +85,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
     apiRouters: [statusRouter(store), disclosuresRouter(store, config.identifierNamespace)],
+    jwks: targetAuth?.jwks,
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -89,7 +100,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const target = createKitClientTarget({
     name: targetName,
     baseUrl: config.fhirBaseUrl ?? `${publicUrl}/fhir`,
-    bearerToken: config.fhirBaseUrl ? () => config.fhirAuth.token : () => apiTokens[0],
+    auth: targetAuth?.source ?? staticTokenSource(() => apiTokens[0]),
     timeoutMs: config.sync.requestTimeoutMs,
   });
   const worker = new SyncWorker({

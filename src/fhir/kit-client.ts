@@ -5,14 +5,17 @@
 import { isOperationOutcome } from '@medplum/core';
 import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
+import { staticTokenSource, type AccessTokenSource } from './auth/index.js';
 import { OperationOutcomeError, upstreamFailed } from '../outcomes.js';
 import type { FhirTarget } from './port.js';
 
 export interface KitClientTargetOptions {
   name: string;
   baseUrl: string;
-  /** Returns the bearer token to send, or undefined for none. Called per request (tokens rotate). */
+  /** A fixed bearer token (or none); ignored when `auth` is given. */
   bearerToken?: () => string | undefined;
+  /** Where each request's token comes from (OAuth2 tokens expire and rotate); see auth/index.ts. */
+  auth?: AccessTokenSource;
   timeoutMs: number;
 }
 
@@ -23,16 +26,30 @@ export interface KitClientTargetOptions {
 export function createKitClientTarget(options: KitClientTargetOptions): FhirTarget {
   const client = new Client({ baseUrl: options.baseUrl });
 
+  const auth = options.auth ?? staticTokenSource(() => options.bearerToken?.());
+
   async function call<T>(fn: (signal: AbortSignal, headers: Record<string, string>) => Promise<unknown>): Promise<T> {
-    const token = options.bearerToken?.();
-    const headers: Record<string, string> = { accept: 'application/fhir+json' };
-    if (token) {
-      headers.authorization = `Bearer ${token}`;
-    }
-    try {
-      return (await fn(AbortSignal.timeout(options.timeoutMs), headers)) as T;
-    } catch (err) {
-      throw translateError(err);
+    // A token failure is already an outcome (auth/token-endpoint.ts) and must not be translated below.
+    let token = await auth.token();
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { accept: 'application/fhir+json' };
+      if (token) {
+        headers.authorization = `Bearer ${token}`;
+      }
+      try {
+        return (await fn(AbortSignal.timeout(options.timeoutMs), headers)) as T;
+      } catch (err) {
+        // 401: the token was refused (revoked, expired early, keys rotated) and nothing was applied, so
+        // one retry with a renewed token is safe even for a write. Only one: a second 401 is an answer.
+        if (attempt === 1 && (err as { response?: { status?: unknown } })?.response?.status === 401) {
+          const renewed = await auth.renew(token);
+          if (renewed !== undefined && renewed !== token) {
+            token = renewed;
+            continue;
+          }
+        }
+        throw translateError(err);
+      }
     }
   }
 

@@ -4,6 +4,7 @@
  */
 import express, { type Express, type Router } from 'express';
 import { notFound } from '@medplum/core';
+import type { Jwks } from '../fhir/auth/index.js';
 import type { IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
 import { OperationOutcomeError } from '../outcomes.js';
@@ -11,6 +12,7 @@ import { errorHandler } from './error-handler.js';
 import { requireBearer } from './middleware/auth.js';
 import { requestContext } from './middleware/request-context.js';
 import { importRouter } from './routes/import.js';
+import { jwksRouter } from './routes/jwks.js';
 import { recordsRouter } from './routes/records.js';
 
 export interface AppDeps {
@@ -23,6 +25,8 @@ export interface AppDeps {
   fhirRouter?: Router;
   /** Extra /api/v1 routers (status and the like). */
   apiRouters?: Router[];
+  /** Our public signing keys (SMART Backend Services), served at /.well-known/jwks.json without a token. */
+  jwks?: Jwks;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -35,6 +39,10 @@ export function createApp(deps: AppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+
+  if (deps.jwks) {
+    app.use(jwksRouter(deps.jwks));
+  }
 
   const auth = requireBearer(deps.apiTokens);
   const api = express.Router();
