@@ -42,6 +42,18 @@ export interface Config {
     maxBackoffMs: number;
     /** Timeout of one request to the FHIR server. */
     requestTimeoutMs: number;
+    /** Transient failures of one record version before it is parked as a dead letter (SYNC_MAX_ATTEMPTS). */
+    maxAttempts: number;
+    /** How long a record may keep failing before it is parked (SYNC_MAX_AGE_MS). */
+    maxAgeMs: number;
+    /** auto (from the CapabilityStatement), or force transaction, batch or sequential (SYNC_WRITE_MODE). */
+    writeMode: 'auto' | 'transaction' | 'batch' | 'sequential';
+    /** Send a consent's signed form as a DocumentReference (LOINC 64292-6) where the target writes those (SYNC_ROI_DOCUMENT). */
+    roiDocument: boolean;
+    /** How long the target's CapabilityStatement is trusted before it is read again (SYNC_CAPABILITIES_TTL_MS). */
+    capabilitiesTtlMs: number;
+    /** The practice Organization's identifier value in Provenance: `{ns}/sid/organization|{value}` (PRACTICE_ORGANIZATION_ID). */
+    practiceOrganizationId: string;
   };
   /** Minimum necessary: contact details of non-family participants are left out unless this is true. */
   includeNonFamilyContactDetails: boolean;
@@ -174,6 +186,12 @@ export function loadConfig(env: Env): Config {
       minBackoffMs,
       maxBackoffMs,
       requestTimeoutMs: c.int(env, 'FHIR_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+      maxAttempts: c.int(env, 'SYNC_MAX_ATTEMPTS', 10, 1, 1000),
+      maxAgeMs: c.int(env, 'SYNC_MAX_AGE_MS', 86_400_000, 1000, 30 * 86_400_000),
+      writeMode: c.oneOf(env, 'SYNC_WRITE_MODE', ['auto', 'transaction', 'batch', 'sequential'] as const, 'auto'),
+      roiDocument: c.bool(env, 'SYNC_ROI_DOCUMENT', false),
+      capabilitiesTtlMs: c.int(env, 'SYNC_CAPABILITIES_TTL_MS', 3_600_000, 1000, 7 * 86_400_000),
+      practiceOrganizationId: env.PRACTICE_ORGANIZATION_ID || 'practice',
     },
     includeNonFamilyContactDetails: c.bool(env, 'INCLUDE_NON_FAMILY_CONTACT_DETAILS', false),
     embeddedFhirProfile,

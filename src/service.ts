@@ -15,6 +15,7 @@ import { createKitClientTarget } from './fhir/kit-client.js';
 import { createEmbeddedFhirServer, getTargetProfile } from './fhir-server/index.js';
 import { createApp } from './http/app.js';
 import { disclosuresRouter } from './http/routes/disclosures.js';
+import { deadLettersRouter } from './http/routes/dead-letters.js';
 import { statusRouter } from './http/routes/status.js';
 import type { IntakeDeps } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
@@ -84,7 +85,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
-    apiRouters: [statusRouter(store), disclosuresRouter(store, config.identifierNamespace)],
+    apiRouters: [
+      statusRouter(store),
+      // A replay or retry goes through the worker again (so consent is checked again); wake it at once.
+      deadLettersRouter(store, () => wakeWorker()),
+      disclosuresRouter(store, config.identifierNamespace),
+    ],
     jwks: targetAuth?.jwks,
   });
 
@@ -118,6 +124,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
     minBackoffMs: config.sync.minBackoffMs,
     maxBackoffMs: config.sync.maxBackoffMs,
     requestTimeoutMs: config.sync.requestTimeoutMs,
+    maxAttempts: config.sync.maxAttempts,
+    maxAgeMs: config.sync.maxAgeMs,
+    capabilitiesTtlMs: config.sync.capabilitiesTtlMs,
+    ...(config.sync.writeMode !== 'auto' ? { writeMode: config.sync.writeMode } : {}),
+    practiceId: config.sync.practiceOrganizationId,
+    roiDocument: config.sync.roiDocument,
     // Consent is checked per participant right before every send (and again on every retry or replay).
     gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
   });

@@ -36,12 +36,17 @@ export interface WriteAuditInput {
   exceptionReason?: string;
   requestId?: string;
   now?: Date;
+  /** How the write went (deliver.ts): one transaction or batch Bundle, or sequential requests. Default transaction. */
+  interaction?: 'transaction' | 'batch' | 'sequential';
 }
 
 /** Builds the AuditEntry (AuditEvent plus index columns) for one write to a target. */
 export function buildWriteAudit(i: WriteAuditInput): AuditEntry {
   const recorded = (i.now ?? new Date()).toISOString();
   const id = randomUUID();
+  // Sequential writes are REST creates or updates (BALP's shapes); a version 1 everywhere means created.
+  const subtype =
+    i.interaction === 'sequential' ? (i.written.every((w) => w.versionId === '1') ? 'create' : 'update') : (i.interaction ?? 'transaction');
   const policies = (i.consentIds ?? []).map((c) => `${i.ns}/sid/roi|${c}`);
   const entity: AuditEventEntity[] = [];
   if (i.clientMrn) {
@@ -79,8 +84,8 @@ export function buildWriteAudit(i: WriteAuditInput): AuditEntry {
     resourceType: 'AuditEvent',
     id,
     type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
-    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'transaction', display: 'transaction' }],
-    action: 'E',
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: subtype, display: subtype }],
+    action: subtype === 'create' ? 'C' : subtype === 'update' ? 'U' : 'E',
     recorded,
     outcome: i.success ? '0' : '8',
     ...(i.success ? {} : { outcomeDesc: i.failure ?? 'write failed' }),

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
+import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
 
 const USAGE = `Usage: collateral-fhir <command> [options]
 
@@ -13,6 +14,7 @@ Commands:
   demo    send examples/ through a running service and print what was synced
           --url URL          the service (default http://127.0.0.1:$PORT or 8080)
           --token TOKEN      an API token (default: $API_TOKEN, else DATA_DIR/api-token)
+${SYNC_USAGE}
 `;
 
 function defaultToken(): string | undefined {
@@ -27,6 +29,11 @@ function defaultToken(): string | undefined {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'sync') {
+    const code = await syncCommand(argv.slice(1), terminalIo);
+    await terminalIo.flush();
+    return code;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

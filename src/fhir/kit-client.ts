@@ -6,8 +6,9 @@ import { isOperationOutcome } from '@medplum/core';
 import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import { staticTokenSource, type AccessTokenSource } from './auth/index.js';
-import { OperationOutcomeError, upstreamFailed } from '../outcomes.js';
-import type { FhirTarget } from './port.js';
+import type { OperationOutcomeError } from '../outcomes.js';
+import type { FhirTarget, WriteResult } from './port.js';
+import { parseRetryAfter, UpstreamError } from './upstream-error.js';
 
 export interface KitClientTargetOptions {
   name: string;
@@ -66,19 +67,67 @@ export function createKitClientTarget(options: KitClientTargetOptions): FhirTarg
       call<Bundle>((signal, headers) => client.transaction({ body: bundle as any, options: { signal, headers } })),
     read: (resourceType, id) =>
       call<Resource>((signal, headers) => client.read({ resourceType, id, options: { signal, headers } })),
+    batch: (bundle) =>
+      call<Bundle>((signal, headers) => client.batch({ body: bundle as any, options: { signal, headers } })),
+    create: (resource, o) =>
+      call<Resource>((signal, headers) =>
+        client.create({
+          resourceType: resource.resourceType,
+          body: resource as any,
+          options: { signal, headers: o?.ifNoneExist ? { ...headers, 'if-none-exist': o.ifNoneExist } : headers },
+        })
+      ).then(writeResult),
+    update: (resource, o) =>
+      call<Resource>((signal, headers) =>
+        client.update({
+          resourceType: resource.resourceType,
+          id: resource.id,
+          body: resource as any,
+          options: { signal, headers: o?.ifMatch ? { ...headers, 'if-match': o.ifMatch } : headers },
+        })
+      ).then(writeResult),
+    conditionalUpdate: (resource, query) =>
+      call<Resource>((signal, headers) =>
+        client.update({ resourceType: resource.resourceType, searchParams: query, body: resource as any, options: { signal, headers } })
+      ).then(writeResult),
+    patch: (resourceType, id, operations, o) =>
+      call<Resource>((signal, headers) =>
+        client.patch({
+          resourceType,
+          id,
+          jsonPatch: operations as any,
+          options: { signal, headers: o?.ifMatch ? { ...headers, 'if-match': o.ifMatch } : headers },
+        })
+      ).then(writeResult),
+  };
+}
+
+/** The status, Location and ETag of a write, read from the HTTP response fhir-kit-client attaches to its result. */
+function writeResult(result: Resource): WriteResult {
+  const { response } = Client.httpFor(result as any);
+  const body = result as Partial<Resource>;
+  return {
+    status: response?.status ?? 200,
+    ...(typeof body.resourceType === 'string' ? { resource: result } : {}),
+    ...(response?.headers.get('location') ? { location: response.headers.get('location') as string } : {}),
+    ...(response?.headers.get('etag') ? { etag: response.headers.get('etag') as string } : {}),
   };
 }
 
 function translateError(err: unknown): OperationOutcomeError {
-  const e = err as { response?: { status?: unknown; data?: unknown }; name?: string; cause?: { code?: string } };
+  const e = err as {
+    response?: { status?: unknown; data?: unknown };
+    config?: { headers?: { get?: (name: string) => string | null } };
+    name?: string;
+    cause?: { code?: string };
+  };
   if (typeof e?.response?.status === 'number') {
     const data = e.response.data;
-    return new OperationOutcomeError(
-      upstreamFailed(e.response.status, isOperationOutcome(data) ? data : undefined),
-      err
-    );
+    // Retry-After rides on 429 and 503 (RFC 9110 10.2.3); the retry policy honours it.
+    const retryAfter = parseRetryAfter(e.config?.headers?.get?.('retry-after'));
+    return UpstreamError.answered(e.response.status, isOperationOutcome(data) ? data : undefined, retryAfter, err);
   }
   // No answer: timeout, refused or reset connection. The request may or may not have been applied.
   const why = e?.name === 'TimeoutError' ? 'timed out' : (e?.cause?.code ?? 'connection failed');
-  return new OperationOutcomeError(upstreamFailed(0, undefined, `No answer from the FHIR server (${why})`), err);
+  return UpstreamError.noAnswer(why, err);
 }

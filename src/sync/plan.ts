@@ -1,17 +1,27 @@
 /**
  * Turns a record (and its dependencies) into the resources to write on a target: maps them, skips what
  * the ledger shows is already there unchanged, resolves every conditional reference and validates.
+ *
+ * With the target's capabilities it also decides what the target can hold: a resource type it cannot
+ * write (or, once written, cannot change) stays in our store, and references to such types are left
+ * out of the resources that can go (prune.ts). The plan says which of the main record's resources
+ * cannot go, so the record gets the explicit state "not writable on this target".
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
+import type { NoteRecord, SessionRecord } from '../domain/records.js';
+import type { TargetCapabilities } from '../fhir/capabilities.js';
 import { mapRecord, type MappedResource, type MappingSet } from '../mapping/index.js';
 import { validateOutbound } from '../profiles/validate.js';
 import { contentHash } from '../store/hash.js';
-import type { Store } from '../store/port.js';
+import type { LedgerEntry, Store } from '../store/port.js';
 import type { RecordToMap } from './context.js';
 import { HoldError } from './hold.js';
 import type { IdentityResolver } from './identity.js';
+import { pruneReferences } from './prune.js';
 import { forEachReference, parseConditionalRef, rewriteReferences } from './references.js';
+
+const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
 
 export interface PlannedWrite {
   mapped: MappedResource;
@@ -21,11 +31,35 @@ export interface PlannedWrite {
   contentHash: string;
   mapping: string;
   recordVersion: number;
+  /** The ledger knows the resource: this write updates it. */
+  existing: boolean;
+  /** The clinician's Practitioner (`Practitioner/id`) the source record names: the Provenance author. */
+  author?: string;
 }
 
 export interface Plan {
   writes: PlannedWrite[];
+  /** The main record's resources that cannot go to this target, and why (kept in our store). */
+  notWritable: { resourceType: string; why: string }[];
+  /** The main record has something on the target or to send (false: it is not writable there at all). */
+  mainWritable: boolean;
+  /** Resource types whose references were left out because the target cannot hold them. */
+  omitted: string[];
+  /** Ledger entries of the main record's resources that are on the target unchanged. */
+  unchanged: LedgerEntry[];
+  /** The Practitioner of the clinician the main record names, when it names one. */
+  mainAuthor?: string;
 }
+
+export interface PlanOptions {
+  /** The target's capabilities; without them everything is assumed writable (a full FHIR server). */
+  caps?: TargetCapabilities;
+  /** Resources a record adds beyond its mapping (the signed ROI form as a DocumentReference). */
+  extra?: (item: RecordToMap) => MappedResource[];
+}
+
+/** Practitioner and Patient are looked up on the target (by NPI, MRN), never written by a reference. */
+const LOOKED_UP = new Set(['Patient', 'Practitioner']);
 
 /**
  * Plans the writes for records[last] (the main record) and whatever of its dependencies is not yet on the target.
@@ -36,27 +70,58 @@ export async function planWrites(
   mappings: MappingSet,
   store: Store,
   targetName: string,
-  identity: IdentityResolver
+  identity: IdentityResolver,
+  options: PlanOptions = {}
 ): Promise<Plan> {
+  const { caps } = options;
   const main = records[records.length - 1];
   const candidates: Omit<PlannedWrite, 'resource'>[] = [];
+  const notWritable: Plan['notWritable'] = [];
+  const unchanged: LedgerEntry[] = [];
+  let mainPresent = 0;
   for (const item of records) {
     const result = mapRecord(mappings, item.record.kind, item.record.body, item.context);
     const isMain = item === main;
-    for (const mapped of result.resources) {
+    const resources = [
+      ...result.resources.map((mapped) => ({ mapped, mapping: `${result.mappingId}@${result.mappingVersion}` })),
+      ...(isMain && options.extra ? options.extra(item).map((mapped) => ({ mapped, mapping: 'roi-document@1' })) : []),
+    ];
+    for (const { mapped, mapping } of resources) {
+      const type = mapped.resource.resourceType;
       const hash = contentHash(mapped.resource);
       const identifier = `${mapped.key.system}|${mapped.key.value}`;
-      const known = await store.getLedgerByIdentifier(targetName, mapped.resource.resourceType, identifier);
+      const known = await store.getLedgerByIdentifier(targetName, type, identifier);
       // Dependencies already on the target are only referenced; the main record is rewritten when changed.
       if (known && (!isMain || known.contentHash === hash)) {
+        if (isMain) {
+          unchanged.push(known);
+          mainPresent++;
+        }
         continue;
+      }
+      const why = caps ? cannotWrite(caps, type, !!known) : undefined;
+      if (why) {
+        if (isMain) {
+          notWritable.push({ resourceType: type, why });
+          if (known) {
+            mainPresent++; // an older version is there
+          }
+        }
+        continue;
+      }
+      if (!isMain) {
+        await refuseDeadDependency(store, targetName, item);
+      }
+      if (isMain) {
+        mainPresent++;
       }
       candidates.push({
         mapped,
         fullUrl: `urn:uuid:${randomUUID()}`,
         contentHash: hash,
-        mapping: `${result.mappingId}@${result.mappingVersion}`,
+        mapping,
         recordVersion: item.record.version,
+        existing: !!known,
       });
     }
   }
@@ -64,32 +129,93 @@ export async function planWrites(
   const inBundle = new Map(
     candidates.map((c) => [`${c.mapped.resource.resourceType}?${c.mapped.key.system}|${c.mapped.key.value}`, c.fullUrl])
   );
-  const resolved = new Map<string, string>();
+  const resolved = new Map<string, string | typeof UNHOLDABLE>();
+  const resolve = async (r: string): Promise<string | typeof UNHOLDABLE> => {
+    if (!resolved.has(r)) {
+      resolved.set(r, await resolveReference(r, inBundle, store, targetName, identity, caps));
+    }
+    return resolved.get(r) as string | typeof UNHOLDABLE;
+  };
   for (const c of candidates) {
     const refs: string[] = [];
     forEachReference(c.mapped.resource, (r) => refs.push(r));
     for (const r of refs) {
-      if (!resolved.has(r)) {
-        resolved.set(r, await resolveReference(r, inBundle, store, targetName, identity));
-      }
+      await resolve(r);
     }
   }
 
-  const writes: PlannedWrite[] = candidates.map((c) => {
-    const resource = rewriteReferences(c.mapped.resource, (r) => resolved.get(r) ?? r);
+  const omitted = new Set<string>();
+  const writes: PlannedWrite[] = [];
+  for (const c of candidates) {
+    const pruned = pruneReferences(c.mapped.resource, (r) => resolved.get(r) === UNHOLDABLE);
+    pruned.removed.forEach((r) => omitted.add(parseConditionalRef(r)?.resourceType ?? r));
+    if (pruned.poisoned) {
+      const needs = pruned.removed.map((r) => parseConditionalRef(r)?.resourceType ?? r).join(', ');
+      if (c.mapped.sourceKind === main.record.kind && c.mapped.sourceId === main.record.id) {
+        notWritable.push({ resourceType: c.mapped.resource.resourceType, why: `it needs a ${needs} the target cannot hold` });
+        mainPresent--;
+      }
+      continue;
+    }
+    const resource = rewriteReferences(pruned.value, (r) => (resolved.get(r) as string | undefined) ?? r);
     validateOutbound(resource);
-    return { ...c, resource };
-  });
-  return { writes };
+    const source = records.find((i) => i.record.kind === c.mapped.sourceKind && i.record.id === c.mapped.sourceId);
+    const author = source ? await authorOf(source, resolve) : undefined;
+    writes.push({ ...c, resource, ...(author ? { author } : {}) });
+  }
+  const mainAuthor = await authorOf(main, resolve);
+  return {
+    writes,
+    notWritable,
+    mainWritable: mainPresent > 0,
+    omitted: [...omitted].sort(),
+    unchanged,
+    ...(mainAuthor ? { mainAuthor } : {}),
+  };
 }
+
+/** Why the target cannot take this resource type now (undefined: it can). */
+function cannotWrite(caps: TargetCapabilities, type: string, exists: boolean): string | undefined {
+  if (exists) {
+    return caps.can(type, 'update') || caps.can(type, 'patch') ? undefined : `the target cannot update ${type}`;
+  }
+  return caps.can(type, 'create') ? undefined : `the target cannot create ${type}`;
+}
+
+/** A dependency parked as a dead letter would fail the dependent the same way: hold the dependent instead. */
+async function refuseDeadDependency(store: Store, targetName: string, item: RecordToMap): Promise<void> {
+  const states = await store.getSyncStates(item.record.kind, item.record.id);
+  if (states.some((s) => s.target === targetName && s.state === 'dead-letter')) {
+    throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is in the dead-letter list of this target; replay it first`);
+  }
+}
+
+/** The clinician a session or note names, resolved on the target (Provenance author). */
+async function authorOf(item: RecordToMap, resolve: (r: string) => Promise<string | typeof UNHOLDABLE>): Promise<string | undefined> {
+  const npi =
+    item.record.kind === 'session'
+      ? (item.record.body as SessionRecord).therapist?.npi
+      : item.record.kind === 'note'
+        ? (item.record.body as NoteRecord).author?.npi
+        : undefined;
+  if (!npi) {
+    return undefined;
+  }
+  const r = await resolve(`Practitioner?identifier=${NPI_SYSTEM}|${npi}`);
+  return typeof r === 'string' ? r : undefined;
+}
+
+/** A reference to a resource type the target cannot hold: left out of the resource (prune.ts). */
+const UNHOLDABLE = Symbol('unholdable');
 
 async function resolveReference(
   reference: string,
   inBundle: Map<string, string>,
   store: Store,
   targetName: string,
-  identity: IdentityResolver
-): Promise<string> {
+  identity: IdentityResolver,
+  caps: TargetCapabilities | undefined
+): Promise<string | typeof UNHOLDABLE> {
   const ref = parseConditionalRef(reference);
   if (!ref) {
     return reference;
@@ -102,7 +228,12 @@ async function resolveReference(
   if (known) {
     return `${known.resourceType}/${known.resourceId}`;
   }
-  if (ref.resourceType === 'Patient' || ref.resourceType === 'Practitioner') {
+  // The client's Patient (by MRN) and the therapist (by NPI) come from the EHR itself: always looked up.
+  const registered = ref.resourceType === 'Patient' || (ref.resourceType === 'Practitioner' && ref.system === NPI_SYSTEM);
+  if (!registered && caps && !caps.can(ref.resourceType, 'create')) {
+    return UNHOLDABLE; // ours to write, and this target cannot hold it
+  }
+  if (LOOKED_UP.has(ref.resourceType)) {
     return identity.resolve(ref);
   }
   throw new HoldError('waiting-for-dependency', `${ref.resourceType} ${ref.value} is not on the target yet`);

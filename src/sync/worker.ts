@@ -1,22 +1,24 @@
 /**
  * The sync worker: claims due outbox entries (one per client at a time, so each client's records go in
- * order while clients proceed concurrently), sends each, and records the outcome. A failure keeps the
- * record and retries with backoff; its state says why it waits.
+ * order while clients proceed concurrently), asks the disclosure gate, delivers (deliver.ts) and records
+ * the outcome. A failure is handled by the retry policy (policy.ts): held, retried with backoff, or
+ * parked as a dead letter; a record that keeps failing only delays itself, never its client's others.
  */
-import type { OperationOutcome } from '@medplum/fhirtypes';
 import { buildWriteAudit } from '../audit/events.js';
+import { CapabilityCache, type TargetCapabilities } from '../fhir/capabilities.js';
 import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
 import { toOutcome } from '../outcomes.js';
 import type { OutboxEntry, Store, StoredRecord } from '../store/port.js';
-import { backoffDelay } from './backoff.js';
 import { clientMrnOf, gatherRecords, withDisclosure } from './context.js';
 import { type DisclosureDecision, type DisclosureGate, permitAll } from './gate.js';
 import { HoldError } from './hold.js';
+import { Delivery, type DeliveryResult } from './deliver.js';
 import { IdentityResolver } from './identity.js';
-import { planWrites } from './plan.js';
-import { sendTransaction } from './send.js';
+import { dispose, type RetryPolicy } from './policy.js';
+import type { ProvenanceSettings } from './provenance.js';
+import type { WriteMode } from './writers/index.js';
 
 export interface SyncWorkerOptions {
   store: Store;
@@ -31,19 +33,51 @@ export interface SyncWorkerOptions {
   requestTimeoutMs: number;
   /** Consent and privacy decision per record, asked right before sending. Default: permit. */
   gate?: DisclosureGate;
+  /** Failures of one record version before it is parked, and the longest it may keep failing. */
+  maxAttempts?: number;
+  maxAgeMs?: number;
+  /** How long the target's CapabilityStatement is trusted before it is read again. Default 1 h. */
+  capabilitiesTtlMs?: number;
+  /** Narrows what the target's CapabilityStatement says (tests; an operator's caution). */
+  restrictCapabilities?: (caps: TargetCapabilities) => TargetCapabilities;
+  /** Force a write mode (SYNC_WRITE_MODE) the target supports. */
+  writeMode?: WriteMode;
+  /** The practice Organization named in Provenance (`{ns}/sid/organization|{practiceId}`). Default "practice". */
+  practiceId?: string;
+  /** Send the signed ROI form as a DocumentReference (LOINC 64292-6) where DocumentReference is writable. */
+  roiDocument?: boolean;
 }
-
-/** Outcomes that a plain retry will not fix (bad mapping output, target refusing the content). */
-const NOT_TRANSIENT = new Set(['transform-failed', 'output-invalid', 'input-invalid']);
 
 export class SyncWorker {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
   private readonly identity: IdentityResolver;
+  private readonly delivery: Delivery;
+  private readonly retry: RetryPolicy;
+  /** The target asked us to wait (429/503 with Retry-After): nothing is sent before this time. */
+  private pausedUntil = 0;
 
   constructor(private readonly o: SyncWorkerOptions) {
     this.identity = new IdentityResolver(o.target);
+    const provenance: ProvenanceSettings = { ns: o.mappingConfig.ns, practiceId: o.practiceId ?? 'practice' };
+    this.delivery = new Delivery({
+      store: o.store,
+      target: o.target,
+      capabilities: new CapabilityCache(o.target, o.capabilitiesTtlMs ?? 3_600_000, o.restrictCapabilities),
+      identity: this.identity,
+      mappings: o.mappings,
+      mappingConfig: o.mappingConfig,
+      provenance,
+      roiDocument: o.roiDocument ?? false,
+      ...(o.writeMode ? { writeMode: o.writeMode } : {}),
+    });
+    this.retry = {
+      maxAttempts: o.maxAttempts ?? 10,
+      maxAgeMs: o.maxAgeMs ?? 86_400_000,
+      minBackoffMs: o.minBackoffMs,
+      maxBackoffMs: o.maxBackoffMs,
+    };
   }
 
   start(): void {
@@ -69,6 +103,11 @@ export class SyncWorker {
     // A lease outlives one attempt comfortably; an instance that dies mid-send frees its entries when it expires.
     const leaseMs = this.o.requestTimeoutMs * 4 + 5_000;
     while (this.running) {
+      const pause = this.pausedUntil - Date.now();
+      if (pause > 0) {
+        await this.sleep(pause);
+        continue;
+      }
       let claimed: OutboxEntry[] = [];
       try {
         claimed = await this.o.store.claimOutbox(this.o.target.name, this.o.concurrency, leaseMs);
@@ -82,10 +121,13 @@ export class SyncWorker {
     }
   }
 
-  private async sleep(): Promise<void> {
-    const due = await this.o.store.nextDueAt(this.o.target.name).catch(() => undefined);
-    const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : this.o.pollIntervalMs;
-    const ms = Math.min(this.o.pollIntervalMs, untilDue);
+  private async sleep(exactMs?: number): Promise<void> {
+    let ms = exactMs;
+    if (ms === undefined) {
+      const due = await this.o.store.nextDueAt(this.o.target.name).catch(() => undefined);
+      const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : this.o.pollIntervalMs;
+      ms = Math.min(this.o.pollIntervalMs, untilDue);
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.wakeUp = () => {
@@ -118,26 +160,52 @@ export class SyncWorker {
         throw new HoldError('no-consent', decision.reasons.join('; '));
       }
       // The mappings label and link what they produce with the consents (or exception) the gate relied on.
-      const plan = await planWrites(withDisclosure(records, decision), this.o.mappings, store, this.o.target.name, this.identity);
-      if (plan.writes.length === 0) {
-        await store.completeOutbox(current, []);
-        return;
-      }
+      const result = await this.delivery.deliver(record, withDisclosure(records, decision), decision);
       // A note stored before its session has no client of its own: the accounting files it under the session's.
       const audited = { ...record, clientMrn: clientMrnOf(records) };
-      let ledger;
-      try {
-        ledger = await sendTransaction(this.o.target, plan.writes);
-      } catch (err) {
-        const failed = plan.writes.map((w) => ({ resourceType: w.resource.resourceType, resourceId: '', versionId: '', identifier: `${w.mapped.key.system}|${w.mapped.key.value}` }));
-        const outcome = toOutcome(err);
-        await this.defer(current, err, log, [this.audit(audited, current.recordVersion, failed, decision, `${outcome.id ?? 'error'}: ${outcome.issue?.[0]?.details?.text ?? ''}`)]);
-        return;
-      }
-      await store.completeOutbox(current, ledger, [this.audit(audited, current.recordVersion, ledger, decision)]);
-      logger.info('record synced', { ...log, written: ledger.map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
+      await this.settle(current, audited, decision, result, log);
     } catch (err) {
       await this.defer(current, err, log);
+    }
+  }
+
+  /** Records what a delivery attempt did: synced, not writable, or a failure for the retry policy. */
+  private async settle(
+    entry: OutboxEntry,
+    record: StoredRecord,
+    decision: DisclosureDecision,
+    result: DeliveryResult,
+    log: Record<string, unknown>
+  ): Promise<void> {
+    const { store, logger } = this.o;
+    switch (result.outcome) {
+      case 'unchanged':
+        await store.completeOutbox(entry, result.ledger, [], result.note);
+        return;
+      case 'not-writable':
+        await store.markNotWritable(entry, result.reason, result.ledger);
+        logger.info('record not writable on the target', log);
+        return;
+      case 'written': {
+        const resources = result.ledger.filter((l) => l.resourceType !== 'Provenance');
+        await store.completeOutbox(entry, result.ledger, [this.audit(record, entry.recordVersion, resources, decision, undefined, result.mode)], result.note);
+        logger.info('record synced', { ...log, mode: result.mode, written: resources.map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
+        return;
+      }
+      case 'failed': {
+        // What reached the target before the failure is named with its id; the rest by type.
+        const done = new Set(result.ledger.map((l) => `${l.resourceType}|${l.identifier}`));
+        const attempted = [
+          ...result.ledger.filter((l) => l.resourceType !== 'Provenance'),
+          ...result.attempted
+            .map((w) => ({ resourceType: w.resource.resourceType, resourceId: '', versionId: '', identifier: `${w.mapped.key.system}|${w.mapped.key.value}` }))
+            .filter((w) => !done.has(`${w.resourceType}|${w.identifier}`)),
+        ];
+        const outcome = toOutcome(result.error);
+        const failure = `${outcome.id ?? 'error'}: ${outcome.issue?.[0]?.details?.text ?? ''}`;
+        await this.defer(entry, result.error, log, [this.audit(record, entry.recordVersion, attempted, decision, failure, result.mode)]);
+        return;
+      }
     }
   }
 
@@ -147,7 +215,8 @@ export class SyncWorker {
     recordVersion: number,
     written: Parameters<typeof buildWriteAudit>[0]['written'],
     decision: DisclosureDecision,
-    failure?: string
+    failure?: string,
+    interaction?: 'transaction' | 'batch' | 'sequential'
   ): ReturnType<typeof buildWriteAudit> {
     return buildWriteAudit({
       ns: this.o.mappingConfig.ns,
@@ -164,32 +233,37 @@ export class SyncWorker {
       consentIds: decision.consentIds,
       purposeOfUse: decision.purposeOfUse,
       exceptionReason: decision.exceptionReason,
+      ...(interaction ? { interaction } : {}),
     });
   }
 
+  /** Applies the retry policy to a failed attempt: hold, retry later, or park as a dead letter. */
   private async defer(entry: OutboxEntry, err: unknown, log: Record<string, unknown>, audit?: ReturnType<typeof buildWriteAudit>[]): Promise<void> {
-    const attempt = entry.attempts + 1;
-    if (err instanceof HoldError) {
-      const next = new Date(Date.now() + backoffDelay(attempt, this.o.minBackoffMs, this.o.maxBackoffMs));
-      await this.o.store.deferOutbox(entry, 'held', err.message, next);
-      this.o.logger.info('record held', { ...log, reason: err.code });
+    const d = dispose(err, entry, this.retry);
+    if (d.action === 'hold') {
+      await this.o.store.deferOutbox(entry, 'held', d.reason, new Date(Date.now() + d.delayMs), undefined, audit, { code: d.code });
+      this.o.logger.info('record held', { ...log, reason: d.code });
       return;
     }
-    const outcome: OperationOutcome = toOutcome(err);
-    if (outcome.id === 'internal-error') {
+    if (d.outcome.id === 'internal-error') {
       this.o.logger.error('sync internal error', { ...log, error: errorName(err) });
     }
-    const permanent = NOT_TRANSIENT.has(outcome.id ?? '');
-    const delay = permanent ? this.o.maxBackoffMs : backoffDelay(attempt, this.o.minBackoffMs, this.o.maxBackoffMs);
-    const next = new Date(Date.now() + delay);
-    const reason = `${outcome.id ?? 'error'}: ${outcome.issue?.[0]?.details?.text ?? 'unexpected error'}`;
-    await this.o.store.deferOutbox(entry, 'failed', reason, next, outcome, audit);
-    this.o.logger.warn('record sync failed', {
-      ...log,
-      outcome: outcome.id,
-      codes: (outcome.issue ?? []).map((i) => i.code),
-      retryInMs: delay,
-    });
+    const codes = (d.outcome.issue ?? []).map((i) => i.code);
+    if (d.action === 'dead-letter') {
+      await this.o.store.parkOutbox(entry, d.reason, d.code, d.outcome, audit);
+      this.o.logger.warn('record parked as a dead letter', { ...log, reason: d.code, codes });
+      return;
+    }
+    if (d.pauseTargetMs !== undefined) {
+      // Retry-After paces the whole target, not only this record.
+      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + d.pauseTargetMs);
+    }
+    if (d.refreshCapabilities) {
+      this.delivery.refreshCapabilities();
+    }
+    const next = new Date(Date.now() + d.delayMs);
+    await this.o.store.deferOutbox(entry, 'failed', d.reason, next, d.outcome, audit, { code: d.code, countFailure: d.countFailure });
+    this.o.logger.warn('record sync failed', { ...log, reason: d.code, codes, retryInMs: d.delayMs });
   }
 }
 

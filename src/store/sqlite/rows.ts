@@ -1,6 +1,15 @@
 /** Row <-> domain conversions for the SQLite store. */
 import type { RecordKind } from '../../domain/records.js';
-import type { AuditEntry, LedgerEntry, OutboxEntry, StoredRecord, SyncState, SyncStateName } from '../port.js';
+import type {
+  AuditEntry,
+  DeadLetter,
+  LedgerEntry,
+  OutboxEntry,
+  StoredRecord,
+  SyncState,
+  SyncStateName,
+  WriteIntent,
+} from '../port.js';
 
 export interface RecordRow {
   kind: string;
@@ -34,6 +43,8 @@ export interface OutboxRow {
   record_version: number;
   client_key: string;
   attempts: number;
+  failures?: number;
+  failing_since?: number | null;
 }
 
 export function toOutbox(r: OutboxRow): OutboxEntry {
@@ -45,6 +56,8 @@ export function toOutbox(r: OutboxRow): OutboxEntry {
     recordVersion: r.record_version,
     clientKey: r.client_key,
     attempts: r.attempts,
+    failures: r.failures ?? 0,
+    ...(r.failing_since ? { failingSince: r.failing_since } : {}),
   };
 }
 
@@ -54,6 +67,7 @@ export interface SyncStateRow {
   target: string;
   state: string;
   reason: string | null;
+  reason_code?: string | null;
   outcome: string | null;
   attempts: number;
   next_attempt_at: string | null;
@@ -67,6 +81,7 @@ export function toSyncState(r: SyncStateRow): SyncState {
     target: r.target,
     state: r.state as SyncStateName,
     ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.reason_code ? { reasonCode: r.reason_code } : {}),
     ...(r.outcome ? { outcome: JSON.parse(r.outcome) } : {}),
     attempts: r.attempts,
     ...(r.next_attempt_at ? { nextAttemptAt: r.next_attempt_at } : {}),
@@ -127,5 +142,55 @@ export function toAudit(r: AuditRow): AuditEntry {
     category: r.category,
     outcome: r.outcome as AuditEntry['outcome'],
     event: JSON.parse(r.event),
+  };
+}
+
+export interface DeadLetterRow {
+  kind: string;
+  record_id: string;
+  target: string;
+  client_mrn: string | null;
+  record_version: number;
+  attempts: number;
+  failures: number;
+  dead_at: number;
+  reason: string | null;
+  reason_code: string | null;
+  outcome: string | null;
+}
+
+export function toDeadLetter(r: DeadLetterRow): DeadLetter {
+  return {
+    kind: r.kind as RecordKind,
+    recordId: r.record_id,
+    target: r.target,
+    clientMrn: r.client_mrn,
+    recordVersion: r.record_version,
+    attempts: r.attempts,
+    failures: r.failures,
+    deadAt: new Date(r.dead_at).toISOString(),
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.reason_code ? { reasonCode: r.reason_code } : {}),
+    ...(r.outcome ? { outcome: JSON.parse(r.outcome) } : {}),
+  };
+}
+
+export interface WriteIntentRow {
+  target: string;
+  resource_type: string;
+  identifier: string;
+  kind: string;
+  record_id: string;
+  created_at: string;
+}
+
+export function toWriteIntent(r: WriteIntentRow): WriteIntent {
+  return {
+    target: r.target,
+    resourceType: r.resource_type,
+    identifier: r.identifier,
+    kind: r.kind as RecordKind,
+    recordId: r.record_id,
+    createdAt: r.created_at,
   };
 }

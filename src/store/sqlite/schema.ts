@@ -81,6 +81,33 @@ const MIGRATIONS: string[] = [
   CREATE INDEX audit_client ON audit (client_mrn, recorded);
   CREATE INDEX audit_record ON audit (kind, record_id);
   `,
+  `
+  -- Delivery (issue #5). A dead letter keeps its outbox row, parked (dead_at set) until replayed, so
+  -- a replay goes through the worker again. failures/failing_since count the transient failures of
+  -- the current version against SYNC_MAX_ATTEMPTS and SYNC_MAX_AGE_MS; a new version resets them.
+  ALTER TABLE outbox ADD COLUMN dead_at INTEGER;
+  ALTER TABLE outbox ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE outbox ADD COLUMN failing_since INTEGER;
+  CREATE INDEX outbox_dead ON outbox (target, dead_at);
+
+  -- The machine-readable part of a state's reason (patient-not-found, upstream-422...): the review
+  -- list and the dead-letter filters select on it.
+  ALTER TABLE sync_state ADD COLUMN reason_code TEXT;
+  CREATE INDEX sync_state_by_state ON sync_state (target, state, reason_code);
+
+  -- Write-ahead intents: written before a plain (non-conditional) create on a target that cannot
+  -- search the type by identifier, removed when the ledger learns the result. An intent found on the
+  -- next attempt means the outcome of that create is unknown: search before creating again.
+  CREATE TABLE write_intent (
+    target TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (target, resource_type, identifier)
+  );
+  `,
 ];
 
 /** Brings the schema up to date. */

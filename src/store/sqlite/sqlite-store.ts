@@ -10,6 +10,8 @@ import { contentHash } from '../hash.js';
 import type {
   AuditEntry,
   AuditFilter,
+  DeadLetter,
+  DeliveryFilter,
   LedgerEntry,
   OutboxEntry,
   PutRecordInput,
@@ -19,18 +21,24 @@ import type {
   StoredRecord,
   SyncState,
   SyncStateName,
+  TargetStatus,
+  WriteIntent,
 } from '../port.js';
 import {
   type AuditRow,
+  type DeadLetterRow,
   type LedgerRow,
   type OutboxRow,
   type RecordRow,
   type SyncStateRow,
+  type WriteIntentRow,
   toAudit,
+  toDeadLetter,
   toLedger,
   toOutbox,
   toRecord,
   toSyncState,
+  toWriteIntent,
 } from './rows.js';
 import { migrate } from './schema.js';
 
@@ -105,7 +113,8 @@ export class SqliteStore implements Store {
             `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
              VALUES (?, ?, ?, ?, ?, 0, ?, ?)
              ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
-               client_key = excluded.client_key, attempts = 0, next_attempt_at = excluded.next_attempt_at`
+               client_key = excluded.client_key, attempts = 0, next_attempt_at = excluded.next_attempt_at,
+               dead_at = NULL, failures = 0, failing_since = NULL`
           )
           .run(input.kind, input.record.id, target, version, input.clientKey, Date.parse(now), now);
         this.setState(input.kind, input.record.id, target, 'pending', undefined, undefined, 0, undefined, now);
@@ -126,17 +135,18 @@ export class SqliteStore implements Store {
     outcome: OperationOutcome | undefined,
     attempts: number,
     nextAttemptAt: string | undefined,
-    now: string
+    now: string,
+    code?: string
   ): void {
     this.db
       .prepare(
-        `INSERT INTO sync_state (kind, record_id, target, state, reason, outcome, attempts, next_attempt_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO sync_state (kind, record_id, target, state, reason, reason_code, outcome, attempts, next_attempt_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (kind, record_id, target) DO UPDATE SET state = excluded.state, reason = excluded.reason,
-           outcome = excluded.outcome, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
-           updated_at = excluded.updated_at`
+           reason_code = excluded.reason_code, outcome = excluded.outcome, attempts = excluded.attempts,
+           next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at`
       )
-      .run(kind, recordId, target, state, reason ?? null, outcome ? JSON.stringify(outcome) : null, attempts, nextAttemptAt ?? null, now);
+      .run(kind, recordId, target, state, reason ?? null, code ?? null, outcome ? JSON.stringify(outcome) : null, attempts, nextAttemptAt ?? null, now);
   }
 
   async getRecord(kind: RecordKind, id: string): Promise<StoredRecord | undefined> {
@@ -183,11 +193,11 @@ export class SqliteStore implements Store {
       const rows = this.db
         .prepare(
           `SELECT o.* FROM outbox o
-           WHERE o.target = @target AND o.next_attempt_at <= @t AND (o.lease_until IS NULL OR o.lease_until < @t)
+           WHERE o.target = @target AND o.dead_at IS NULL AND o.next_attempt_at <= @t AND (o.lease_until IS NULL OR o.lease_until < @t)
              AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.client_key = o.client_key
                              AND b.lease_until IS NOT NULL AND b.lease_until >= @t)
              AND o.seq = (SELECT MIN(m.seq) FROM outbox m WHERE m.target = o.target AND m.client_key = o.client_key
-                          AND m.next_attempt_at <= @t)
+                          AND m.next_attempt_at <= @t AND m.dead_at IS NULL)
            ORDER BY o.seq LIMIT @limit`
         )
         .all({ target, t, limit }) as OutboxRow[];
@@ -199,22 +209,11 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[], audit: AuditEntry[] = []): Promise<void> {
+  async completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[], audit: AuditEntry[] = [], note?: string): Promise<void> {
     const now = new Date().toISOString();
     this.db.transaction(() => {
       this.insertAudit(audit);
-      const upsert = this.db.prepare(
-        `INSERT INTO ledger (target, resource_type, identifier, kind, record_id, resource_id, version_id, record_version,
-           mapping, content_hash, synced_at)
-         VALUES (@target, @resourceType, @identifier, @kind, @recordId, @resourceId, @versionId, @recordVersion,
-           @mapping, @contentHash, @syncedAt)
-         ON CONFLICT (target, resource_type, identifier) DO UPDATE SET kind = excluded.kind, record_id = excluded.record_id,
-           resource_id = excluded.resource_id, version_id = excluded.version_id, record_version = excluded.record_version,
-           mapping = excluded.mapping, content_hash = excluded.content_hash, synced_at = excluded.synced_at`
-      );
-      for (const l of ledger) {
-        upsert.run(l);
-      }
+      this.upsertLedger(ledger);
       // A newer version may have been enqueued while we worked: then the entry stays, due now.
       const removed = this.db
         .prepare('DELETE FROM outbox WHERE seq = ? AND record_version <= ?')
@@ -223,9 +222,170 @@ export class SqliteStore implements Store {
         this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE seq = ?').run(entry.seq);
         this.setState(entry.kind, entry.recordId, entry.target, 'pending', undefined, undefined, 0, undefined, now);
       } else {
-        this.setState(entry.kind, entry.recordId, entry.target, 'synced', undefined, undefined, entry.attempts + 1, undefined, now);
+        this.setState(entry.kind, entry.recordId, entry.target, 'synced', note, undefined, entry.attempts + 1, undefined, now);
       }
     })();
+  }
+
+  /** Upserts ledger entries and drops the write intents they resolve; call inside a transaction. */
+  private upsertLedger(ledger: LedgerEntry[]): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO ledger (target, resource_type, identifier, kind, record_id, resource_id, version_id, record_version,
+         mapping, content_hash, synced_at)
+       VALUES (@target, @resourceType, @identifier, @kind, @recordId, @resourceId, @versionId, @recordVersion,
+         @mapping, @contentHash, @syncedAt)
+       ON CONFLICT (target, resource_type, identifier) DO UPDATE SET kind = excluded.kind, record_id = excluded.record_id,
+         resource_id = excluded.resource_id, version_id = excluded.version_id, record_version = excluded.record_version,
+         mapping = excluded.mapping, content_hash = excluded.content_hash, synced_at = excluded.synced_at`
+    );
+    const clear = this.db.prepare('DELETE FROM write_intent WHERE target = ? AND resource_type = ? AND identifier = ?');
+    for (const l of ledger) {
+      upsert.run(l);
+      clear.run(l.target, l.resourceType, l.identifier);
+    }
+  }
+
+  async recordLedger(entries: LedgerEntry[]): Promise<void> {
+    this.db.transaction(() => this.upsertLedger(entries))();
+  }
+
+  async deleteLedger(target: string, resourceType: string, identifier: string): Promise<void> {
+    this.db.prepare('DELETE FROM ledger WHERE target = ? AND resource_type = ? AND identifier = ?').run(target, resourceType, identifier);
+  }
+
+  async listLedger(target: string): Promise<LedgerEntry[]> {
+    const rows = this.db.prepare('SELECT * FROM ledger WHERE target = ? ORDER BY resource_type, identifier').all(target) as LedgerRow[];
+    return rows.map(toLedger);
+  }
+
+  async putWriteIntent(i: WriteIntent): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO write_intent (target, resource_type, identifier, kind, record_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (target, resource_type, identifier) DO NOTHING`
+      )
+      .run(i.target, i.resourceType, i.identifier, i.kind, i.recordId, i.createdAt);
+  }
+
+  async getWriteIntent(target: string, resourceType: string, identifier: string): Promise<WriteIntent | undefined> {
+    const row = this.db
+      .prepare('SELECT * FROM write_intent WHERE target = ? AND resource_type = ? AND identifier = ?')
+      .get(target, resourceType, identifier) as WriteIntentRow | undefined;
+    return row ? toWriteIntent(row) : undefined;
+  }
+
+  async clearWriteIntent(target: string, resourceType: string, identifier: string): Promise<void> {
+    this.db.prepare('DELETE FROM write_intent WHERE target = ? AND resource_type = ? AND identifier = ?').run(target, resourceType, identifier);
+  }
+
+  async parkOutbox(entry: OutboxEntry, reason: string, code: string, outcome?: OperationOutcome, audit: AuditEntry[] = []): Promise<void> {
+    const now = new Date();
+    this.db.transaction(() => {
+      this.insertAudit(audit);
+      this.db
+        .prepare('UPDATE outbox SET attempts = attempts + 1, dead_at = ?, lease_until = NULL WHERE seq = ?')
+        .run(now.getTime(), entry.seq);
+      this.setState(entry.kind, entry.recordId, entry.target, 'dead-letter', reason, outcome, entry.attempts + 1, undefined, now.toISOString(), code);
+    })();
+  }
+
+  async markNotWritable(entry: OutboxEntry, reason: string, ledger: LedgerEntry[] = [], audit: AuditEntry[] = []): Promise<void> {
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      this.insertAudit(audit);
+      this.upsertLedger(ledger);
+      // As in completeOutbox: a newer version that arrived meanwhile keeps its entry.
+      const removed = this.db.prepare('DELETE FROM outbox WHERE seq = ? AND record_version <= ?').run(entry.seq, entry.recordVersion);
+      if (removed.changes === 0) {
+        this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE seq = ?').run(entry.seq);
+        this.setState(entry.kind, entry.recordId, entry.target, 'pending', undefined, undefined, 0, undefined, now);
+      } else {
+        this.setState(entry.kind, entry.recordId, entry.target, 'not-writable', reason, undefined, entry.attempts + 1, undefined, now, 'not-writable');
+      }
+    })();
+  }
+
+  async listDeadLetters(filter: DeliveryFilter, limit = 1000): Promise<DeadLetter[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT o.kind, o.record_id, o.target, r.client_mrn, o.record_version, o.attempts, o.failures, o.dead_at,
+                s.reason, s.reason_code, s.outcome
+         FROM outbox o
+         LEFT JOIN records r ON r.kind = o.kind AND r.id = o.record_id
+         LEFT JOIN sync_state s ON s.kind = o.kind AND s.record_id = o.record_id AND s.target = o.target
+         WHERE o.dead_at IS NOT NULL AND ${FILTER_SQL('o')}
+         ORDER BY o.dead_at, o.seq LIMIT @limit`
+      )
+      .all({ ...filterParams(filter), limit }) as DeadLetterRow[];
+    return rows.map(toDeadLetter);
+  }
+
+  async listSyncStates(
+    filter: DeliveryFilter & { state?: SyncStateName },
+    limit = 1000
+  ): Promise<(SyncState & { clientMrn: string | null })[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT s.*, r.client_mrn FROM sync_state s
+         LEFT JOIN records r ON r.kind = s.kind AND r.id = s.record_id
+         WHERE (@state IS NULL OR s.state = @state) AND ${FILTER_SQL('s')}
+         ORDER BY s.updated_at, s.kind, s.record_id LIMIT @limit`
+      )
+      .all({ ...filterParams(filter), state: filter.state ?? null, limit }) as (SyncStateRow & { client_mrn: string | null })[];
+    return rows.map((r) => ({ ...toSyncState(r), clientMrn: r.client_mrn }));
+  }
+
+  async wakeWaiting(filter: DeliveryFilter & { state?: 'held' | 'failed' }): Promise<number> {
+    const now = Date.now();
+    return this.db
+      .prepare(
+        `UPDATE outbox SET next_attempt_at = @now
+         WHERE dead_at IS NULL AND next_attempt_at > @now AND (@target IS NULL OR target = @target)
+           AND (@kind IS NULL OR kind = @kind) AND (@recordId IS NULL OR record_id = @recordId)
+           AND EXISTS (SELECT 1 FROM sync_state s WHERE s.kind = outbox.kind AND s.record_id = outbox.record_id
+                       AND s.target = outbox.target AND (@state IS NULL OR s.state = @state)
+                       AND (@code IS NULL OR s.reason_code = @code))
+           AND (@mrn IS NULL OR EXISTS (SELECT 1 FROM records r WHERE r.kind = outbox.kind AND r.id = outbox.record_id
+                                        AND r.client_mrn = @mrn))`
+      )
+      .run({ ...filterParams(filter), state: filter.state ?? null, now }).changes;
+  }
+
+  async targetStatus(now = new Date()): Promise<TargetStatus[]> {
+    const byTarget = new Map<string, TargetStatus>();
+    const get = (target: string): TargetStatus => {
+      let t = byTarget.get(target);
+      if (!t) {
+        t = { target, states: {}, queued: 0, deadLetters: 0, heldBy: {} };
+        byTarget.set(target, t);
+      }
+      return t;
+    };
+    for (const c of await this.countSyncStates()) {
+      get(c.target).states[c.state] = c.count;
+    }
+    const held = this.db
+      .prepare(`SELECT target, COALESCE(reason_code, 'unknown') AS code, COUNT(*) AS n FROM sync_state WHERE state = 'held' GROUP BY target, code`)
+      .all() as { target: string; code: string; n: number }[];
+    for (const h of held) {
+      get(h.target).heldBy[h.code] = h.n;
+    }
+    const queues = this.db
+      .prepare(
+        `SELECT target, SUM(dead_at IS NULL) AS queued, SUM(dead_at IS NOT NULL) AS dead,
+                MIN(CASE WHEN dead_at IS NULL THEN enqueued_at END) AS oldest
+         FROM outbox GROUP BY target`
+      )
+      .all() as { target: string; queued: number; dead: number; oldest: string | null }[];
+    for (const q of queues) {
+      const t = get(q.target);
+      t.queued = q.queued;
+      t.deadLetters = q.dead;
+      if (q.oldest && Date.parse(q.oldest) <= now.getTime()) {
+        t.oldestPendingAt = q.oldest;
+      }
+    }
+    return [...byTarget.values()].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
   }
 
   async deferOutbox(
@@ -234,15 +394,21 @@ export class SqliteStore implements Store {
     reason: string,
     nextAttemptAt: Date,
     outcome?: OperationOutcome,
-    audit: AuditEntry[] = []
+    audit: AuditEntry[] = [],
+    options: { code?: string; countFailure?: boolean } = {}
   ): Promise<void> {
-    const now = new Date().toISOString();
+    const now = new Date();
+    const counts = options.countFailure ?? state === 'failed';
     this.db.transaction(() => {
       this.insertAudit(audit);
       this.db
-        .prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL WHERE seq = ?')
-        .run(nextAttemptAt.getTime(), entry.seq);
-      this.setState(entry.kind, entry.recordId, entry.target, state, reason, outcome, entry.attempts + 1, nextAttemptAt.toISOString(), now);
+        .prepare(
+          `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
+             failures = failures + ?, failing_since = CASE WHEN ? THEN COALESCE(failing_since, ?) ELSE failing_since END
+           WHERE seq = ?`
+        )
+        .run(nextAttemptAt.getTime(), counts ? 1 : 0, counts ? 1 : 0, now.getTime(), entry.seq);
+      this.setState(entry.kind, entry.recordId, entry.target, state, reason, outcome, entry.attempts + 1, nextAttemptAt.toISOString(), now.toISOString(), options.code);
     })();
   }
 
@@ -313,7 +479,8 @@ export class SqliteStore implements Store {
             `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
              VALUES (?, ?, ?, ?, ?, 0, ?, ?)
              ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
-               attempts = 0, next_attempt_at = excluded.next_attempt_at, lease_until = NULL`
+               attempts = 0, next_attempt_at = excluded.next_attempt_at, lease_until = NULL,
+               dead_at = NULL, failures = 0, failing_since = NULL`
           )
           .run(k.kind, k.id, target, row.version, clientKey, Date.parse(now), now);
         this.setState(k.kind, k.id, target, 'pending', undefined, undefined, 0, undefined, now);
@@ -332,7 +499,7 @@ export class SqliteStore implements Store {
 
   async nextDueAt(target: string): Promise<Date | undefined> {
     const row = this.db
-      .prepare('SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) AS t FROM outbox WHERE target = ?')
+      .prepare('SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) AS t FROM outbox WHERE target = ? AND dead_at IS NULL')
       .get(target) as { t: number | null };
     return row.t === null ? undefined : new Date(row.t);
   }
@@ -353,7 +520,10 @@ export class SqliteStore implements Store {
 
   async getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]> {
     const rows = this.db
-      .prepare('SELECT * FROM ledger WHERE target = ? AND kind = ? AND record_id = ? ORDER BY resource_type, identifier')
+      .prepare(
+        `SELECT * FROM ledger WHERE target = ? AND kind = ? AND record_id = ? AND resource_type <> 'Provenance'
+         ORDER BY resource_type, identifier`
+      )
       .all(target, kind, recordId) as LedgerRow[];
     return rows.map(toLedger);
   }
@@ -363,4 +533,23 @@ export class SqliteStore implements Store {
       this.db.close();
     }
   }
+}
+
+/** The DeliveryFilter as SQL on an outbox or sync_state alias (both have kind, record_id, target). */
+function FILTER_SQL(alias: string): string {
+  return `(@target IS NULL OR ${alias}.target = @target) AND (@kind IS NULL OR ${alias}.kind = @kind)
+    AND (@recordId IS NULL OR ${alias}.record_id = @recordId)
+    AND (@mrn IS NULL OR EXISTS (SELECT 1 FROM records fr WHERE fr.kind = ${alias}.kind AND fr.id = ${alias}.record_id AND fr.client_mrn = @mrn))
+    AND (@code IS NULL OR EXISTS (SELECT 1 FROM sync_state fs WHERE fs.kind = ${alias}.kind AND fs.record_id = ${alias}.record_id
+                                  AND fs.target = ${alias}.target AND fs.reason_code = @code))`;
+}
+
+function filterParams(f: DeliveryFilter): Record<string, string | null> {
+  return {
+    target: f.target ?? null,
+    kind: f.kind ?? null,
+    recordId: f.recordId ?? null,
+    mrn: f.clientMrn ?? null,
+    code: f.reasonCode ?? null,
+  };
 }
