@@ -20,6 +20,9 @@ import { statusRouter } from './http/routes/status.js';
 import type { IntakeDeps } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
+import { mapRouter } from './http/routes/map.js';
+import { loadProfiles } from './profiles/pack.js';
+import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { SyncWorker } from './sync/worker.js';
@@ -56,6 +59,9 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const apiTokens = resolveApiTokens(config, logger);
   loadFhirDefinitions();
   const mappings = loadMappings();
+  // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
+  const profiles = loadProfiles({ ns: config.identifierNamespace });
+  useProfilePack(profiles);
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
 
   let publicUrl = '';
@@ -87,6 +93,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
     fhirRouter: embedded?.router,
     apiRouters: [
       statusRouter(store),
+      mapRouter({
+        store,
+        mappings,
+        pack: profiles,
+        config: { ns: config.identifierNamespace, mrnSystem: config.mrnSystem, includeNonFamilyContactDetails: config.includeNonFamilyContactDetails },
+        limitBytes: config.importLimitBytes,
+      }),
       // A replay or retry goes through the worker again (so consent is checked again); wake it at once.
       deadLettersRouter(store, () => wakeWorker()),
       disclosuresRouter(store, config.identifierNamespace),

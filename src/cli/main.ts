@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
+import { processIo } from './io.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
+import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
 
 const USAGE = `Usage: collateral-fhir <command> [options]
 
@@ -14,6 +16,7 @@ Commands:
   demo    send examples/ through a running service and print what was synced
           --url URL          the service (default http://127.0.0.1:$PORT or 8080)
           --token TOKEN      an API token (default: $API_TOKEN, else DATA_DIR/api-token)
+${WORKBENCH_USAGE}
 ${SYNC_USAGE}
 `;
 
@@ -29,6 +32,11 @@ function defaultToken(): string | undefined {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The mapping workbench commands (map, validate, test-mappings, remap, build-profiles) parse their own options.
+  const workbench = await runWorkbenchCommand(argv, processIo);
+  if (workbench !== undefined) {
+    return workbench;
+  }
   if (argv[0] === 'sync') {
     const code = await syncCommand(argv.slice(1), terminalIo);
     await terminalIo.flush();

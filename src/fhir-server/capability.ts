@@ -48,6 +48,8 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
         mode: 'server',
         resource: cachedResources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
+        // $validate checks against our profile pack (validate-operation.ts), at the system and type level.
+        operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }],
       },
     ],
   };

@@ -17,6 +17,7 @@ import type { HttpAnswer, RequestContext } from './responses.js';
 import { toHttpAnswer } from './responses.js';
 import type { SqliteFhirRepository } from './sqlite-repository.js';
 import { resolveConditionalEntries } from './transaction-prep.js';
+import { validateOperationRouter } from './validate-operation.js';
 import type { TargetProfile } from './target-profiles.js';
 import { isRestricted } from './target-profiles.js';
 
@@ -60,6 +61,9 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
     const full = capabilityStatement(base(options));
     send(res, { status: 200, headers: {}, body: isRestricted(profile) ? restrictCapability(full, profile) : full });
   });
+
+  // $validate against our profile pack: reads nothing and writes nothing, so no target profile restricts it.
+  router.use(validateOperationRouter());
 
   if (isRestricted(profile)) {
     router.use(profileGuard(profile, repo, logger));
