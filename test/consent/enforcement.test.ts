@@ -220,6 +220,12 @@ test('a note under a 42 CFR Part 2 consent is labeled and links the consent it r
     `${act}|NORDSCLCDS`,
   ]);
   expect(doc.context.related).toEqual([{ reference: `Consent/${consent.id}` }]);
+  // The write's Provenance names the consent relied on as its policy (built by the sync from the gate's decision).
+  const prov = await pair.ehr.api('GET', `/fhir/Provenance?target=${encodeURIComponent(`DocumentReference/${doc.id}`)}`);
+  expect(prov.body.entry?.length).toBeGreaterThan(0);
+  for (const e of prov.body.entry) {
+    expect(e.resource.policy).toEqual([`Consent/${consent.id}`]);
+  }
   const [enc] = await onEhr('Encounter', `${NS}/sid/session`, 's-p2');
   expect(enc.meta.security.map((c: any) => c.code)).toEqual(['R', 'BH', '42CFRPart2', 'NORDSCLCDS']);
 });
