@@ -81,18 +81,27 @@ function decideParticipant(p: Participant, consents: readonly ConsentRecord[], c
 }
 
 /**
- * A consent record is the client's own authorization: active and revoked ones are synced (so a
- * revocation reaches the EHR). One signed for a minor by a participant who is not a legal guardian waits
- * until that is corrected. Drafts, refusals and entries in error authorize nothing and stay local,
- * unless an earlier version is on the target already and must be corrected there.
+ * A consent record is the client's own authorization. One in force is synced (with the people it
+ * names), and so is any change to one the target already holds, a revocation above all. One that was
+ * never sent and no longer permits anything (revoked, ended) stays local: sending it now would name its
+ * recipients to the EHR after the client withdrew or the authorization ran out. Drafts, refusals and
+ * entries in error authorize nothing and stay local unless they correct a version already sent. One
+ * signed for a minor by a participant who is not a legal guardian waits until that is corrected.
  */
 function decideConsent(c: ConsentRecord, ctx: CoverageContext, onTarget: boolean): EngineDecision {
-  if (c.status === 'active') {
-    const problem = standingProblem(c, ctx);
-    return problem ? refuse('hold', [problem]) : permit([]);
-  }
-  if (c.status === 'revoked' || onTarget) {
+  if (onTarget) {
     return permit([]);
+  }
+  if (c.status === 'active') {
+    const invalid = standingProblem(c, ctx);
+    if (invalid) {
+      return refuse('hold', [invalid]);
+    }
+    const ended = endedProblem(c, ctx);
+    return ended ? refuse('deny', [`consent ${ended} and was never sent: it permits nothing new and is kept local`]) : permit([]);
+  }
+  if (c.status === 'revoked') {
+    return refuse('deny', [`consent ${c.id} was revoked before it was ever sent: it is kept local`]);
   }
   return refuse('deny', [`consent ${c.id} is ${c.status}: it authorizes nothing and is kept local`]);
 }

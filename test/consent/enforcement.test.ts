@@ -54,7 +54,7 @@ test('a session without consent is held with a reason naming participant and dat
   expect(enc.participant.map((p: any) => p.individual.reference)).toContain(`RelatedPerson/${rp.id}`);
 });
 
-test('a revocation arriving while the sync is queued (held for a missing Patient) keeps the session from ever reaching the EHR', async () => {
+test('a revocation arriving while the sync is queued (held for a missing Patient) keeps the session, and the never-sent consent, from the EHR', async () => {
   const { practice, ehr, target } = pair;
   const mrn = 'MRN-4199';
   const consent = activeConsent('c-queued', mrn, ['p-queued']);
@@ -67,15 +67,16 @@ test('a revocation arriving while the sync is queued (held for a missing Patient
   await put(practice, 'consents', revoked(consent, '2026-03-01T09:00:00-05:00'));
   await ehr.api('POST', '/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: 'https://fhir.example-hospital.org/sid/mrn', value: mrn }] }, { 'content-type': 'application/fhir+json' });
 
-  // The revocation itself reaches the EHR: Consent inactive, its provision ending at the revocation.
-  await waitState(practice, 'consents', 'c-queued', target, 'synced');
-  const [fhirConsent] = await onEhr('Consent', `${NS}/sid/roi`, 'c-queued');
-  expect(fhirConsent.status).toBe('inactive');
-  expect(fhirConsent.provision.period.end).toBe('2026-03-01T09:00:00-05:00');
-  // The session, once its Patient exists, is checked again and held for lack of consent.
+  // Once its Patient exists, the session is checked again and held for lack of consent.
   const s = await waitState(practice, 'sessions', 's-queued', target, 'held', /^no-consent/);
   expect(s.reason).toBe('no-consent: no consent covers p-queued on 2026-02-01 (c-queued was revoked at 2026-03-01T09:00:00-05:00)');
+  // The consent never reached the EHR before its revocation: sending it now would only name the mother there.
+  const c = await waitState(practice, 'consents', 'c-queued', target, 'blocked');
+  expect(c.reason).toBe('consent c-queued was revoked before it was ever sent: it is kept local');
+  await waitState(practice, 'participants', 'p-queued', target, 'held', /no consent in force names p-queued/);
   expect(await onEhr('Encounter', `${NS}/sid/session`, 's-queued')).toHaveLength(0);
+  expect(await onEhr('Consent', `${NS}/sid/roi`, 'c-queued')).toHaveLength(0);
+  expect(await onEhr('RelatedPerson', `${NS}/sid/collateral-contact`, `p-queued:${mrn}`)).toHaveLength(0);
   expect(forwardedWith('s-queued')).toBe(0);
 });
 
@@ -119,6 +120,10 @@ test('after a revocation, a replay and a changed version send nothing new; what 
 
   await put(practice, 'consents', revoked(consent, '2026-03-03T12:00:00Z'));
   await waitState(practice, 'consents', 'c-replay', target, 'synced');
+  // The revocation reaches the EHR: the Consent becomes inactive, its provision ending at the revocation.
+  const [fhirConsent] = await onEhr('Consent', `${NS}/sid/roi`, 'c-replay');
+  expect(fhirConsent.status).toBe('inactive');
+  expect(fhirConsent.provision.period.end).toBe('2026-03-03T12:00:00Z');
 
   // A replay (the operator re-queues the record) is checked again at sending.
   expect(await practice.store.requeue([{ kind: 'session', id: 's-replay' }], target)).toBe(1);

@@ -405,8 +405,30 @@ const consentRows: Row[] = [
     reasons: ['c-001 was signed by p-002, who is not a legal guardian'],
   },
   {
-    name: 'consent: a revocation is synced',
+    name: 'consent: the revocation of one already on the target is synced',
+    input: { kind: 'consent', record: consent({ status: 'revoked', revocation: { at: '2026-02-15T00:00:00Z' } }), onTarget: true },
+    effect: 'permit',
+  },
+  {
+    name: 'consent: one revoked before it was ever sent stays local (it would name its recipients after the withdrawal)',
     input: { kind: 'consent', record: consent({ status: 'revoked', revocation: { at: '2026-02-15T00:00:00Z' } }) },
+    effect: 'deny',
+    reasons: ['consent c-001 was revoked before it was ever sent: it is kept local'],
+  },
+  {
+    name: 'consent: one whose period ended before it was ever sent stays local',
+    input: { kind: 'consent', record: consent({ period: { start: '2025-01-01', end: '2026-02-28' } }) },
+    effect: 'deny',
+    reasons: ['consent c-001 ended on 2026-02-28 and was never sent: it permits nothing new and is kept local'],
+  },
+  {
+    name: 'consent: a change to one on the target whose period has ended is synced',
+    input: { kind: 'consent', record: consent({ period: { start: '2025-01-01', end: '2026-02-28' } }), onTarget: true },
+    effect: 'permit',
+  },
+  {
+    name: 'consent: one that begins later is synced now (it will be in force)',
+    input: { kind: 'consent', record: consent({ period: { start: '2026-06-01', end: '2027-05-31' } }) },
     effect: 'permit',
   },
   { name: 'consent: a draft stays local', input: { kind: 'consent', record: consent({ status: 'draft' }) }, effect: 'deny', reasons: ['consent c-001 is draft: it authorizes nothing and is kept local'] },
