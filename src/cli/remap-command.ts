@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createConsentGate } from '../consent/gate.js';
 import { isRecordKind } from '../domain/records.js';
 import { loadMappings, type MappingSet } from '../mapping/index.js';
 import { loadProfiles } from '../profiles/pack.js';
@@ -69,6 +70,8 @@ export async function remapCommand(args: string[], io: CommandIo): Promise<numbe
       mappings,
       pack: loadProfiles({ ns: config.identifierNamespace }),
       kind: values.kind as never,
+      // The gate the service asks before each send: its decision shapes the output (labels, context.related).
+      gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
       baseline,
     });
     let queued: number | undefined;
@@ -91,7 +94,7 @@ function printReport(r: RemapReport, io: CommandIo, queued: number | undefined):
   io.out(`target ${r.target}, mappings ${r.mappings.join(', ')}`);
   io.out(
     `${r.records} records: ${r.resources.changed} resources would change, ${r.resources.new} are not on the target, ${r.resources.unchanged} unchanged` +
-      `; ${r.notMapped.length} records cannot be mapped, ${r.skipped} kept local by policy`
+      `; ${r.notMapped.length} records cannot be mapped now, ${r.skipped.length} blocked by policy`
   );
   for (const c of r.changes) {
     const invalid = c.issues.length > 0 ? ` - INVALID (${c.issues.length} profile errors)` : '';

@@ -2,7 +2,9 @@
  * What a mapping change would do to the records already stored: each stored record is mapped with
  * the given mappings, exactly as the sync maps it (same context, src/sync/context.ts), and each
  * resource's content hash is compared with the one the ledger recorded when the resource was written
- * (src/sync/plan.ts hashes the mapped resource before reference resolution). Nothing is written here.
+ * (src/sync/plan.ts hashes the mapped resource before reference resolution). The disclosure gate is
+ * asked first, as the worker does, because its decision (the consents relied on, the purpose of use)
+ * is part of what the mappings produce. Nothing is written here.
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { RecordKind } from '../domain/records.js';
@@ -13,7 +15,8 @@ import { validateDeclared } from '../profiles/validate.js';
 import { diffJson, type Difference } from '../profiles/workbench/diff.js';
 import { contentHash } from '../store/hash.js';
 import type { Store, StoredRecord } from '../store/port.js';
-import { gatherRecords } from '../sync/context.js';
+import { gatherRecords, withDisclosure } from '../sync/context.js';
+import { type DisclosureGate, permitAll } from '../sync/gate.js';
 import { HoldError } from '../sync/hold.js';
 
 /** One resource whose current mapping output is not what the target holds. */
@@ -43,10 +46,10 @@ export interface RemapReport {
   records: number;
   resources: { unchanged: number; changed: number; new: number };
   changes: RemapChange[];
-  /** Records that cannot be mapped now (a dependency missing, the mapping refuses them). */
+  /** Records that cannot be mapped now (a dependency missing, the gate holds them, the mapping refuses them). */
   notMapped: { kind: RecordKind; recordId: string; reason: string }[];
-  /** Records kept local by policy: never mapped, never queued. */
-  skipped: number;
+  /** Records blocked by policy (psychotherapy notes): never mapped, never queued. */
+  skipped: { kind: RecordKind; recordId: string }[];
 }
 
 export interface RemapOptions {
@@ -57,6 +60,10 @@ export interface RemapOptions {
   mappings: MappingSet;
   pack: ProfilePack;
   kind?: RecordKind;
+  /** The disclosure gate the service uses (default: permit all, as a service without consent engine). */
+  gate?: DisclosureGate;
+  /** The moment the gate judges (default now). */
+  now?: Date;
   /** For diffs: the mappings that produced what the target holds (default: none, no diff). */
   baseline?: MappingSet;
 }
@@ -73,12 +80,12 @@ export async function planRemap(o: RemapOptions): Promise<RemapReport> {
     resources: { unchanged: 0, changed: 0, new: 0 },
     changes: [],
     notMapped: [],
-    skipped: 0,
+    skipped: [],
   };
   for (const record of await o.store.listRecords(o.kind ? { kind: o.kind } : {})) {
     const states = await o.store.getSyncStates(record.kind, record.id);
     if (states.some((s) => s.state === 'blocked')) {
-      report.skipped++; // kept local by policy (psychotherapy notes): its content is never processed
+      report.skipped.push({ kind: record.kind, recordId: record.id }); // blocked by policy: its content is never processed
       continue;
     }
     report.records++;
@@ -92,7 +99,13 @@ async function remapRecord(record: StoredRecord, o: RemapOptions, report: RemapR
   let mapping: string;
   let baseline: Map<string, Resource> | undefined;
   try {
-    const items = await gatherRecords(o.store, record, o.config);
+    const gathered = await gatherRecords(o.store, record, o.config);
+    const decision = await (o.gate ?? permitAll).decide({ main: record, records: gathered, target: o.target, now: o.now ?? new Date() });
+    if (decision.effect !== 'permit') {
+      report.notMapped.push({ kind: record.kind, recordId: record.id, reason: `${decision.effect} by the disclosure gate: ${decision.reasons.join('; ')}` });
+      return;
+    }
+    const items = withDisclosure(gathered, decision);
     const main = items[items.length - 1];
     const result = mapRecord(o.mappings, record.kind, main.record.body, main.context);
     mapped = result.resources;

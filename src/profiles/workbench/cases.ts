@@ -100,7 +100,8 @@ export function loadCaseFiles(dir: string = defaultCasesDir()): { files: CaseFil
   const files: CaseFile[] = [];
   const problems: { file: string; problems: Problem[] }[] = [];
   for (const path of caseFilePaths(dir)) {
-    const file = relative(projectRoot(), path);
+    const inside = relative(projectRoot(), path);
+    const file = inside.startsWith('..') ? path : inside;
     let data: unknown;
     try {
       data = JSON.parse(readFileSync(path, 'utf8'));
