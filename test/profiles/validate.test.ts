@@ -10,7 +10,9 @@ import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medp
 import { mapRecord } from '../../src/mapping/index.js';
 import { OperationOutcomeError } from '../../src/outcomes.js';
 import { projectRoot } from '../../src/paths.js';
+import { coreDefinition } from '../../src/profiles/core.js';
 import { loadProfiles } from '../../src/profiles/pack.js';
+import { buildSnapshot } from '../../src/profiles/snapshot.js';
 import { validateAgainstProfile, validateDeclared, validateOutbound, validateWithPack } from '../../src/profiles/validate.js';
 import { mappings, participant } from '../mapping/fixtures.js';
 import { broken, CANONICAL, pack, sd, validResources } from './helpers.js';
@@ -123,6 +125,28 @@ describe('known limits of @medplum/core 4.5.2 profile validation', () => {
   test.failing('medplum alone rejects a relationship code outside the bound value set', () => {
     const rp = broken(valid['collateral-related-person'], (r) => (r.relationship = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'NIECE' }] }]));
     expect(medplumErrors(rp, 'collateral-related-person')).not.toEqual([]);
+  });
+});
+
+describe('why the profiles are written the way they are (medplum behaviour they rely on)', () => {
+  function withElement(id: string, element: Record<string, unknown>): StructureDefinition {
+    const sdef = published(id);
+    sdef.differential!.element.push(element as never);
+    return { ...sdef, snapshot: { element: buildSnapshot(sdef, coreDefinition) } };
+  }
+
+  test('a pattern on a repeating element fails even when every value matches: patterns go on slices', () => {
+    const profile = withElement('collateral-consent', {
+      id: 'Consent.category',
+      path: 'Consent.category',
+      patternCodeableConcept: { coding: [{ system: 'http://loinc.org', code: '64292-6' }] },
+    });
+    expect(() => validateResource(valid['collateral-consent'], { profile })).toThrow(/Value did not match expected pattern/);
+  });
+
+  test('constraints inside a backbone element are not enforced: nested rules are root invariants', () => {
+    const profile = withElement('collateral-consent', { id: 'Consent.provision.type', path: 'Consent.provision.type', fixedCode: 'deny' });
+    expect(validateResource(valid['collateral-consent'], { profile }).filter((i) => i.severity === 'error')).toEqual([]);
   });
 });
 
