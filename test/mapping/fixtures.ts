@@ -1,9 +1,9 @@
 /**
- * Shared inputs and helpers for the mapping tests: one record of each kind (the examples of
- * product.md), the deployment config, and helpers to map, collect problems and validate output.
+ * Shared inputs and helpers for the engine tests (and test/profiles): one record of each kind (the
+ * examples of product.md), the deployment config, and helpers to map and collect problems. The
+ * per-code expectations live in the golden cases, test/mapping-cases.
  */
-import { validateResource } from '@medplum/core';
-import type { CodeableConcept, Coding, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import type { ConsentRecord, NoteRecord, Participant, RecordKind, SessionRecord } from '../../src/domain/records.js';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.js';
 import {
@@ -20,14 +20,7 @@ export const NS = 'https://fhir.example-practice.org';
 export const MRN_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.1';
 export const config: MappingConfig = { ns: NS, mrnSystem: MRN_SYSTEM };
 
-export const V3_ROLE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
-export const V2_0131 = 'http://terminology.hl7.org/CodeSystem/v2-0131';
-export const ACTCODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
-export const CONF = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
-export const CPT = 'http://www.ama-assn.org/go/cpt';
-export const SCT = 'http://snomed.info/sct';
 export const LOINC = 'http://loinc.org';
-export const PATIENT_REF = `Patient?identifier=${MRN_SYSTEM}|MRN-1001`;
 
 let set: MappingSet | undefined;
 
@@ -137,16 +130,3 @@ export function problemsOf(fn: () => unknown): Problem[] {
   throw new Error('expected the mapping to fail');
 }
 
-/** Asserts a resource is valid R4 with no warnings either. */
-export function expectValid(resource: Resource): void {
-  loadFhirDefinitions();
-  expect(validateResource(resource)).toEqual([]);
-}
-
-/** `system|code` of each coding, for compact assertions. */
-export function codes(x: CodeableConcept | CodeableConcept[] | Coding[] | undefined): string[] {
-  const list = (Array.isArray(x) ? x : x ? [x] : []) as (CodeableConcept | Coding)[];
-  // A Coding has a code; a CodeableConcept has codings.
-  const all = list.flatMap((c) => ('code' in c ? [c as Coding] : ((c as CodeableConcept).coding ?? [])));
-  return all.map((c) => `${c.system}|${c.code}`);
-}
