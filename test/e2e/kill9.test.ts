@@ -14,6 +14,21 @@ const CLIENTS = ['MRN-1001', 'MRN-2001', 'MRN-3001'];
 function participant(i: number): object {
   return { id: `p-k${i}`, client: { mrn: CLIENTS[i % CLIENTS.length] }, relationship: i % 2 ? 'father' : 'teacher' };
 }
+function consent(i: number): object {
+  // Signed by the client, naming the participant: required for the participant and its sessions to be disclosed.
+  return {
+    id: `c-k${i}`,
+    client: { mrn: CLIENTS[i % CLIENTS.length] },
+    status: 'active',
+    recipients: [`p-k${i}`],
+    actions: ['disclose'],
+    purposes: ['treatment'],
+    dataClasses: ['session-summary'],
+    period: { start: '2026-01-01', end: '2099-12-31' },
+    signedAt: '2026-01-01T09:00:00Z',
+    legalBasis: 'hipaa-authorization',
+  };
+}
 function session(i: number): object {
   return {
     id: `s-k${i}`,
@@ -56,14 +71,18 @@ test('nothing acknowledged is lost on kill -9, and nothing is synced twice after
     const seeded = await fetch(`${svc.url}/fhir`, { method: 'POST', headers: { ...H, 'content-type': 'application/fhir+json' }, body: JSON.stringify(seed) });
     expect(seeded.status).toBe(200);
 
-    // Writers run until the process dies under them; the kill lands at a random point of intake and sync.
-    const killAfterMs = 300 + Math.floor(Math.random() * 700);
+    // Writers run until the process dies under them; the kill lands at a random point of intake and sync
+    // (after a random number of acknowledged writes, plus a random few milliseconds).
+    const killAfterAcks = 20 + Math.floor(Math.random() * 60);
     let dead = false;
     const writer = async (start: number): Promise<void> => {
       for (let i = start; !dead && i < 2000; i += 4) {
         try {
           if ((await put(svc.url, `/api/v1/participants/p-k${i}`, participant(i))) < 300) {
             acked.push(`participant/p-k${i}`);
+          }
+          if ((await put(svc.url, `/api/v1/consents/c-k${i}`, consent(i))) < 300) {
+            acked.push(`consent/c-k${i}`);
           }
           if ((await put(svc.url, `/api/v1/sessions/s-k${i}`, session(i))) < 300) {
             acked.push(`session/s-k${i}`);
@@ -74,7 +93,10 @@ test('nothing acknowledged is lost on kill -9, and nothing is synced twice after
       }
     };
     const writers = Promise.all([0, 1, 2, 3].map(writer));
-    await new Promise((r) => setTimeout(r, killAfterMs));
+    while (acked.length < killAfterAcks) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 50)));
     svc.child.kill('SIGKILL');
     dead = true;
     await once(svc.child, 'exit');
@@ -88,11 +110,13 @@ test('nothing acknowledged is lost on kill -9, and nothing is synced twice after
       const body = await api(`/api/v1/${kind}s/${id}`);
       expect(body.id).toBe(id);
     }
-    // Everything acknowledged syncs, each resource exactly once.
-    const deadline = Date.now() + 30_000;
+    // Everything acknowledged syncs, each resource exactly once. The one exception: a participant
+    // acknowledged just before the kill whose consent never arrived is rightly held for lack of consent.
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const status = await api('/api/v1/sync/status');
-      if (status.outbox === 0) {
+      const states = status.targets.embedded ?? {};
+      if (!states.pending && !states.failed) {
         break;
       }
       if (Date.now() > deadline) {
@@ -100,15 +124,25 @@ test('nothing acknowledged is lost on kill -9, and nothing is synced twice after
       }
       await new Promise((r) => setTimeout(r, 200));
     }
+    let heldForConsent = 0;
     for (const key of acked) {
       const [kind, id] = key.split('/');
+      const state = (await api(`/api/v1/${kind}s/${id}`)).sync[0];
+      if (state.state !== 'synced') {
+        expect({ key, state: state.state, reason: state.reason }).toEqual({ key, state: 'held', reason: expect.stringMatching(/^no-consent/) });
+        heldForConsent++;
+        continue;
+      }
       const [type, system, value] =
         kind === 'session'
           ? ['Encounter', `${NS}/sid/session`, id]
-          : ['RelatedPerson', `${NS}/sid/collateral-contact`, `${id}:${CLIENTS[Number(id.slice(3)) % CLIENTS.length]}`];
+          : kind === 'consent'
+            ? ['Consent', `${NS}/sid/roi`, id]
+            : ['RelatedPerson', `${NS}/sid/collateral-contact`, `${id}:${CLIENTS[Number(id.slice(3)) % CLIENTS.length]}`];
       const bundle = await api(`/fhir/${type}?identifier=${encodeURIComponent(`${system}|${value}`)}`);
       expect({ key, total: bundle.total }).toEqual({ key, total: 1 });
     }
+    expect(heldForConsent).toBeLessThanOrEqual(4); // at most one interrupted participant per writer
   } finally {
     svc.child.kill('SIGKILL');
     tmp.cleanup();

@@ -139,6 +139,14 @@ describe('end to end on the embedded FHIR server', () => {
 
   test('a record whose Patient is missing is held with the reason, then released when the Patient appears', async () => {
     const rec = { ...records.participant, id: 'p-900', client: { mrn: 'MRN-9999' } };
+    // A participant is disclosed only while a consent names it (issue #4).
+    await svc.api('PUT', '/api/v1/consents/c-900', {
+      ...records.consent,
+      id: 'c-900',
+      client: { mrn: 'MRN-9999' },
+      recipients: ['p-900'],
+      signedBy: { participantId: 'p-900' },
+    });
     await svc.api('PUT', '/api/v1/participants/p-900', rec);
     const held = await waitForState(svc, 'participants', 'p-900', 'held');
     expect(held.sync[0].reason).toMatch(/^patient-not-found: no Patient with MRN MRN-9999/);
