@@ -49,7 +49,7 @@ export function parseCapabilities(cs: CapabilityStatement): TargetCapabilities {
   return fromParts(system.has('transaction'), system.has('batch'), types);
 }
 
-/** Builds capabilities from parts (tests describe a target this way, and restrict a real one). */
+/** Builds capabilities from parts (tests describe a target this way, or adjust a real one). */
 export function fromParts(transaction: boolean, batch: boolean, types: Map<string, TypeCapabilities>): TargetCapabilities {
   const type = (t: string): TypeCapabilities | undefined => types.get(t);
   const can = (t: string, interaction: string): boolean => type(t)?.interactions.has(interaction) ?? false;
@@ -75,8 +75,8 @@ export class CapabilityCache {
   constructor(
     private readonly target: Pick<FhirTarget, 'capabilities'>,
     private readonly ttlMs: number,
-    /** Tests and operators may narrow what the statement says (never widen it). */
-    private readonly restrict?: (caps: TargetCapabilities) => TargetCapabilities
+    /** Changes the parsed statement (tests; see SyncWorkerOptions.adjustCapabilities). */
+    private readonly adjust?: (caps: TargetCapabilities) => TargetCapabilities
   ) {}
 
   /** @throws the target's error when the statement cannot be read (the record is retried later). */
@@ -88,7 +88,7 @@ export class CapabilityCache {
       .capabilities()
       .then((cs) => {
         const parsed = parseCapabilities(cs);
-        const caps = this.restrict ? this.restrict(parsed) : parsed;
+        const caps = this.adjust ? this.adjust(parsed) : parsed;
         this.value = { caps, readAt: Date.now() };
         return caps;
       })

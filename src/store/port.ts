@@ -221,8 +221,11 @@ export interface Store {
    * becomes due now, a missing one is created. Returns how many were queued.
    */
   requeue(keys: { kind: RecordKind; id: string }[], target: string): Promise<number>;
-  /** Makes held and failed entries of a client due now (a dependency may have arrived). */
-  wakeClient(target: string, clientKey: string): Promise<number>;
+  /**
+   * Makes held and failed entries of a client due now (a dependency may have arrived); with reasonCode
+   * only those held or failed for that reason (a dependency just reached the target).
+   */
+  wakeClient(target: string, clientKey: string, reasonCode?: string): Promise<number>;
   /** The next time any entry of the target becomes due (for the worker's sleep), or undefined. */
   nextDueAt(target: string): Promise<Date | undefined>;
   /** Number of outbox entries of a target (tests, status). */

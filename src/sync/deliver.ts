@@ -169,8 +169,8 @@ function partialNote(plan: Plan): string | undefined {
   if (plan.notWritable.length > 0) {
     parts.push(`kept in our store: ${plan.notWritable.map((n) => `${n.resourceType} (${n.why})`).join(', ')}`);
   }
-  if (plan.omitted.length > 0) {
-    parts.push(`sent without references to ${plan.omitted.join(', ')} (not writable on this target)`);
+  if (plan.logical.length > 0) {
+    parts.push(`${plan.logical.join(', ')} referenced by identifier only (not writable on this target)`);
   }
   return parts.length > 0 ? parts.join('; ') : undefined;
 }

@@ -3,9 +3,9 @@
  * the ledger shows is already there unchanged, resolves every conditional reference and validates.
  *
  * With the target's capabilities it also decides what the target can hold: a resource type it cannot
- * write (or, once written, cannot change) stays in our store, and references to such types are left
- * out of the resources that can go (prune.ts). The plan says which of the main record's resources
- * cannot go, so the record gets the explicit state "not writable on this target".
+ * write (or, once written, cannot change) stays in our store, and references to such types become
+ * logical references by our identifier (logical-refs.ts). The plan says which of the main record's
+ * resources cannot go, so the record gets the explicit state "not writable on this target".
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
@@ -18,7 +18,7 @@ import type { LedgerEntry, Store } from '../store/port.js';
 import type { RecordToMap } from './context.js';
 import { HoldError } from './hold.js';
 import type { IdentityResolver } from './identity.js';
-import { pruneReferences } from './prune.js';
+import { toLogicalReferences } from './logical-refs.js';
 import { forEachReference, parseConditionalRef, rewriteReferences } from './references.js';
 
 const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
@@ -43,8 +43,8 @@ export interface Plan {
   notWritable: { resourceType: string; why: string }[];
   /** The main record has something on the target or to send (false: it is not writable there at all). */
   mainWritable: boolean;
-  /** Resource types whose references were left out because the target cannot hold them. */
-  omitted: string[];
+  /** Resource types referenced by identifier only, because the target cannot hold them. */
+  logical: string[];
   /** Ledger entries of the main record's resources that are on the target unchanged. */
   unchanged: LedgerEntry[];
   /** The Practitioner of the clinician the main record names, when it names one. */
@@ -144,20 +144,12 @@ export async function planWrites(
     }
   }
 
-  const omitted = new Set<string>();
+  const logical = new Set<string>();
   const writes: PlannedWrite[] = [];
   for (const c of candidates) {
-    const pruned = pruneReferences(c.mapped.resource, (r) => resolved.get(r) === UNHOLDABLE);
-    pruned.removed.forEach((r) => omitted.add(parseConditionalRef(r)?.resourceType ?? r));
-    if (pruned.poisoned) {
-      const needs = pruned.removed.map((r) => parseConditionalRef(r)?.resourceType ?? r).join(', ');
-      if (c.mapped.sourceKind === main.record.kind && c.mapped.sourceId === main.record.id) {
-        notWritable.push({ resourceType: c.mapped.resource.resourceType, why: `it needs a ${needs} the target cannot hold` });
-        mainPresent--;
-      }
-      continue;
-    }
-    const resource = rewriteReferences(pruned.value, (r) => (resolved.get(r) as string | undefined) ?? r);
+    const withLogical = toLogicalReferences(c.mapped.resource, (r) => resolved.get(r) === UNHOLDABLE);
+    withLogical.replaced.forEach((r) => logical.add(parseConditionalRef(r)?.resourceType ?? r));
+    const resource = rewriteReferences(withLogical.value, (r) => (resolved.get(r) as string | undefined) ?? r);
     validateOutbound(resource);
     const source = records.find((i) => i.record.kind === c.mapped.sourceKind && i.record.id === c.mapped.sourceId);
     const author = source ? await authorOf(source, resolve) : undefined;
@@ -168,7 +160,7 @@ export async function planWrites(
     writes,
     notWritable,
     mainWritable: mainPresent > 0,
-    omitted: [...omitted].sort(),
+    logical: [...logical].sort(),
     unchanged,
     ...(mainAuthor ? { mainAuthor } : {}),
   };
@@ -205,7 +197,7 @@ async function authorOf(item: RecordToMap, resolve: (r: string) => Promise<strin
   return typeof r === 'string' ? r : undefined;
 }
 
-/** A reference to a resource type the target cannot hold: left out of the resource (prune.ts). */
+/** A reference to a resource type the target cannot hold: made a logical reference (logical-refs.ts). */
 const UNHOLDABLE = Symbol('unholdable');
 
 async function resolveReference(

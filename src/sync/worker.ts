@@ -38,8 +38,11 @@ export interface SyncWorkerOptions {
   maxAgeMs?: number;
   /** How long the target's CapabilityStatement is trusted before it is read again. Default 1 h. */
   capabilitiesTtlMs?: number;
-  /** Narrows what the target's CapabilityStatement says (tests; an operator's caution). */
-  restrictCapabilities?: (caps: TargetCapabilities) => TargetCapabilities;
+  /**
+   * Changes what the target's CapabilityStatement says before planning: tests make a real server look
+   * smaller (or claim more than it offers, to draw its real refusals).
+   */
+  adjustCapabilities?: (caps: TargetCapabilities) => TargetCapabilities;
   /** Force a write mode (SYNC_WRITE_MODE) the target supports. */
   writeMode?: WriteMode;
   /** The practice Organization named in Provenance (`{ns}/sid/organization|{practiceId}`). Default "practice". */
@@ -64,7 +67,7 @@ export class SyncWorker {
     this.delivery = new Delivery({
       store: o.store,
       target: o.target,
-      capabilities: new CapabilityCache(o.target, o.capabilitiesTtlMs ?? 3_600_000, o.restrictCapabilities),
+      capabilities: new CapabilityCache(o.target, o.capabilitiesTtlMs ?? 3_600_000, o.adjustCapabilities),
       identity: this.identity,
       mappings: o.mappings,
       mappingConfig: o.mappingConfig,
@@ -190,6 +193,8 @@ export class SyncWorker {
         const resources = result.ledger.filter((l) => l.resourceType !== 'Provenance');
         await store.completeOutbox(entry, result.ledger, [this.audit(record, entry.recordVersion, resources, decision, undefined, result.mode)], result.note);
         logger.info('record synced', { ...log, mode: result.mode, written: resources.map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
+        // What of this client waited for a dependency may go now (a replayed participant, a late session).
+        await store.wakeClient(entry.target, entry.clientKey, 'waiting-for-dependency');
         return;
       }
       case 'failed': {

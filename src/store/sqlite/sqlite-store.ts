@@ -283,7 +283,8 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       this.insertAudit(audit);
       this.db
-        .prepare('UPDATE outbox SET attempts = attempts + 1, dead_at = ?, lease_until = NULL WHERE seq = ?')
+        // Parking always follows a failed attempt: it counts.
+        .prepare('UPDATE outbox SET attempts = attempts + 1, failures = failures + 1, dead_at = ?, lease_until = NULL WHERE seq = ?')
         .run(now.getTime(), entry.seq);
       this.setState(entry.kind, entry.recordId, entry.target, 'dead-letter', reason, outcome, entry.attempts + 1, undefined, now.toISOString(), code);
     })();
@@ -490,11 +491,16 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async wakeClient(target: string, clientKey: string): Promise<number> {
+  async wakeClient(target: string, clientKey: string, reasonCode?: string): Promise<number> {
     const now = Date.now();
     return this.db
-      .prepare('UPDATE outbox SET next_attempt_at = ? WHERE target = ? AND client_key = ? AND next_attempt_at > ?')
-      .run(now, target, clientKey, now).changes;
+      .prepare(
+        `UPDATE outbox SET next_attempt_at = @now
+         WHERE target = @target AND client_key = @clientKey AND next_attempt_at > @now AND dead_at IS NULL
+           AND (@code IS NULL OR EXISTS (SELECT 1 FROM sync_state s WHERE s.kind = outbox.kind AND s.record_id = outbox.record_id
+                                         AND s.target = outbox.target AND s.reason_code = @code))`
+      )
+      .run({ now, target, clientKey, code: reasonCode ?? null }).changes;
   }
 
   async nextDueAt(target: string): Promise<Date | undefined> {

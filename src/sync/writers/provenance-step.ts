@@ -101,8 +101,16 @@ async function findProvenance(
     return (matchesOf(bundle, 'Provenance') as Provenance[]).find(tagged);
   }
   if (d.caps.canSearch('Provenance', 'target')) {
-    const bundle = await d.exec.search('Provenance', { target: `${written.resourceType}/${written.resourceId}`, _count: '1000' });
-    return (matchesOf(bundle, 'Provenance') as Provenance[]).find(tagged);
+    // Our target reference is version-specific; servers differ on whether Type/id matches it, so ask both ways.
+    const unversioned = `${written.resourceType}/${written.resourceId}`;
+    for (const target of written.versionId ? [`${unversioned}/_history/${written.versionId}`, unversioned] : [unversioned]) {
+      const bundle = await d.exec.search('Provenance', { target, _count: '1000' });
+      const hit = (matchesOf(bundle, 'Provenance') as Provenance[]).find(tagged);
+      if (hit) {
+        return hit;
+      }
+    }
+    return undefined;
   }
   const intent = await d.store.getWriteIntent(d.targetName, 'Provenance', `${tagSystem}|${key}`);
   return intent ? 'unknown' : undefined;

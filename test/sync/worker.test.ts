@@ -1,0 +1,119 @@
+/**
+ * The worker's planning from a real target's CapabilityStatement, and what it does with a refusal the
+ * target really sends: a worker told (wrongly) that an epic-like server does conditional updates sends
+ * one, the server answers 400 not-supported, and the record is parked at once with that
+ * OperationOutcome; replayed through a worker that believes the statement, it goes.
+ */
+import { PassThrough } from 'node:stream';
+import type { Resource } from '@medplum/fhirtypes';
+import { fromParts, type TargetCapabilities, type TypeCapabilities } from '../../src/fhir/capabilities.js';
+import { loadFhirDefinitions } from '../../src/fhir/definitions.js';
+import { createLogger } from '../../src/logger.js';
+import { loadMappings } from '../../src/mapping/index.js';
+import type { OutboxEntry } from '../../src/store/port.js';
+import { SyncWorker } from '../../src/sync/worker.js';
+import { chooseWriteMode } from '../../src/sync/writers/index.js';
+import { startFhirTarget, type FhirTarget } from '../helpers/fhir-target.js';
+import { waitFor } from '../helpers/service.js';
+import { tempDir } from '../helpers/tmp.js';
+import { buildDataset } from './dataset.js';
+import { capabilitiesOf, client, MRN_SYSTEM, NS, openStore } from './helpers.js';
+
+function claimingConditional(caps: TargetCapabilities): TargetCapabilities {
+  const types = new Map<string, TypeCapabilities>();
+  for (const t of ['Patient', 'Practitioner', 'RelatedPerson', 'Encounter', 'Consent', 'DocumentReference', 'Provenance']) {
+    const tc = caps.type(t);
+    if (tc) {
+      types.set(t, { ...tc, conditionalUpdate: true, conditionalCreate: true });
+    }
+  }
+  return fromParts(caps.transaction, caps.batch, types);
+}
+
+describe('the worker against real targets', () => {
+  const tmp = tempDir();
+  let epic: FhirTarget;
+  beforeAll(async () => {
+    loadFhirDefinitions();
+    epic = await startFhirTarget('epic-like', `${tmp.dir}/epic`);
+  });
+  afterAll(async () => {
+    await epic.close();
+    tmp.cleanup();
+  });
+
+  test('each profile statement leads to its write mode and writable types', async () => {
+    const full = await startFhirTarget('full', `${tmp.dir}/full`);
+    const oracle = await startFhirTarget('oracle-like', `${tmp.dir}/oracle`);
+    try {
+      const [f, e, o] = await Promise.all([full, epic, oracle].map((t) => capabilitiesOf(client(t.url))));
+      expect([f, e, o].map((c) => chooseWriteMode(c))).toEqual(['transaction', 'sequential', 'batch']);
+      expect(chooseWriteMode(f, 'sequential')).toBe('sequential');
+      expect(chooseWriteMode(e, 'batch')).toBe('sequential'); // a mode the target lacks is not forced on it
+      expect(['RelatedPerson', 'Consent', 'Encounter', 'DocumentReference'].filter((t) => e.can(t, 'create'))).toEqual(['DocumentReference']);
+      expect(['RelatedPerson', 'Consent', 'Encounter', 'DocumentReference'].filter((t) => o.can(t, 'create'))).toEqual(['RelatedPerson', 'Encounter', 'DocumentReference']);
+      expect(o.can('RelatedPerson', 'update') || o.can('Encounter', 'update')).toBe(false);
+      expect(o.can('RelatedPerson', 'patch') && o.can('Encounter', 'patch')).toBe(true);
+      expect(o.canSearch('DocumentReference', 'identifier')).toBe(false);
+      expect(o.canSearch('DocumentReference', 'patient')).toBe(true);
+      expect(o.type('DocumentReference')?.conditionalCreate).toBe(false);
+      expect(e.can('Provenance', 'create')).toBe(false);
+      expect(o.can('Provenance', 'create') && f.type('Provenance')?.conditionalCreate).toBe(true);
+    } finally {
+      await Promise.all([full.close(), oracle.close()]);
+    }
+  });
+
+  test('a 400 from the target parks the record at once with the target OperationOutcome; a replay through a correct worker delivers it', async () => {
+    const data = buildDataset({ clients: 1, sessionsPerClient: 1, prefix: 'w' });
+    await epic.seed(data.seed);
+    const store = openStore(tmp.dir, 'worker.sqlite');
+    const logs = new PassThrough();
+    const common = {
+      store,
+      target: client(epic.url, 5000, 'epic'),
+      mappings: loadMappings(),
+      mappingConfig: { ns: NS, mrnSystem: MRN_SYSTEM },
+      logger: createLogger('error', logs),
+      pollIntervalMs: 20,
+      concurrency: 2,
+      minBackoffMs: 20,
+      maxBackoffMs: 100,
+      requestTimeoutMs: 5000,
+    };
+    try {
+      for (const r of data.records) {
+        await store.putRecord({ kind: r.kind, record: r.record as any, clientMrn: 'MRN-w0', clientKey: 'MRN-w0', targets: ['epic'] });
+      }
+      const note = data.permitted.find((r) => r.kind === 'note')!;
+      const wrong = new SyncWorker({ ...common, adjustCapabilities: claimingConditional });
+      wrong.start();
+      const parked = await waitFor(async () => (await store.listDeadLetters({ kind: 'note', recordId: note.record.id }))[0]);
+      await wrong.stop();
+      expect(parked).toMatchObject({ reasonCode: 'upstream-400', target: 'epic' });
+      expect(parked.reason).toMatch(/^refused by the target \(HTTP 400\): Conditional update/);
+      expect(parked.outcome?.issue).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'not-supported' })]));
+      expect(await epic.countByIdentifier('DocumentReference', `${NS}/sid/note`, note.record.id)).toBe(0);
+      // Participants, consent and session cannot be written there at all: explicit, not parked.
+      for (const r of data.permitted.filter((x) => x.kind !== 'note')) {
+        expect((await store.getSyncStates(r.kind, r.record.id))[0]).toMatchObject({ state: 'not-writable', reasonCode: 'not-writable' });
+      }
+
+      expect(await store.requeue([{ kind: 'note', id: note.record.id }], 'epic')).toBe(1);
+      const right = new SyncWorker(common);
+      right.start();
+      await waitFor(async () => (await store.getSyncStates('note', note.record.id))[0].state === 'synced');
+      await right.stop();
+      expect(await epic.countByIdentifier('DocumentReference', `${NS}/sid/note`, note.record.id)).toBe(1);
+      const [doc] = (await epic.search('DocumentReference', { identifier: `${NS}/sid/note|${note.record.id}` })) as Resource[];
+      expect((doc as any).context.encounter).toEqual([{ type: 'Encounter', identifier: { system: `${NS}/sid/session`, value: 's-w0-0' } }]);
+      const noteState = (await store.getSyncStates('note', note.record.id))[0];
+      expect(noteState.reason).toMatch(/Encounter.*referenced by identifier only/);
+      // The claim never hands out a parked entry, and the replay cleared the park.
+      const claimed: OutboxEntry[] = await store.claimOutbox('epic', 10, 1000);
+      expect(claimed.map((c) => c.recordId)).not.toContain(note.record.id);
+    } finally {
+      await store.close();
+    }
+  });
+});
