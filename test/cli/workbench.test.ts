@@ -57,6 +57,12 @@ describe('map', () => {
     expect(bad.json.results[0].outcome.issue.map((i: any) => i.expression[0])).toEqual(expect.arrayContaining(['/type', '/client/mrn', '/start']));
   });
 
+  test('one {"kind","record"} object, pretty-printed over several lines, is one record', async () => {
+    const r = await run(['map', 'one.json'], { 'one.json': JSON.stringify(line('p-1001-father'), null, 2) });
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ records: 1, valid: 1, results: [{ line: 1, kind: 'participant', id: 'p-1001-father' }] });
+  });
+
   test('a session whose participant is not in the file is refused with the path of the reference', async () => {
     const r = await run(['map', 'x.ndjson', '--text'], { 'x.ndjson': JSON.stringify(line('s-1001-01')) });
     expect(r.code).toBe(1);

@@ -31,7 +31,9 @@ export function parseRecords(text: string, kind?: RecordKind): ParsedRecords {
     }
   }
   const out: ParsedRecords = { records: [], rejected: [] };
-  text.split(/\r?\n/).forEach((line, i) => {
+  // One {"kind","record"} object, possibly over several lines (pretty-printed), is one line.
+  const lines = single !== undefined ? [JSON.stringify(single)] : text.split(/\r?\n/);
+  lines.forEach((line, i) => {
     if (line.trim() === '') {
       return;
     }
