@@ -222,10 +222,11 @@ export interface Store {
    */
   requeue(keys: { kind: RecordKind; id: string }[], target: string): Promise<number>;
   /**
-   * Makes held and failed entries of a client due now (a dependency may have arrived); with reasonCode
-   * only those held or failed for that reason (a dependency just reached the target).
+   * Makes held and failed entries of a client due now (a dependency may have arrived); with onlyHeld
+   * only the held ones (a record of the client just reached the target: what waited may go, while
+   * failing records keep their backoff).
    */
-  wakeClient(target: string, clientKey: string, reasonCode?: string): Promise<number>;
+  wakeClient(target: string, clientKey: string, onlyHeld?: boolean): Promise<number>;
   /** The next time any entry of the target becomes due (for the worker's sleep), or undefined. */
   nextDueAt(target: string): Promise<Date | undefined>;
   /** Number of outbox entries of a target (tests, status). */

@@ -110,7 +110,7 @@ export async function planWrites(
         continue;
       }
       if (!isMain) {
-        await refuseDeadDependency(store, targetName, item);
+        await awaitQueuedDependency(store, targetName, item);
       }
       if (isMain) {
         mainPresent++;
@@ -174,11 +174,21 @@ function cannotWrite(caps: TargetCapabilities, type: string, exists: boolean): s
   return caps.can(type, 'create') ? undefined : `the target cannot create ${type}`;
 }
 
-/** A dependency parked as a dead letter would fail the dependent the same way: hold the dependent instead. */
-async function refuseDeadDependency(store: Store, targetName: string, item: RecordToMap): Promise<void> {
-  const states = await store.getSyncStates(item.record.kind, item.record.id);
-  if (states.some((s) => s.target === targetName && s.state === 'dead-letter')) {
+/**
+ * A dependency that is queued to go on its own (pending, failed and retrying) goes first, under its own
+ * record and consent decision: the dependent waits and is woken when it lands. This also keeps two
+ * records from writing the same resource at once (a note received before its session). One parked as a
+ * dead letter would fail the dependent the same way: the dependent waits for its replay. A dependency
+ * held for good reason (no consent of its own, but a session disclosed under an exception takes it
+ * along) goes with the dependent, as before.
+ */
+async function awaitQueuedDependency(store: Store, targetName: string, item: RecordToMap): Promise<void> {
+  const state = (await store.getSyncStates(item.record.kind, item.record.id)).find((s) => s.target === targetName);
+  if (state?.state === 'dead-letter') {
     throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is in the dead-letter list of this target; replay it first`);
+  }
+  if (state?.state === 'pending' || state?.state === 'failed') {
+    throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is queued and goes first`);
   }
 }
 

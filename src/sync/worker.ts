@@ -60,6 +60,10 @@ export class SyncWorker {
   private readonly retry: RetryPolicy;
   /** The target asked us to wait (429/503 with Retry-After): nothing is sent before this time. */
   private pausedUntil = 0;
+  /** Records being processed: up to `concurrency`, each of another client. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** A wake() that came while the loop was not asleep; the next sleep returns at once. */
+  private woken = false;
 
   constructor(private readonly o: SyncWorkerOptions) {
     this.identity = new IdentityResolver(o.target);
@@ -97,11 +101,19 @@ export class SyncWorker {
     await this.loopDone;
   }
 
-  /** Looks for work now (called after a write). */
+  /** Looks for work now (called after a write, and when a record is done). */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) {
+      this.wakeUp();
+    } else {
+      this.woken = true;
+    }
   }
 
+  /**
+   * A pool, not rounds: a free slot is filled as soon as a record is done, so one slow record (a
+   * timeout, a long Retry-After) delays its own client only.
+   */
   private async loop(): Promise<void> {
     // A lease outlives one attempt comfortably; an instance that dies mid-send frees its entries when it expires.
     const leaseMs = this.o.requestTimeoutMs * 4 + 5_000;
@@ -111,20 +123,38 @@ export class SyncWorker {
         await this.sleep(pause);
         continue;
       }
+      const free = this.o.concurrency - this.inFlight.size;
       let claimed: OutboxEntry[] = [];
-      try {
-        claimed = await this.o.store.claimOutbox(this.o.target.name, this.o.concurrency, leaseMs);
-        await Promise.all(claimed.map((e) => this.process(e)));
-      } catch (err) {
-        this.o.logger.error('sync loop error', { error: errorName(err) });
+      if (free > 0) {
+        try {
+          claimed = await this.o.store.claimOutbox(this.o.target.name, free, leaseMs);
+        } catch (err) {
+          this.o.logger.error('sync loop error', { error: errorName(err) });
+        }
+        for (const e of claimed) {
+          const done: Promise<void> = this.process(e)
+            .catch((err: unknown) => {
+              this.o.logger.error('sync loop error', { error: errorName(err) });
+            })
+            .finally(() => {
+              this.inFlight.delete(done);
+              this.wake();
+            });
+          this.inFlight.add(done);
+        }
       }
-      if (claimed.length === 0 && this.running) {
+      if ((claimed.length === 0 || this.inFlight.size >= this.o.concurrency) && this.running) {
         await this.sleep();
       }
     }
+    await Promise.all([...this.inFlight]);
   }
 
   private async sleep(exactMs?: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
     let ms = exactMs;
     if (ms === undefined) {
       const due = await this.o.store.nextDueAt(this.o.target.name).catch(() => undefined);
@@ -139,6 +169,7 @@ export class SyncWorker {
       };
     });
     this.wakeUp = undefined;
+    this.woken = false;
   }
 
   /** Processes one outbox entry to its next state. Never throws. */
@@ -193,8 +224,8 @@ export class SyncWorker {
         const resources = result.ledger.filter((l) => l.resourceType !== 'Provenance');
         await store.completeOutbox(entry, result.ledger, [this.audit(record, entry.recordVersion, resources, decision, undefined, result.mode)], result.note);
         logger.info('record synced', { ...log, mode: result.mode, written: resources.map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
-        // What of this client waited for a dependency may go now (a replayed participant, a late session).
-        await store.wakeClient(entry.target, entry.clientKey, 'waiting-for-dependency');
+        // What of this client waited may go now (a dependency landed, the Patient was found, a replay went).
+        await store.wakeClient(entry.target, entry.clientKey, true);
         return;
       }
       case 'failed': {

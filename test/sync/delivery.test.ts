@@ -101,7 +101,7 @@ describe.each<[ProfileName, string[], boolean]>([
   beforeAll(async () => {
     target = await startFhirTarget(profile, `${tmp.dir}/target`);
     aimed = await aimedProxy(target.url, 7);
-    svc = await startTestService(`${tmp.dir}/svc`, { FHIR_BASE_URL: aimed.proxy.url, FHIR_REQUEST_TIMEOUT_MS: '400', LOG_LEVEL: 'info' });
+    svc = await startTestService(`${tmp.dir}/svc`, { FHIR_BASE_URL: aimed.proxy.url, FHIR_REQUEST_TIMEOUT_MS: '1000', LOG_LEVEL: 'info' });
   });
   afterAll(async () => {
     await svc.close();
@@ -182,6 +182,21 @@ describe('conflicts, throttling, dead letters, review and retry (full target beh
     expect(after).toHaveLength(1);
     expect((after[0] as any).name[0].family).toBe('Renamed');
     expect((await svc.store.getLedgerForRecord(aimed.proxy.url, 'participant', guardian.record.id))[0]).toMatchObject({ resourceId: rp.id, versionId: '3' });
+  });
+
+  test('a note received before its session waits for it, then goes alone: one Encounter, each record disclosing its own resources', async () => {
+    const data = buildDataset({ clients: 1, sessionsPerClient: 1, prefix: 'o' });
+    await target.seed(data.seed);
+    const note = data.permitted.find((r) => r.kind === 'note')!;
+    await svc.api('POST', '/api/v1/import', toNdjson([note]), NDJSON);
+    await waitFor(async () => (await svc.store.getSyncStates('note', note.record.id))[0]?.state === 'held');
+    await svc.api('POST', '/api/v1/import', toNdjson(data.records.filter((r) => r !== note)), NDJSON);
+    await settle(svc, aimed.proxy.url, data);
+    const report = await verifyDelivery(target, svc.store, aimed.proxy.url, data, { notWritable: [], provenance: true });
+    expect(report.problems).toEqual([]);
+    const audits = await svc.store.listAudit({ category: 'disclosure', recordId: note.record.id });
+    const written = audits.flatMap((a) => (a.event.entity ?? []).map((e) => e.what?.reference).filter(Boolean));
+    expect(written).toEqual([expect.stringMatching(/^DocumentReference\//)]);
   });
 
   test('429 with Retry-After: the next attempt is scheduled no earlier, the target is paused, and throttling never parks a record', async () => {

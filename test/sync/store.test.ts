@@ -123,6 +123,17 @@ describe('SqliteStore delivery state', () => {
     // Waking waiting records by reason leaves the others alone.
     expect(await store.wakeWaiting({ state: 'held', reasonCode: 'upstream-500' })).toBe(0);
     expect(await store.wakeWaiting({ state: 'held', reasonCode: 'patient-not-found' })).toBe(1);
-    expect(await store.wakeClient('t1', 'MRN-3', 'waiting-for-dependency')).toBe(0);
+    expect(await store.wakeClient('t1', 'MRN-1', true)).toBe(0); // parked, not held
+    expect(await store.wakeClient('t1', 'MRN-2', true)).toBe(0); // woken above already
+  });
+
+  test('a note received before its session joins the client queue when the session arrives', async () => {
+    const note = { id: 'n-1', sessionId: 's-1', author: { npi: '1234567893' }, kind: 'session-summary', status: 'final', contentType: 'text/plain', text: 'x' };
+    await store.putRecord({ kind: 'note', record: note as any, clientMrn: null, clientKey: 'session:s-1', targets: ['t1'] });
+    const session = { id: 's-1', client: { mrn: 'MRN-1' }, therapist: { npi: '1234567893' }, type: 'collateral', participants: [], modality: 'video', status: 'completed', start: '2026-01-01T10:00:00Z' };
+    await store.putRecord({ kind: 'session', record: session as any, clientMrn: 'MRN-1', clientKey: 'MRN-1', targets: ['t1'] });
+    // One client now: only its oldest entry (the note) is handed out, never both at once.
+    const claimed = await store.claimOutbox('t1', 10, 60_000);
+    expect(claimed).toEqual([expect.objectContaining({ kind: 'note', recordId: 'n-1', clientKey: 'MRN-1' })]);
   });
 });

@@ -54,6 +54,8 @@ export function openDatabase(path: string): Database.Database {
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  /** Prepared statements by SQL text: preparing costs more than running them (measured in the sync). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     this.db = openDatabase(path);
@@ -61,6 +63,15 @@ export class SqliteStore implements Store {
     // The embedded store serves one process at a time, so any lease found at open belongs to a process
     // that died (kill -9, power loss): release it now instead of stalling its client until it expires.
     this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL').run();
+  }
+
+  private prepare(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   async putRecord(input: PutRecordInput): Promise<PutRecordResult> {
@@ -76,7 +87,7 @@ export class SqliteStore implements Store {
 
   private putOne(input: PutRecordInput, now: string): PutRecordResult {
     const hash = contentHash(input.record);
-    const existing = this.db
+    const existing = this
       .prepare('SELECT * FROM records WHERE kind = ? AND id = ?')
       .get(input.kind, input.record.id) as RecordRow | undefined;
     if (existing && existing.hash === hash) {
@@ -84,7 +95,7 @@ export class SqliteStore implements Store {
     }
     const version = existing ? existing.version + 1 : 1;
     const receivedAt = existing?.received_at ?? now;
-    this.db
+    this
       .prepare(
         `INSERT INTO records (kind, id, client_mrn, version, hash, body, received_at, updated_at)
          VALUES (@kind, @id, @clientMrn, @version, @hash, @body, @receivedAt, @now)
@@ -101,14 +112,19 @@ export class SqliteStore implements Store {
         receivedAt,
         now,
       });
+    if (input.kind === 'session' && !input.blocked) {
+      // Notes received before their session waited under the session's key: they join the client's
+      // queue now, so the client's records (and their shared dependencies) are never sent concurrently.
+      this.prepare('UPDATE outbox SET client_key = ? WHERE client_key = ?').run(input.clientKey, `session:${input.record.id}`);
+    }
     if (input.blocked) {
       // Blocked records never enter the outbox; drop any entry an earlier version left behind.
-      this.db.prepare('DELETE FROM outbox WHERE kind = ? AND record_id = ?').run(input.kind, input.record.id);
-      this.db.prepare('DELETE FROM sync_state WHERE kind = ? AND record_id = ?').run(input.kind, input.record.id);
+      this.prepare('DELETE FROM outbox WHERE kind = ? AND record_id = ?').run(input.kind, input.record.id);
+      this.prepare('DELETE FROM sync_state WHERE kind = ? AND record_id = ?').run(input.kind, input.record.id);
       this.setState(input.kind, input.record.id, 'local', 'blocked', input.blocked, undefined, 0, undefined, now);
     } else {
       for (const target of input.targets) {
-        this.db
+        this
           .prepare(
             `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
              VALUES (?, ?, ?, ?, ?, 0, ?, ?)
@@ -120,7 +136,7 @@ export class SqliteStore implements Store {
         this.setState(input.kind, input.record.id, target, 'pending', undefined, undefined, 0, undefined, now);
       }
     }
-    const stored = this.db
+    const stored = this
       .prepare('SELECT * FROM records WHERE kind = ? AND id = ?')
       .get(input.kind, input.record.id) as RecordRow;
     return { record: toRecord(stored), changed: true, created: !existing };
@@ -138,7 +154,7 @@ export class SqliteStore implements Store {
     now: string,
     code?: string
   ): void {
-    this.db
+    this
       .prepare(
         `INSERT INTO sync_state (kind, record_id, target, state, reason, reason_code, outcome, attempts, next_attempt_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -150,12 +166,12 @@ export class SqliteStore implements Store {
   }
 
   async getRecord(kind: RecordKind, id: string): Promise<StoredRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM records WHERE kind = ? AND id = ?').get(kind, id) as RecordRow | undefined;
+    const row = this.prepare('SELECT * FROM records WHERE kind = ? AND id = ?').get(kind, id) as RecordRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
   async getRecords(kind: RecordKind, ids: string[]): Promise<StoredRecord[]> {
-    const stmt = this.db.prepare('SELECT * FROM records WHERE kind = ? AND id = ?');
+    const stmt = this.prepare('SELECT * FROM records WHERE kind = ? AND id = ?');
     return ids.flatMap((id) => {
       const row = stmt.get(kind, id) as RecordRow | undefined;
       return row ? [toRecord(row)] : [];
@@ -163,7 +179,7 @@ export class SqliteStore implements Store {
   }
 
   async listRecords(filter: RecordFilter): Promise<StoredRecord[]> {
-    const rows = this.db
+    const rows = this
       .prepare(
         `SELECT * FROM records WHERE (@kind IS NULL OR kind = @kind) AND (@mrn IS NULL OR client_mrn = @mrn)
          ORDER BY kind, id`
@@ -173,14 +189,14 @@ export class SqliteStore implements Store {
   }
 
   async getSyncStates(kind: RecordKind, id: string): Promise<SyncState[]> {
-    const rows = this.db
+    const rows = this
       .prepare('SELECT * FROM sync_state WHERE kind = ? AND record_id = ? ORDER BY target')
       .all(kind, id) as SyncStateRow[];
     return rows.map(toSyncState);
   }
 
   async countSyncStates(): Promise<{ target: string; state: SyncStateName; count: number }[]> {
-    return this.db
+    return this
       .prepare('SELECT target, state, COUNT(*) AS count FROM sync_state GROUP BY target, state ORDER BY target, state')
       .all() as { target: string; state: SyncStateName; count: number }[];
   }
@@ -190,7 +206,7 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       // The oldest due entry of each client whose other entries are not in flight: per-client order,
       // while a client that keeps failing only delays itself.
-      const rows = this.db
+      const rows = this
         .prepare(
           `SELECT o.* FROM outbox o
            WHERE o.target = @target AND o.dead_at IS NULL AND o.next_attempt_at <= @t AND (o.lease_until IS NULL OR o.lease_until < @t)
@@ -201,7 +217,7 @@ export class SqliteStore implements Store {
            ORDER BY o.seq LIMIT @limit`
         )
         .all({ target, t, limit }) as OutboxRow[];
-      const lease = this.db.prepare('UPDATE outbox SET lease_until = ? WHERE seq = ?');
+      const lease = this.prepare('UPDATE outbox SET lease_until = ? WHERE seq = ?');
       for (const r of rows) {
         lease.run(t + leaseMs, r.seq);
       }
@@ -215,11 +231,11 @@ export class SqliteStore implements Store {
       this.insertAudit(audit);
       this.upsertLedger(ledger);
       // A newer version may have been enqueued while we worked: then the entry stays, due now.
-      const removed = this.db
+      const removed = this
         .prepare('DELETE FROM outbox WHERE seq = ? AND record_version <= ?')
         .run(entry.seq, entry.recordVersion);
       if (removed.changes === 0) {
-        this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE seq = ?').run(entry.seq);
+        this.prepare('UPDATE outbox SET lease_until = NULL WHERE seq = ?').run(entry.seq);
         this.setState(entry.kind, entry.recordId, entry.target, 'pending', undefined, undefined, 0, undefined, now);
       } else {
         this.setState(entry.kind, entry.recordId, entry.target, 'synced', note, undefined, entry.attempts + 1, undefined, now);
@@ -229,7 +245,7 @@ export class SqliteStore implements Store {
 
   /** Upserts ledger entries and drops the write intents they resolve; call inside a transaction. */
   private upsertLedger(ledger: LedgerEntry[]): void {
-    const upsert = this.db.prepare(
+    const upsert = this.prepare(
       `INSERT INTO ledger (target, resource_type, identifier, kind, record_id, resource_id, version_id, record_version,
          mapping, content_hash, synced_at)
        VALUES (@target, @resourceType, @identifier, @kind, @recordId, @resourceId, @versionId, @recordVersion,
@@ -238,7 +254,7 @@ export class SqliteStore implements Store {
          resource_id = excluded.resource_id, version_id = excluded.version_id, record_version = excluded.record_version,
          mapping = excluded.mapping, content_hash = excluded.content_hash, synced_at = excluded.synced_at`
     );
-    const clear = this.db.prepare('DELETE FROM write_intent WHERE target = ? AND resource_type = ? AND identifier = ?');
+    const clear = this.prepare('DELETE FROM write_intent WHERE target = ? AND resource_type = ? AND identifier = ?');
     for (const l of ledger) {
       upsert.run(l);
       clear.run(l.target, l.resourceType, l.identifier);
@@ -250,16 +266,16 @@ export class SqliteStore implements Store {
   }
 
   async deleteLedger(target: string, resourceType: string, identifier: string): Promise<void> {
-    this.db.prepare('DELETE FROM ledger WHERE target = ? AND resource_type = ? AND identifier = ?').run(target, resourceType, identifier);
+    this.prepare('DELETE FROM ledger WHERE target = ? AND resource_type = ? AND identifier = ?').run(target, resourceType, identifier);
   }
 
   async listLedger(target: string): Promise<LedgerEntry[]> {
-    const rows = this.db.prepare('SELECT * FROM ledger WHERE target = ? ORDER BY resource_type, identifier').all(target) as LedgerRow[];
+    const rows = this.prepare('SELECT * FROM ledger WHERE target = ? ORDER BY resource_type, identifier').all(target) as LedgerRow[];
     return rows.map(toLedger);
   }
 
   async putWriteIntent(i: WriteIntent): Promise<void> {
-    this.db
+    this
       .prepare(
         `INSERT INTO write_intent (target, resource_type, identifier, kind, record_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (target, resource_type, identifier) DO NOTHING`
@@ -268,14 +284,14 @@ export class SqliteStore implements Store {
   }
 
   async getWriteIntent(target: string, resourceType: string, identifier: string): Promise<WriteIntent | undefined> {
-    const row = this.db
+    const row = this
       .prepare('SELECT * FROM write_intent WHERE target = ? AND resource_type = ? AND identifier = ?')
       .get(target, resourceType, identifier) as WriteIntentRow | undefined;
     return row ? toWriteIntent(row) : undefined;
   }
 
   async clearWriteIntent(target: string, resourceType: string, identifier: string): Promise<void> {
-    this.db.prepare('DELETE FROM write_intent WHERE target = ? AND resource_type = ? AND identifier = ?').run(target, resourceType, identifier);
+    this.prepare('DELETE FROM write_intent WHERE target = ? AND resource_type = ? AND identifier = ?').run(target, resourceType, identifier);
   }
 
   async parkOutbox(entry: OutboxEntry, reason: string, code: string, outcome?: OperationOutcome, audit: AuditEntry[] = []): Promise<void> {
@@ -296,9 +312,9 @@ export class SqliteStore implements Store {
       this.insertAudit(audit);
       this.upsertLedger(ledger);
       // As in completeOutbox: a newer version that arrived meanwhile keeps its entry.
-      const removed = this.db.prepare('DELETE FROM outbox WHERE seq = ? AND record_version <= ?').run(entry.seq, entry.recordVersion);
+      const removed = this.prepare('DELETE FROM outbox WHERE seq = ? AND record_version <= ?').run(entry.seq, entry.recordVersion);
       if (removed.changes === 0) {
-        this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE seq = ?').run(entry.seq);
+        this.prepare('UPDATE outbox SET lease_until = NULL WHERE seq = ?').run(entry.seq);
         this.setState(entry.kind, entry.recordId, entry.target, 'pending', undefined, undefined, 0, undefined, now);
       } else {
         this.setState(entry.kind, entry.recordId, entry.target, 'not-writable', reason, undefined, entry.attempts + 1, undefined, now, 'not-writable');
@@ -307,7 +323,7 @@ export class SqliteStore implements Store {
   }
 
   async listDeadLetters(filter: DeliveryFilter, limit = 1000): Promise<DeadLetter[]> {
-    const rows = this.db
+    const rows = this
       .prepare(
         `SELECT o.kind, o.record_id, o.target, r.client_mrn, o.record_version, o.attempts, o.failures, o.dead_at,
                 s.reason, s.reason_code, s.outcome
@@ -325,7 +341,7 @@ export class SqliteStore implements Store {
     filter: DeliveryFilter & { state?: SyncStateName },
     limit = 1000
   ): Promise<(SyncState & { clientMrn: string | null })[]> {
-    const rows = this.db
+    const rows = this
       .prepare(
         `SELECT s.*, r.client_mrn FROM sync_state s
          LEFT JOIN records r ON r.kind = s.kind AND r.id = s.record_id
@@ -338,7 +354,7 @@ export class SqliteStore implements Store {
 
   async wakeWaiting(filter: DeliveryFilter & { state?: 'held' | 'failed' }): Promise<number> {
     const now = Date.now();
-    return this.db
+    return this
       .prepare(
         `UPDATE outbox SET next_attempt_at = @now
          WHERE dead_at IS NULL AND next_attempt_at > @now AND (@target IS NULL OR target = @target)
@@ -365,13 +381,13 @@ export class SqliteStore implements Store {
     for (const c of await this.countSyncStates()) {
       get(c.target).states[c.state] = c.count;
     }
-    const held = this.db
+    const held = this
       .prepare(`SELECT target, COALESCE(reason_code, 'unknown') AS code, COUNT(*) AS n FROM sync_state WHERE state = 'held' GROUP BY target, code`)
       .all() as { target: string; code: string; n: number }[];
     for (const h of held) {
       get(h.target).heldBy[h.code] = h.n;
     }
-    const queues = this.db
+    const queues = this
       .prepare(
         `SELECT target, SUM(dead_at IS NULL) AS queued, SUM(dead_at IS NOT NULL) AS dead,
                 MIN(CASE WHEN dead_at IS NULL THEN enqueued_at END) AS oldest
@@ -402,7 +418,7 @@ export class SqliteStore implements Store {
     const counts = options.countFailure ?? state === 'failed';
     this.db.transaction(() => {
       this.insertAudit(audit);
-      this.db
+      this
         .prepare(
           `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
              failures = failures + ?, failing_since = CASE WHEN ? THEN COALESCE(failing_since, ?) ELSE failing_since END
@@ -417,7 +433,7 @@ export class SqliteStore implements Store {
     const now = new Date().toISOString();
     this.db.transaction(() => {
       this.insertAudit(audit);
-      this.db.prepare('DELETE FROM outbox WHERE seq = ?').run(entry.seq);
+      this.prepare('DELETE FROM outbox WHERE seq = ?').run(entry.seq);
       this.setState(entry.kind, entry.recordId, entry.target, 'blocked', reason, undefined, entry.attempts + 1, undefined, now);
     })();
   }
@@ -427,7 +443,7 @@ export class SqliteStore implements Store {
   }
 
   private insertAudit(entries: AuditEntry[]): void {
-    const insert = this.db.prepare(
+    const insert = this.prepare(
       `INSERT INTO audit (id, recorded, client_mrn, kind, record_id, target, category, outcome, event)
        VALUES (@id, @recorded, @clientMrn, @kind, @recordId, @target, @category, @outcome, @event)`
     );
@@ -447,7 +463,7 @@ export class SqliteStore implements Store {
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
-    const rows = this.db
+    const rows = this
       .prepare(
         `SELECT * FROM audit WHERE (@mrn IS NULL OR client_mrn = @mrn) AND (@kind IS NULL OR kind = @kind)
            AND (@recordId IS NULL OR record_id = @recordId) AND (@category IS NULL OR category = @category)
@@ -467,15 +483,15 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       let n = 0;
       for (const k of keys) {
-        const row = this.db.prepare('SELECT * FROM records WHERE kind = ? AND id = ?').get(k.kind, k.id) as RecordRow | undefined;
-        const blocked = this.db
+        const row = this.prepare('SELECT * FROM records WHERE kind = ? AND id = ?').get(k.kind, k.id) as RecordRow | undefined;
+        const blocked = this
           .prepare("SELECT 1 FROM sync_state WHERE kind = ? AND record_id = ? AND target = 'local' AND state = 'blocked'")
           .get(k.kind, k.id);
         if (!row || blocked) {
           continue; // records kept local by policy are never queued
         }
-        const clientKey = row.client_mrn ?? (this.db.prepare('SELECT client_key FROM outbox WHERE kind = ? AND record_id = ?').get(k.kind, k.id) as { client_key?: string } | undefined)?.client_key ?? `record:${k.kind}/${k.id}`;
-        this.db
+        const clientKey = row.client_mrn ?? (this.prepare('SELECT client_key FROM outbox WHERE kind = ? AND record_id = ?').get(k.kind, k.id) as { client_key?: string } | undefined)?.client_key ?? `record:${k.kind}/${k.id}`;
+        this
           .prepare(
             `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
              VALUES (?, ?, ?, ?, ?, 0, ?, ?)
@@ -491,41 +507,48 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async wakeClient(target: string, clientKey: string, reasonCode?: string): Promise<number> {
+  async wakeClient(target: string, clientKey: string, onlyHeld = false): Promise<number> {
     const now = Date.now();
-    return this.db
+    return this
       .prepare(
         `UPDATE outbox SET next_attempt_at = @now
          WHERE target = @target AND client_key = @clientKey AND next_attempt_at > @now AND dead_at IS NULL
-           AND (@code IS NULL OR EXISTS (SELECT 1 FROM sync_state s WHERE s.kind = outbox.kind AND s.record_id = outbox.record_id
-                                         AND s.target = outbox.target AND s.reason_code = @code))`
+           AND (@onlyHeld = 0 OR EXISTS (SELECT 1 FROM sync_state s WHERE s.kind = outbox.kind AND s.record_id = outbox.record_id
+                                         AND s.target = outbox.target AND s.state = 'held'))`
       )
-      .run({ now, target, clientKey, code: reasonCode ?? null }).changes;
+      .run({ now, target, clientKey, onlyHeld: onlyHeld ? 1 : 0 }).changes;
   }
 
   async nextDueAt(target: string): Promise<Date | undefined> {
-    const row = this.db
-      .prepare('SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) AS t FROM outbox WHERE target = ? AND dead_at IS NULL')
-      .get(target) as { t: number | null };
+    // Clients with an entry in flight are skipped: their next entry waits for that one (claimOutbox), and
+    // the worker is woken when it is done. A lease left by a dead instance is covered by the poll interval.
+    const row = this
+      .prepare(
+        `SELECT MIN(o.next_attempt_at) AS t FROM outbox o
+         WHERE o.target = @target AND o.dead_at IS NULL AND (o.lease_until IS NULL OR o.lease_until < @now)
+           AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.client_key = o.client_key
+                           AND b.lease_until IS NOT NULL AND b.lease_until >= @now)`
+      )
+      .get({ target, now: Date.now() }) as { t: number | null };
     return row.t === null ? undefined : new Date(row.t);
   }
 
   async outboxSize(target?: string): Promise<number> {
-    const row = this.db
+    const row = this
       .prepare('SELECT COUNT(*) AS n FROM outbox WHERE (? IS NULL OR target = ?)')
       .get(target ?? null, target ?? null) as { n: number };
     return row.n;
   }
 
   async getLedgerByIdentifier(target: string, resourceType: string, identifier: string): Promise<LedgerEntry | undefined> {
-    const row = this.db
+    const row = this
       .prepare('SELECT * FROM ledger WHERE target = ? AND resource_type = ? AND identifier = ?')
       .get(target, resourceType, identifier) as LedgerRow | undefined;
     return row ? toLedger(row) : undefined;
   }
 
   async getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]> {
-    const rows = this.db
+    const rows = this
       .prepare(
         `SELECT * FROM ledger WHERE target = ? AND kind = ? AND record_id = ? AND resource_type <> 'Provenance'
          ORDER BY resource_type, identifier`

@@ -39,8 +39,10 @@ export async function writeOrdered(writes: PlannedWrite[], d: OrderedWriteDeps, 
     await d.store.recordLedger([result.entry]);
     written.set(w.fullUrl, `${result.entry.resourceType}/${result.entry.resourceId}`);
     out.push(result.entry);
-    if (d.provenance && result.wrote) {
-      const prov = await ensureProvenance(result.entry, result.created, d.provenance.contextFor(w), {
+    if (d.provenance && result.ours) {
+      // A version 1 found after a lost answer was our create too.
+      const created = result.created || (!result.wrote && result.entry.versionId === '1');
+      const prov = await ensureProvenance(result.entry, created, d.provenance.contextFor(w), {
         targetName: d.target.name,
         caps: d.caps,
         store: d.store,

@@ -40,6 +40,12 @@ export interface WriteOneResult {
   created: boolean;
   /** Something was written (false: found unchanged, or create-if-none-exist found it). */
   wrote: boolean;
+  /**
+   * The resource now carries our content and is ours to attest with a Provenance: also when an earlier
+   * attempt's lost answer had already put it there. False only for someone else's resource that
+   * create-if-none-exist found and left alone.
+   */
+  ours: boolean;
 }
 
 /**
@@ -57,18 +63,18 @@ export async function writeOne(w: PlannedWrite, resource: Resource, d: WriteOneD
   if (w.mapped.write === 'upsert' && tc?.conditionalUpdate && d.caps.can(type, 'update')) {
     const r = await d.exec.conditionalUpdate(resource, { identifier });
     const iv = requireIdAndVersion(r, `the conditional update of a ${type}`);
-    return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: r.status === 201, wrote: true };
+    return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: r.status === 201, wrote: true, ours: true };
   }
   if (w.mapped.write === 'create-if-none-exist' && tc?.conditionalCreate && d.caps.can(type, 'create')) {
     const r = await d.exec.create(resource, { ifNoneExist: `identifier=${identifier}` });
     const iv = requireIdAndVersion(r, `the conditional create of a ${type}`);
-    return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: r.status === 201, wrote: r.status === 201 };
+    return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: r.status === 201, wrote: r.status === 201, ours: r.status === 201 };
   }
   const found = await locate(w, resource, d);
   if (found) {
     if (w.mapped.write === 'create-if-none-exist') {
       // Someone else's resource (a Practitioner the EHR registered): referenced, never overwritten.
-      return { entry: ledgerFor(d.targetName, w, found.id, found.versionId), created: false, wrote: false };
+      return { entry: ledgerFor(d.targetName, w, found.id, found.versionId), created: false, wrote: false, ours: false };
     }
     return updateExisting(w, resource, found.id, found.versionId, d);
   }
@@ -88,7 +94,7 @@ export async function writeOne(w: PlannedWrite, resource: Resource, d: WriteOneD
   }
   const r = await d.exec.create(resource);
   const iv = requireIdAndVersion(r, `the create of a ${type}`);
-  return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: true, wrote: true };
+  return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: true, wrote: true, ours: true };
 }
 
 /** Updates Type/id to `resource`: PUT with If-Match, or PATCH where only patch is offered. */
@@ -109,7 +115,7 @@ async function updateExisting(w: PlannedWrite, resource: Resource, id: string, v
       try {
         const r = await d.exec.update(body, ifMatch ? { ifMatch } : undefined);
         const iv = requireIdAndVersion(r, `the update of a ${type}`);
-        return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: false, wrote: true };
+        return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: false, wrote: true, ours: true };
       } catch (err) {
         if (!isConflict(err) || round >= MAX_CONFLICT_ROUNDS) {
           return gone(err);
@@ -126,12 +132,12 @@ async function updateExisting(w: PlannedWrite, resource: Resource, id: string, v
       const version = current.meta?.versionId ?? versionId;
       const ops = topLevelPatch(current, body);
       if (ops.length === 0) {
-        return { entry: ledgerFor(d.targetName, w, id, version), created: false, wrote: false };
+        return { entry: ledgerFor(d.targetName, w, id, version), created: false, wrote: false, ours: true };
       }
       try {
         const r = await d.exec.patch(type, id, ops, versioned ? { ifMatch: `W/"${version}"` } : undefined);
         const iv = requireIdAndVersion(r, `the patch of a ${type}`);
-        return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: false, wrote: true };
+        return { entry: ledgerFor(d.targetName, w, iv.id, iv.versionId), created: false, wrote: true, ours: true };
       } catch (err) {
         if (!isConflict(err) || round >= MAX_CONFLICT_ROUNDS) {
           return gone(err);
