@@ -114,6 +114,14 @@ describe.each(PROFILES)('end to end on the $profile target', ({ profile, notWrit
       const collection = { participant: 'participants', consent: 'consents', session: 'sessions', note: 'notes' }[r.kind];
       const view = await svc.api('GET', `/api/v1/${collection}/${r.record.id}`);
       expect(view.body.sync[0]).toMatchObject({ state: 'not-writable', reason: expect.stringMatching(/^not writable on this target: the target cannot create /) });
+      // After a change on the target, `sync retry --state not-writable` plans them again (here: same answer).
+      const count = data.permitted.filter((x) => notWritable.includes(x.kind)).length;
+      const retried = await svc.api('POST', '/api/v1/sync/retry', { state: 'not-writable', target: target.url });
+      expect(retried.body).toEqual({ queued: count });
+      await waitFor(async () => (await svc.api('GET', '/api/v1/sync/status')).body.targets[target.url]['not-writable'] === count, 20_000, 'not-writable again');
     }
+    const bad = await svc.api('GET', '/api/v1/sync/dead-letters?kind=letter&limit=0');
+    expect(bad.status).toBe(400);
+    expect(bad.body.issue.map((i: any) => i.expression?.[0])).toEqual(expect.arrayContaining(['/kind', 'limit']));
   });
 });

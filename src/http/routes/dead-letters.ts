@@ -29,8 +29,7 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
   const json = express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] });
 
   router.get('/sync/dead-letters', async (req, res) => {
-    const filter = readFilter(query(req), '');
-    const limit = readLimit(req);
+    const { filter, limit } = readQuery(req);
     const deadLetters = (await store.listDeadLetters(filter, limit)).map(({ outcome: _o, ...d }) => d);
     res.json({ count: deadLetters.length, deadLetters });
   });
@@ -91,15 +90,14 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
   });
 
   router.get('/sync/review', async (req, res) => {
-    const q = query(req);
-    const filter = readFilter(q, '');
+    const { filter, limit } = readQuery(req);
     if (filter.reasonCode && !(REVIEW_CODES as readonly string[]).includes(filter.reasonCode)) {
       throw new OperationOutcomeError(inputInvalid([{ path: 'reason', message: `must be one of ${REVIEW_CODES.join(', ')}` }]));
     }
     const codes = filter.reasonCode ? [filter.reasonCode] : [...REVIEW_CODES];
     const held = [];
     for (const reasonCode of codes) {
-      held.push(...(await store.listSyncStates({ ...filter, reasonCode, state: 'held' }, readLimit(req))));
+      held.push(...(await store.listSyncStates({ ...filter, reasonCode, state: 'held' }, limit)));
     }
     held.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
     res.json({ count: held.length, review: held.map(({ outcome: _o, ...s }) => s) });
@@ -126,13 +124,20 @@ function groupByTarget(items: { target: string; kind: RecordKind; id: string }[]
   return out;
 }
 
-function query(req: Request): Record<string, unknown> {
-  return req.query as Record<string, unknown>;
+/** The filter and the limit of a list request, every problem reported at once. */
+function readQuery(req: Request): { filter: DeliveryFilter; limit: number } {
+  const problems: Problem[] = [];
+  const filter = readFilter(req.query as Record<string, unknown>, '', problems);
+  const limit = readLimit(req, problems);
+  if (problems.length > 0) {
+    throw new OperationOutcomeError(inputInvalid(problems));
+  }
+  return { filter, limit };
 }
 
 /** target, kind, client, reason (and id) from a query or a JSON body, each checked. */
-function readFilter(src: Record<string, unknown>, base: string): DeliveryFilter {
-  const problems: Problem[] = [];
+function readFilter(src: Record<string, unknown>, base: string, collect?: Problem[]): DeliveryFilter {
+  const problems: Problem[] = collect ?? [];
   const filter: DeliveryFilter = {};
   const str = (name: string): string | undefined => {
     const v = src[name];
@@ -153,7 +158,7 @@ function readFilter(src: Record<string, unknown>, base: string): DeliveryFilter 
   if (kind !== undefined && !isRecordKind(kind)) {
     problems.push({ path: `${base}/kind`, message: 'must be participant, consent, session or note' });
   }
-  if (problems.length > 0) {
+  if (!collect && problems.length > 0) {
     throw new OperationOutcomeError(inputInvalid(problems));
   }
   if (target) filter.target = target;
@@ -184,14 +189,15 @@ function optionalTarget(req: Request): { target?: string } {
   return { target: t };
 }
 
-function readLimit(req: Request): number {
+function readLimit(req: Request, problems: Problem[]): number {
   const raw = req.query.limit;
   if (raw === undefined) {
     return 1000;
   }
   const n = Number(raw);
   if (typeof raw !== 'string' || !Number.isInteger(n) || n < 1 || n > 100_000) {
-    throw new OperationOutcomeError(inputInvalid([{ path: 'limit', message: 'must be a whole number from 1 to 100000' }]));
+    problems.push({ path: 'limit', message: 'must be a whole number from 1 to 100000' });
+    return 1000;
   }
   return n;
 }
