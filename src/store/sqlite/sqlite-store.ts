@@ -205,15 +205,18 @@ export class SqliteStore implements Store {
     const t = now.getTime();
     return this.db.transaction(() => {
       // The oldest due entry of each client whose other entries are not in flight: per-client order,
-      // while a client that keeps failing only delays itself.
+      // while a client that keeps failing only delays itself. One pass over the due entries (grouped by
+      // client), then a look at the few leased ones: the claim runs after every record, so it must not
+      // grow with the square of the backlog.
       const rows = this
         .prepare(
-          `SELECT o.* FROM outbox o
-           WHERE o.target = @target AND o.dead_at IS NULL AND o.next_attempt_at <= @t AND (o.lease_until IS NULL OR o.lease_until < @t)
-             AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.client_key = o.client_key
-                             AND b.lease_until IS NOT NULL AND b.lease_until >= @t)
-             AND o.seq = (SELECT MIN(m.seq) FROM outbox m WHERE m.target = o.target AND m.client_key = o.client_key
-                          AND m.next_attempt_at <= @t AND m.dead_at IS NULL)
+          `SELECT o.* FROM (
+             SELECT client_key, MIN(seq) AS seq FROM outbox
+             WHERE target = @target AND dead_at IS NULL AND next_attempt_at <= @t
+             GROUP BY client_key
+           ) d JOIN outbox o ON o.seq = d.seq
+           WHERE (o.lease_until IS NULL OR o.lease_until < @t)
+             AND d.client_key NOT IN (SELECT client_key FROM outbox WHERE target = @target AND lease_until >= @t)
            ORDER BY o.seq LIMIT @limit`
         )
         .all({ target, t, limit }) as OutboxRow[];
