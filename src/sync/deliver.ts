@@ -4,8 +4,7 @@
  * The worker turns the result into the record's state; errors before anything was sent (a HoldError,
  * invalid output, an unreadable CapabilityStatement) are thrown to it as they are.
  */
-import type { TargetCapabilities } from '../fhir/capabilities.js';
-import type { CapabilityCache } from '../fhir/capabilities.js';
+import type { CapabilityCache, TargetCapabilities } from '../fhir/capabilities.js';
 import type { FhirTarget } from '../fhir/port.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
 import type { LedgerEntry, Store, StoredRecord } from '../store/port.js';

@@ -99,13 +99,12 @@ export async function planWrites(
         }
         continue;
       }
-      const why = caps ? cannotWrite(caps, type, !!known) : undefined;
+      // A create-if-none-exist resource (someone else's Practitioner) is never updated, so it needs no update.
+      const why = caps ? cannotWrite(caps, type, !!known && mapped.write === 'upsert') : undefined;
       if (why) {
         if (isMain) {
+          // An older version may be on the target; the record's current one cannot go: not-writable says so.
           notWritable.push({ resourceType: type, why });
-          if (known) {
-            mainPresent++; // an older version is there
-          }
         }
         continue;
       }

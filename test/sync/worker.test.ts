@@ -116,4 +116,55 @@ describe('the worker against real targets', () => {
       await store.close();
     }
   });
+
+  test('a changed record whose type the target can create but not change is not-writable; the first version stays', async () => {
+    const full = await startFhirTarget('full', `${tmp.dir}/full-2`);
+    const data = buildDataset({ clients: 1, sessionsPerClient: 0, prefix: 'u' });
+    await full.seed(data.seed);
+    const store = openStore(tmp.dir, 'worker-2.sqlite');
+    const withoutChanges = (caps: TargetCapabilities): TargetCapabilities => {
+      const types = new Map<string, TypeCapabilities>();
+      for (const t of ['Patient', 'Practitioner', 'RelatedPerson', 'Consent', 'Provenance']) {
+        const tc = caps.type(t)!;
+        const interactions = new Set([...tc.interactions].filter((i) => t !== 'RelatedPerson' || (i !== 'update' && i !== 'patch')));
+        types.set(t, { ...tc, interactions, conditionalUpdate: t === 'RelatedPerson' ? false : tc.conditionalUpdate });
+      }
+      return fromParts(false, false, types);
+    };
+    const worker = new SyncWorker({
+      store,
+      target: client(full.url, 5000, 'full'),
+      mappings: loadMappings(),
+      mappingConfig: { ns: NS, mrnSystem: MRN_SYSTEM },
+      logger: createLogger('error', new PassThrough()),
+      pollIntervalMs: 20,
+      concurrency: 2,
+      minBackoffMs: 20,
+      maxBackoffMs: 100,
+      requestTimeoutMs: 5000,
+      adjustCapabilities: withoutChanges,
+    });
+    try {
+      const guardian = data.permitted.find((r) => r.kind === 'participant')!;
+      const put = (record: object) => store.putRecord({ kind: 'participant', record: record as any, clientMrn: 'MRN-u0', clientKey: 'MRN-u0', targets: ['full'] });
+      await store.putRecord({ kind: 'consent', record: data.records.find((r) => r.kind === 'consent')!.record as any, clientMrn: 'MRN-u0', clientKey: 'MRN-u0', targets: ['full'] });
+      await put(guardian.record);
+      worker.start();
+      await waitFor(async () => (await store.getSyncStates('participant', guardian.record.id))[0].state === 'synced');
+      const [first] = await store.getLedgerForRecord('full', 'participant', guardian.record.id);
+      await put({ ...guardian.record, name: { given: ['Pat'], family: 'Renamed' } });
+      const state = await waitFor(async () => {
+        const s = (await store.getSyncStates('participant', guardian.record.id))[0];
+        return s.state === 'not-writable' ? s : undefined;
+      });
+      expect(state.reason).toMatch(/the target cannot update RelatedPerson/);
+      expect(await store.getLedgerForRecord('full', 'participant', guardian.record.id)).toEqual([first]);
+      const [onServer] = await full.search('RelatedPerson', { identifier: first.identifier });
+      expect(onServer.meta?.versionId).toBe('1');
+    } finally {
+      await worker.stop();
+      await store.close();
+      await full.close();
+    }
+  });
 });

@@ -58,6 +58,10 @@ export async function writeOne(w: PlannedWrite, resource: Resource, d: WriteOneD
   const tc = d.caps.type(type);
   const known = await d.store.getLedgerByIdentifier(d.targetName, type, identifier);
   if (known) {
+    if (w.mapped.write === 'create-if-none-exist') {
+      // Never overwritten, as in the transaction path (If-None-Exist): the ledger just learns our new content.
+      return { entry: ledgerFor(d.targetName, w, known.resourceId, known.versionId), created: false, wrote: false, ours: false };
+    }
     return updateExisting(w, resource, known.resourceId, known.versionId, d);
   }
   if (w.mapped.write === 'upsert' && tc?.conditionalUpdate && d.caps.can(type, 'update')) {
