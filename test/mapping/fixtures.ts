@@ -15,6 +15,12 @@ import {
   type MappingSet,
 } from '../../src/mapping/index.js';
 import { OperationOutcomeError, type Problem } from '../../src/outcomes.js';
+import {
+  consentExampleWithForm,
+  noteExample,
+  participantExample,
+  sessionExample,
+} from '../helpers/product-examples.js';
 
 export const NS = 'https://fhir.example-practice.org';
 export const MRN_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.1';
@@ -32,73 +38,20 @@ export function mappings(): MappingSet {
 }
 
 export function participant(overrides: Partial<Participant> = {}): Participant {
-  return {
-    id: 'p-001',
-    client: { mrn: 'MRN-1001' },
-    name: { given: ['Maria'], family: 'Lopez' },
-    relationship: 'mother',
-    legalGuardian: true,
-    organization: 'Lincoln Elementary',
-    telecom: [{ system: 'phone', value: '+1-555-0100', use: 'mobile' }],
-    language: 'es',
-    involvement: { start: '2026-01-10', end: null },
-    ...overrides,
-  };
+  return { ...structuredClone(participantExample), ...overrides } as Participant;
 }
 
+/** The product.md consent, with real base64 form data in place of the placeholder. */
 export function consent(overrides: Partial<ConsentRecord> = {}): ConsentRecord {
-  return {
-    id: 'c-001',
-    client: { mrn: 'MRN-1001' },
-    status: 'active',
-    recipients: ['p-001'],
-    actions: ['disclose', 'collect'],
-    purposes: ['treatment', 'care-coordination'],
-    dataClasses: ['attendance', 'progress', 'session-summary'],
-    excludedSensitivities: ['substance-use'],
-    period: { start: '2026-01-10', end: '2027-01-09' },
-    signedAt: '2026-01-10T15:00:00Z',
-    signedBy: { participantId: 'p-002' },
-    legalBasis: 'hipaa-authorization',
-    form: { contentType: 'application/pdf', title: 'Release of information', data: 'JVBERi0xLjQK' },
-    revocation: null,
-    ...overrides,
-  };
+  return { ...structuredClone(consentExampleWithForm), ...overrides } as ConsentRecord;
 }
 
 export function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id: 's-001',
-    client: { mrn: 'MRN-1001' },
-    therapist: { npi: '1234567893' },
-    type: 'collateral',
-    clientPresent: false,
-    participants: [{ participantId: 'p-001' }],
-    modality: 'video',
-    status: 'completed',
-    start: '2026-02-01T16:00:00-05:00',
-    end: '2026-02-01T16:50:00-05:00',
-    purposes: ['information-gathering', 'psychoeducation'],
-    consentIds: ['c-001'],
-    exception: null,
-    ...overrides,
-  };
+  return { ...structuredClone(sessionExample), ...overrides } as SessionRecord;
 }
 
 export function note(overrides: Partial<NoteRecord> = {}): NoteRecord {
-  return {
-    id: 'n-001',
-    sessionId: 's-001',
-    author: { npi: '1234567893' },
-    kind: 'session-summary',
-    status: 'final',
-    amends: null,
-    contentType: 'text/plain',
-    text: 'Mother reports improved sleep ...',
-    sensitivities: ['domestic-violence'],
-    signedAt: '2026-02-01T17:10:00-05:00',
-    ...overrides,
-  };
+  return { ...structuredClone(noteExample), ...overrides } as NoteRecord;
 }
 
 /** Participants for a context, by id. */
