@@ -3,6 +3,7 @@
  * Practitioners the target must hold for them to sync.
  */
 import type { Bundle } from '@medplum/fhirtypes';
+import { sessionExample } from './product-examples.js';
 
 export const MRN_SYSTEM = 'https://fhir.example-hospital.org/sid/mrn';
 export const NS = 'https://fhir.example-practice.org';
@@ -36,27 +37,15 @@ export const records = {
     purposes: ['treatment', 'care-coordination'],
     dataClasses: ['attendance', 'progress', 'session-summary'],
     excludedSensitivities: ['substance-use'],
-    period: { start: '2026-01-10', end: '2027-01-09' },
+    // Far end: the consent gate checks coverage at the real moment of sending, so an end near today
+    // would make these end-to-end tests fail on a later date.
+    period: { start: '2026-01-10', end: '2099-12-31' },
     signedAt: '2026-01-10T15:00:00Z',
     signedBy: { participantId: 'p-001' },
     legalBasis: 'hipaa-authorization',
     revocation: null,
   },
-  session: {
-    id: 's-001',
-    client: { mrn: 'MRN-1001' },
-    therapist: { npi: THERAPIST_NPI },
-    type: 'collateral',
-    clientPresent: false,
-    participants: [{ participantId: 'p-001' }],
-    modality: 'video',
-    status: 'completed',
-    start: '2026-02-01T16:00:00-05:00',
-    end: '2026-02-01T16:50:00-05:00',
-    purposes: ['information-gathering', 'psychoeducation'],
-    consentIds: ['c-001'],
-    exception: null,
-  },
+  session: sessionExample,
   note: {
     id: 'n-001',
     sessionId: 's-001',
