@@ -5,12 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { isRecordKind, type RecordKind } from '../domain/records.js';
-import { loadMappings } from '../mapping/index.js';
 import { loadProfiles } from '../profiles/pack.js';
 import { dryRun, type DryRunResult } from '../profiles/workbench/dry-run.js';
 import { mappingConfigOf, serviceConfig } from './cli-config.js';
 import type { CommandIo } from './io.js';
-import { outcomeLines } from './outcome-text.js';
+import { loadMappingsOrReport } from './load-mappings.js';
 import { parseRecords } from '../profiles/workbench/record-input.js';
 
 export const MAP_USAGE = `  map <file|->   the FHIR resources a record (JSON) or records (NDJSON of {"kind","record"}) map to, validated
@@ -35,12 +34,8 @@ export async function mapCommand(args: string[], io: CommandIo): Promise<number>
     return 2;
   }
   const config = serviceConfig(io.env);
-  let mappings;
-  try {
-    mappings = loadMappings(values.mappings);
-  } catch (err) {
-    io.err('The mappings do not load:');
-    outcomeLines(err).forEach((l) => io.err(l));
+  const mappings = loadMappingsOrReport(io, values.mappings);
+  if (!mappings) {
     return 1;
   }
   const parsed = parseRecords(await io.read(file), values.kind as RecordKind | undefined);

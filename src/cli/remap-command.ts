@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createConsentGate } from '../consent/gate.js';
 import { isRecordKind } from '../domain/records.js';
-import { loadMappings, type MappingSet } from '../mapping/index.js';
+import type { MappingSet } from '../mapping/index.js';
 import { loadProfiles } from '../profiles/pack.js';
 import { formatDiff } from '../profiles/workbench/diff.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { mappingConfigOf, serviceConfig, targetNameOf } from './cli-config.js';
 import type { CommandIo } from './io.js';
-import { outcomeLines } from './outcome-text.js';
+import { loadMappingsOrReport } from './load-mappings.js';
 import { planRemap, type RemapReport } from './remap-plan.js';
 
 export const REMAP_USAGE = `  remap   map every stored record with the current mappings; report the FHIR resources that would change
@@ -50,14 +50,12 @@ export async function remapCommand(args: string[], io: CommandIo): Promise<numbe
     io.err(`No store at ${file}: pass --data-dir or set DATA_DIR.`);
     return 2;
   }
-  let mappings: MappingSet;
-  let baseline: MappingSet | undefined;
-  try {
-    mappings = loadMappings(values.mappings);
-    baseline = values.diff ? loadMappings(values.baseline) : undefined;
-  } catch (err) {
-    io.err('The mappings do not load:');
-    outcomeLines(err).forEach((l) => io.err(l));
+  const mappings = loadMappingsOrReport(io, values.mappings);
+  if (!mappings) {
+    return 1;
+  }
+  const baseline: MappingSet | undefined = values.diff ? loadMappingsOrReport(io, values.baseline) : undefined;
+  if (values.diff && !baseline) {
     return 1;
   }
   const store = new SqliteStore(file);

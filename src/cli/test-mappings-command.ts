@@ -5,11 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadMappings } from '../mapping/index.js';
 import { loadProfiles } from '../profiles/pack.js';
 import { defaultCasesDir, loadCaseFiles, runCase, type CaseRun } from '../profiles/workbench/cases.js';
 import type { CommandIo } from './io.js';
-import { outcomeLines } from './outcome-text.js';
+import { loadMappingsOrReport } from './load-mappings.js';
 
 export const TEST_MAPPINGS_USAGE = `  test-mappings  run the golden mapping cases; a diff per failure, exit 1 on any failure
           --cases DIR        case folder (default test/mapping-cases)
@@ -22,12 +21,8 @@ export async function testMappingsCommand(args: string[], io: CommandIo): Promis
     args,
     options: { cases: { type: 'string' }, mappings: { type: 'string' }, filter: { type: 'string' }, update: { type: 'boolean' } },
   });
-  let mappings;
-  try {
-    mappings = loadMappings(values.mappings);
-  } catch (err) {
-    io.err('The mappings do not load:');
-    outcomeLines(err).forEach((l) => io.err(l));
+  const mappings = loadMappingsOrReport(io, values.mappings);
+  if (!mappings) {
     return 1;
   }
   const { files, problems } = loadCaseFiles(values.cases ?? defaultCasesDir());

@@ -268,7 +268,7 @@ export function checkRates(rates: FaultRates): FaultRates {
 }
 
 /** mulberry32: a tiny, well-mixed 32-bit PRNG; enough for fault sequences, not for anything secret. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -10,7 +10,7 @@
  */
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { startFaultProxy, type FaultProxy } from '../../src/devtools/fault-proxy.js';
+import { mulberry32, startFaultProxy, type FaultProxy } from '../../src/devtools/fault-proxy.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { buildService, type ChildService, startChild } from '../helpers/built-service.js';
 import { startFhirTarget, type FhirTarget } from '../helpers/fhir-target.js';
@@ -23,18 +23,6 @@ import { verifyDelivery } from '../sync/verify.js';
 const TOKEN = 'invariant-test-token-0123456789';
 const H = { authorization: `Bearer ${TOKEN}` };
 const SEED = Number(process.env.INVARIANT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32, as the fault proxy: the kill moments follow the seed too. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function api(svc: ChildService, method: string, path: string, body?: string, type = 'application/json'): Promise<any> {
   const res = await fetch(`${svc.url}${path}`, { method, headers: { ...H, ...(body ? { 'content-type': type } : {}) }, body });
@@ -60,7 +48,7 @@ beforeAll(() => {
 });
 
 test.each(PROFILES)(`$profile: every permitted record ends on the target exactly once through faults and two kill -9 (seed ${SEED})`, async ({ profile, notWritable, provenance }) => {
-  const random = prng(SEED);
+  const random = mulberry32(SEED); // the fault proxy's PRNG: the kill moments follow the seed too
   const tmp = tempDir();
   const data = buildDataset({ clients: 8, sessionsPerClient: 20, prefix: 'i' });
   let target: FhirTarget | undefined;
