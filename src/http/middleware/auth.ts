@@ -3,6 +3,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { LOCAL_ADMIN } from '../../auth/principal.js';
 import { OperationOutcomeError, unauthenticated } from '../../outcomes.js';
 
 export function requireBearer(tokens: readonly string[]) {
@@ -17,6 +18,8 @@ export function requireBearer(tokens: readonly string[]) {
       next(new OperationOutcomeError(unauthenticated(m ? 'The bearer token is not valid' : 'Authorization: Bearer <token> is required')));
       return;
     }
+    // Until named credentials with roles exist every token is the local admin (see auth/principal.ts).
+    res.locals.principal = LOCAL_ADMIN;
     next();
   };
 }
