@@ -75,7 +75,7 @@ async function run(clients: number, dir: string): Promise<void> {
   let states: Record<string, number> = {};
   for (;;) {
     states = {};
-    for (const c of await svc.store.countSyncStates()) {
+    for (const c of await svc.store.status.countSyncStates()) {
       states[c.state] = (states[c.state] ?? 0) + c.count;
     }
     if (!states.pending) {

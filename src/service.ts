@@ -81,13 +81,14 @@ export async function startService(config: Config, options: StartOptions = {}): 
     store,
     targets: [targetName],
     onAccepted: (clientKeys) => {
-      void Promise.all(clientKeys.map((k) => store.wakeClient(targetName, k))).then(() => wakeWorker());
+      void Promise.all(clientKeys.map((k) => store.outbox.wakeClient(targetName, k))).then(() => wakeWorker());
     },
   };
   const app = createApp({
     logger,
     apiTokens,
     intake,
+    store,
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,

@@ -14,7 +14,7 @@ export interface ConsentGateOptions {
   timeZone: string;
 }
 
-export function createConsentGate(store: Store, options: ConsentGateOptions): DisclosureGate {
+export function createConsentGate(store: Pick<Store, 'records' | 'ledger'>, options: ConsentGateOptions): DisclosureGate {
   return {
     async decide({ main, records, target, now }): Promise<DisclosureDecision> {
       const session = main.kind === 'note' ? sessionOf(main, records) : undefined;
@@ -23,9 +23,9 @@ export function createConsentGate(store: Store, options: ConsentGateOptions): Di
         return { effect: 'hold', reasons: [`the client of ${main.kind} ${main.id} is not known yet`] };
       }
       const [consents, participants, onTarget] = await Promise.all([
-        store.listRecords({ kind: 'consent', clientMrn }),
-        store.listRecords({ kind: 'participant', clientMrn }),
-        main.kind === 'consent' ? store.getLedgerForRecord(target, 'consent', main.id).then((l) => l.length > 0) : false,
+        store.records.listRecords({ kind: 'consent', clientMrn }),
+        store.records.listRecords({ kind: 'participant', clientMrn }),
+        main.kind === 'consent' ? store.ledger.getLedgerForRecord(target, 'consent', main.id).then((l) => l.length > 0) : false,
       ]);
       return decideDisclosure({
         kind: main.kind,

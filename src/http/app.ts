@@ -7,6 +7,7 @@ import { notFound } from '@medplum/core';
 import type { Jwks } from '../fhir/auth/index.js';
 import type { IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
+import type { Store } from '../store/port.js';
 import { OperationOutcomeError } from '../outcomes.js';
 import { errorHandler } from './error-handler.js';
 import { requireBearer } from './middleware/auth.js';
@@ -19,6 +20,8 @@ export interface AppDeps {
   logger: Logger;
   apiTokens: readonly string[];
   intake: IntakeDeps;
+  /** Reads of records and their sync state for the record routes. */
+  store: Pick<Store, 'records' | 'status' | 'ledger'>;
   bodyLimitBytes: number;
   importLimitBytes: number;
   /** The embedded FHIR server's router, mounted at /fhir; absent when syncing to an external server. */
@@ -50,7 +53,7 @@ export function createApp(deps: AppDeps): Express {
   for (const r of deps.apiRouters ?? []) {
     api.use(r);
   }
-  api.use(recordsRouter(deps.intake, deps.bodyLimitBytes));
+  api.use(recordsRouter(deps.intake, deps.store, deps.bodyLimitBytes));
   app.use('/api/v1', auth, api);
   if (deps.fhirRouter) {
     app.use('/fhir', auth, deps.fhirRouter);

@@ -7,7 +7,7 @@ import type { PutRecordInput, PutRecordResult, Store } from '../store/port.js';
 import { localOnlyReason } from './policy.js';
 
 export interface IntakeDeps {
-  store: Store;
+  store: Pick<Store, 'records'>;
   /** Names of the sync targets every disclosable record is queued for. */
   targets: string[];
   /** Called after a commit with the client keys written (the sync wakes held records of those clients). */
@@ -44,14 +44,14 @@ export async function acceptRecords(deps: IntakeDeps, items: IncomingRecord[]): 
       blocked: localOnlyReason(item.kind, item.record),
     });
   }
-  const results = await deps.store.putRecords(inputs);
+  const results = await deps.store.records.putRecords(inputs);
   if (results.some((r) => r.changed)) {
     deps.onAccepted?.([...wake]);
   }
   return results;
 }
 
-async function clientOf(store: Store, item: IncomingRecord, sessionsInBatch: Map<string, string>): Promise<string | null> {
+async function clientOf(store: Pick<Store, 'records'>, item: IncomingRecord, sessionsInBatch: Map<string, string>): Promise<string | null> {
   if (item.kind !== 'note') {
     return (item.record as { client: { mrn: string } }).client.mrn;
   }
@@ -60,6 +60,6 @@ async function clientOf(store: Store, item: IncomingRecord, sessionsInBatch: Map
   if (inBatch) {
     return inBatch;
   }
-  const session = await store.getRecord('session', sessionId);
+  const session = await store.records.getRecord('session', sessionId);
   return session?.clientMrn ?? null;
 }

@@ -19,7 +19,7 @@ import { NotWritableError } from './writers/errors.js';
 import { ensureProvenance } from './writers/provenance-step.js';
 
 export interface DeliveryOptions {
-  store: Store;
+  store: Pick<Store, 'ledger' | 'status'>;
   target: FhirTarget;
   capabilities: CapabilityCache;
   identity: IdentityResolver;
@@ -77,7 +77,7 @@ export class Delivery {
           ...(await sendTransaction(this.o.target, plan.writes, withProvenance ? { settings: this.o.provenance, contextFor } : undefined))
         );
         if (!withProvenance) {
-          await this.o.store.recordLedger(written);
+          await this.o.store.ledger.recordLedger(written);
           for (const [i, w] of plan.writes.entries()) {
             const prov = await ensureProvenance(written[i], !w.existing, contextFor(w), this.provenanceDeps(caps));
             if (prov) {
@@ -96,7 +96,7 @@ export class Delivery {
       }
     } catch (err) {
       if (err instanceof NotWritableError) {
-        return { outcome: 'not-writable', reason: err.text, ledger: await this.o.store.getLedgerForRecord(this.o.target.name, record.kind, record.id) };
+        return { outcome: 'not-writable', reason: err.text, ledger: await this.o.store.ledger.getLedgerForRecord(this.o.target.name, record.kind, record.id) };
       }
       return { outcome: 'failed', mode, error: err, attempted: plan.writes, ledger: written };
     }
@@ -149,7 +149,7 @@ export class Delivery {
   private async consentRefs(ids: string[]): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const id of ids) {
-      const l = await this.o.store.getLedgerByIdentifier(this.o.target.name, 'Consent', `${this.o.mappingConfig.ns}/sid/roi|${id}`);
+      const l = await this.o.store.ledger.getLedgerByIdentifier(this.o.target.name, 'Consent', `${this.o.mappingConfig.ns}/sid/roi|${id}`);
       if (l) {
         out[id] = `Consent/${l.resourceId}`;
       }

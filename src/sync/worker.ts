@@ -127,7 +127,7 @@ export class SyncWorker {
       let claimed: OutboxEntry[] = [];
       if (free > 0) {
         try {
-          claimed = await this.o.store.claimOutbox(this.o.target.name, free, leaseMs);
+          claimed = await this.o.store.outbox.claimOutbox(this.o.target.name, free, leaseMs);
         } catch (err) {
           this.o.logger.error('sync loop error', { error: errorName(err) });
         }
@@ -157,7 +157,7 @@ export class SyncWorker {
     }
     let ms = exactMs;
     if (ms === undefined) {
-      const due = await this.o.store.nextDueAt(this.o.target.name).catch(() => undefined);
+      const due = await this.o.store.outbox.nextDueAt(this.o.target.name).catch(() => undefined);
       const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : this.o.pollIntervalMs;
       ms = Math.min(this.o.pollIntervalMs, untilDue);
     }
@@ -176,9 +176,9 @@ export class SyncWorker {
   async process(entry: OutboxEntry): Promise<void> {
     const { store, logger } = this.o;
     const log = { kind: entry.kind, recordId: entry.recordId, target: entry.target, attempt: entry.attempts + 1 };
-    const record = await store.getRecord(entry.kind, entry.recordId);
+    const record = await store.records.getRecord(entry.kind, entry.recordId);
     if (!record) {
-      await store.completeOutbox(entry, []);
+      await store.outbox.completeOutbox(entry, []);
       return;
     }
     const current = { ...entry, recordVersion: record.version };
@@ -186,7 +186,7 @@ export class SyncWorker {
       const records = await gatherRecords(store, record, this.o.mappingConfig);
       const decision = await (this.o.gate ?? permitAll).decide({ main: record, records, target: entry.target, now: new Date() });
       if (decision.effect === 'deny') {
-        await store.blockOutbox(current, decision.reasons.join('; '));
+        await store.outbox.blockOutbox(current, decision.reasons.join('; '));
         logger.info('record blocked by policy', log);
         return;
       }
@@ -214,18 +214,18 @@ export class SyncWorker {
     const { store, logger } = this.o;
     switch (result.outcome) {
       case 'unchanged':
-        await store.completeOutbox(entry, result.ledger, [], result.note);
+        await store.outbox.completeOutbox(entry, result.ledger, [], result.note);
         return;
       case 'not-writable':
-        await store.markNotWritable(entry, result.reason, result.ledger);
+        await store.outbox.markNotWritable(entry, result.reason, result.ledger);
         logger.info('record not writable on the target', log);
         return;
       case 'written': {
         const resources = result.ledger.filter((l) => l.resourceType !== 'Provenance');
-        await store.completeOutbox(entry, result.ledger, [this.audit(record, entry.recordVersion, resources, decision, undefined, result.mode)], result.note);
+        await store.outbox.completeOutbox(entry, result.ledger, [this.audit(record, entry.recordVersion, resources, decision, undefined, result.mode)], result.note);
         logger.info('record synced', { ...log, mode: result.mode, written: resources.map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
         // What of this client waited may go now (a dependency landed, the Patient was found, a replay went).
-        await store.wakeClient(entry.target, entry.clientKey, true);
+        await store.outbox.wakeClient(entry.target, entry.clientKey, true);
         return;
       }
       case 'failed': {
@@ -277,7 +277,7 @@ export class SyncWorker {
   private async defer(entry: OutboxEntry, err: unknown, log: Record<string, unknown>, audit?: ReturnType<typeof buildWriteAudit>[]): Promise<void> {
     const d = dispose(err, entry, this.retry);
     if (d.action === 'hold') {
-      await this.o.store.deferOutbox(entry, 'held', d.reason, new Date(Date.now() + d.delayMs), undefined, audit, { code: d.code });
+      await this.o.store.outbox.deferOutbox(entry, 'held', d.reason, new Date(Date.now() + d.delayMs), undefined, audit, { code: d.code });
       this.o.logger.info('record held', { ...log, reason: d.code });
       return;
     }
@@ -286,7 +286,7 @@ export class SyncWorker {
     }
     const codes = (d.outcome.issue ?? []).map((i) => i.code);
     if (d.action === 'dead-letter') {
-      await this.o.store.parkOutbox(entry, d.reason, d.code, d.outcome, audit);
+      await this.o.store.outbox.parkOutbox(entry, d.reason, d.code, d.outcome, audit);
       this.o.logger.warn('record parked as a dead letter', { ...log, reason: d.code, codes });
       return;
     }
@@ -298,7 +298,7 @@ export class SyncWorker {
       this.delivery.refreshCapabilities();
     }
     const next = new Date(Date.now() + d.delayMs);
-    await this.o.store.deferOutbox(entry, 'failed', d.reason, next, d.outcome, audit, { code: d.code, countFailure: d.countFailure });
+    await this.o.store.outbox.deferOutbox(entry, 'failed', d.reason, next, d.outcome, audit, { code: d.code, countFailure: d.countFailure });
     this.o.logger.warn('record sync failed', { ...log, reason: d.code, codes, retryInMs: d.delayMs });
   }
 }

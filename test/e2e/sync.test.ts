@@ -88,7 +88,7 @@ describe('end to end on the embedded FHIR server', () => {
   });
 
   test('every write is audited locally as a BALP-shaped AuditEvent naming the resources written', async () => {
-    const audits = await svc.store.listAudit({ clientMrn: 'MRN-1001', category: 'disclosure' });
+    const audits = await svc.store.audit.listAudit({ clientMrn: 'MRN-1001', category: 'disclosure' });
     expect(audits.map((a) => `${a.kind}/${a.recordId}`)).toEqual(
       expect.arrayContaining(['participant/p-001', 'consent/c-001', 'session/s-001', 'note/n-001'])
     );
@@ -104,7 +104,7 @@ describe('end to end on the embedded FHIR server', () => {
     const resend = await svc.api('PUT', '/api/v1/sessions/s-001', records.session);
     expect(resend.status).toBe(200);
     expect(resend.body).toMatchObject({ status: 'unchanged', version: 1 });
-    expect(await svc.store.outboxSize()).toBe(0);
+    expect(await svc.store.status.outboxSize()).toBe(0);
     const after = await one(svc, 'Encounter', `${NS}/sid/session`, 's-001');
     expect(after.meta.versionId).toBe(before.meta.versionId);
 
@@ -131,7 +131,7 @@ describe('end to end on the embedded FHIR server', () => {
     });
     expect(r.status).toBe(201);
     expect(r.body.sync).toEqual([expect.objectContaining({ target: 'local', state: 'blocked' })]);
-    expect(await svc.store.outboxSize()).toBe(0);
+    expect(await svc.store.status.outboxSize()).toBe(0);
     const found = await byIdentifier(svc, 'DocumentReference', `${NS}/sid/note`, 'n-psy');
     expect(found.entry ?? []).toHaveLength(0);
     expect(svc.logs()).not.toContain(marker);

@@ -39,101 +39,101 @@ describe('SqliteStore delivery state', () => {
   });
 
   test('a dead letter is never claimed, does not hold back its client, and is listed with its outcome', async () => {
-    await store.putRecord(put(participant('p-1')));
-    await store.putRecord(put(participant('p-2')));
-    const [first] = await store.claimOutbox('t1', 10, 60_000);
+    await store.records.putRecord(put(participant('p-1')));
+    await store.records.putRecord(put(participant('p-2')));
+    const [first] = await store.outbox.claimOutbox('t1', 10, 60_000);
     expect(first.recordId).toBe('p-1');
     const outcome = { resourceType: 'OperationOutcome' as const, issue: [{ severity: 'error' as const, code: 'invalid' as const }] };
-    await store.parkOutbox(first, 'refused by the target (HTTP 422): x', 'upstream-422', outcome);
-    const next = await store.claimOutbox('t1', 10, 60_000);
+    await store.outbox.parkOutbox(first, 'refused by the target (HTTP 422): x', 'upstream-422', outcome);
+    const next = await store.outbox.claimOutbox('t1', 10, 60_000);
     expect(next.map((e) => e.recordId)).toEqual(['p-2']);
-    const dead = await store.listDeadLetters({ target: 't1' });
+    const dead = await store.status.listDeadLetters({ target: 't1' });
     expect(dead).toEqual([expect.objectContaining({ kind: 'participant', recordId: 'p-1', clientMrn: 'MRN-1', reasonCode: 'upstream-422', failures: 1, outcome })]);
-    expect(await store.listDeadLetters({ reasonCode: 'upstream-500' })).toEqual([]);
-    expect(await store.listDeadLetters({ clientMrn: 'MRN-2' })).toEqual([]);
-    expect((await store.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ state: 'dead-letter', reasonCode: 'upstream-422' });
+    expect(await store.status.listDeadLetters({ reasonCode: 'upstream-500' })).toEqual([]);
+    expect(await store.status.listDeadLetters({ clientMrn: 'MRN-2' })).toEqual([]);
+    expect((await store.status.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ state: 'dead-letter', reasonCode: 'upstream-422' });
   });
 
   test('a new version of a dead letter and a replay both bring it back with its failures reset', async () => {
-    await store.putRecord(put(participant('p-1')));
-    const [e] = await store.claimOutbox('t1', 1, 60_000);
-    await store.deferOutbox(e, 'failed', 'x', new Date(0), undefined, [], { code: 'upstream-500' });
-    const [again] = await store.claimOutbox('t1', 1, 60_000);
+    await store.records.putRecord(put(participant('p-1')));
+    const [e] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.outbox.deferOutbox(e, 'failed', 'x', new Date(0), undefined, [], { code: 'upstream-500' });
+    const [again] = await store.outbox.claimOutbox('t1', 1, 60_000);
     expect(again).toMatchObject({ failures: 1, failingSince: expect.any(Number) });
-    await store.parkOutbox(again, 'gave up', 'retries-exhausted');
-    await store.putRecord(put(participant('p-1', 'MRN-1', 'Changed')));
-    const [v2] = await store.claimOutbox('t1', 1, 60_000);
+    await store.outbox.parkOutbox(again, 'gave up', 'retries-exhausted');
+    await store.records.putRecord(put(participant('p-1', 'MRN-1', 'Changed')));
+    const [v2] = await store.outbox.claimOutbox('t1', 1, 60_000);
     expect(v2).toMatchObject({ recordVersion: 2, failures: 0 });
     expect(v2.failingSince).toBeUndefined();
-    await store.parkOutbox(v2, 'gave up', 'retries-exhausted');
-    expect(await store.requeue([{ kind: 'participant', id: 'p-1' }], 't1')).toBe(1);
-    expect(await store.listDeadLetters({})).toEqual([]);
-    expect(await store.claimOutbox('t1', 1, 60_000)).toEqual([expect.objectContaining({ recordId: 'p-1', failures: 0, attempts: 0 })]);
+    await store.outbox.parkOutbox(v2, 'gave up', 'retries-exhausted');
+    expect(await store.outbox.requeue([{ kind: 'participant', id: 'p-1' }], 't1')).toBe(1);
+    expect(await store.status.listDeadLetters({})).toEqual([]);
+    expect(await store.outbox.claimOutbox('t1', 1, 60_000)).toEqual([expect.objectContaining({ recordId: 'p-1', failures: 0, attempts: 0 })]);
   });
 
   test('a throttled attempt does not count as a failure; a held one neither', async () => {
-    await store.putRecord(put(participant('p-1')));
-    const [e] = await store.claimOutbox('t1', 1, 60_000);
-    await store.deferOutbox(e, 'failed', 'wait', new Date(0), undefined, [], { code: 'upstream-429', countFailure: false });
-    const [e2] = await store.claimOutbox('t1', 1, 60_000);
-    await store.deferOutbox(e2, 'held', 'patient-not-found: x', new Date(0), undefined, [], { code: 'patient-not-found' });
-    const [e3] = await store.claimOutbox('t1', 1, 60_000);
+    await store.records.putRecord(put(participant('p-1')));
+    const [e] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.outbox.deferOutbox(e, 'failed', 'wait', new Date(0), undefined, [], { code: 'upstream-429', countFailure: false });
+    const [e2] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.outbox.deferOutbox(e2, 'held', 'patient-not-found: x', new Date(0), undefined, [], { code: 'patient-not-found' });
+    const [e3] = await store.outbox.claimOutbox('t1', 1, 60_000);
     expect(e3).toMatchObject({ attempts: 2, failures: 0 });
   });
 
   test('not-writable removes the entry and says so; a requeue brings it back', async () => {
-    await store.putRecord(put(participant('p-1')));
-    const [e] = await store.claimOutbox('t1', 1, 60_000);
-    await store.markNotWritable(e, 'not writable on this target: the target cannot create RelatedPerson; kept in our store');
-    expect(await store.outboxSize('t1')).toBe(0);
-    expect((await store.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ state: 'not-writable', reasonCode: 'not-writable' });
-    expect(await store.listSyncStates({ state: 'not-writable' })).toEqual([expect.objectContaining({ recordId: 'p-1', clientMrn: 'MRN-1' })]);
-    expect(await store.requeue([{ kind: 'participant', id: 'p-1' }], 't1')).toBe(1);
-    expect((await store.getSyncStates('participant', 'p-1'))[0].state).toBe('pending');
+    await store.records.putRecord(put(participant('p-1')));
+    const [e] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.outbox.markNotWritable(e, 'not writable on this target: the target cannot create RelatedPerson; kept in our store');
+    expect(await store.status.outboxSize('t1')).toBe(0);
+    expect((await store.status.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ state: 'not-writable', reasonCode: 'not-writable' });
+    expect(await store.status.listSyncStates({ state: 'not-writable' })).toEqual([expect.objectContaining({ recordId: 'p-1', clientMrn: 'MRN-1' })]);
+    expect(await store.outbox.requeue([{ kind: 'participant', id: 'p-1' }], 't1')).toBe(1);
+    expect((await store.status.getSyncStates('participant', 'p-1'))[0].state).toBe('pending');
   });
 
   test('a write intent stays until the ledger learns the resource', async () => {
     const id = 'https://x/sid/note|n-1';
-    await store.putWriteIntent({ target: 't1', resourceType: 'DocumentReference', identifier: id, kind: 'note', recordId: 'n-1', createdAt: new Date().toISOString() });
-    expect(await store.getWriteIntent('t1', 'DocumentReference', id)).toMatchObject({ recordId: 'n-1' });
-    await store.recordLedger([ledger(id, { resourceType: 'DocumentReference', kind: 'note', recordId: 'n-1' })]);
-    expect(await store.getWriteIntent('t1', 'DocumentReference', id)).toBeUndefined();
-    expect(await store.listLedger('t1')).toHaveLength(1);
-    await store.deleteLedger('t1', 'DocumentReference', id);
-    expect(await store.listLedger('t1')).toEqual([]);
+    await store.ledger.putWriteIntent({ target: 't1', resourceType: 'DocumentReference', identifier: id, kind: 'note', recordId: 'n-1', createdAt: new Date().toISOString() });
+    expect(await store.ledger.getWriteIntent('t1', 'DocumentReference', id)).toMatchObject({ recordId: 'n-1' });
+    await store.ledger.recordLedger([ledger(id, { resourceType: 'DocumentReference', kind: 'note', recordId: 'n-1' })]);
+    expect(await store.ledger.getWriteIntent('t1', 'DocumentReference', id)).toBeUndefined();
+    expect(await store.ledger.listLedger('t1')).toHaveLength(1);
+    await store.ledger.deleteLedger('t1', 'DocumentReference', id);
+    expect(await store.ledger.listLedger('t1')).toEqual([]);
   });
 
   test('a record shows the resources it became, not their Provenances (those are in the ledger too)', async () => {
-    await store.recordLedger([ledger('sys|p-1:MRN-1'), ledger('tag|abc', { resourceType: 'Provenance', resourceId: 'prov-1' })]);
-    expect((await store.getLedgerForRecord('t1', 'participant', 'p-1')).map((l) => l.resourceType)).toEqual(['RelatedPerson']);
-    expect((await store.listLedger('t1')).map((l) => l.resourceType).sort()).toEqual(['Provenance', 'RelatedPerson']);
+    await store.ledger.recordLedger([ledger('sys|p-1:MRN-1'), ledger('tag|abc', { resourceType: 'Provenance', resourceId: 'prov-1' })]);
+    expect((await store.ledger.getLedgerForRecord('t1', 'participant', 'p-1')).map((l) => l.resourceType)).toEqual(['RelatedPerson']);
+    expect((await store.ledger.listLedger('t1')).map((l) => l.resourceType).sort()).toEqual(['Provenance', 'RelatedPerson']);
   });
 
   test('status: states, queue, dead letters, oldest waiting entry and holds by reason, per target', async () => {
-    await store.putRecord(put(participant('p-1')));
-    await store.putRecord(put(participant('p-2', 'MRN-2')));
-    await store.putRecord(put(participant('p-3', 'MRN-3')));
-    const [a, b] = await store.claimOutbox('t1', 2, 60_000);
-    await store.parkOutbox(a, 'x', 'upstream-400');
-    await store.deferOutbox(b, 'held', 'patient-not-found: y', new Date(Date.now() + 60_000), undefined, [], { code: 'patient-not-found' });
-    const [t1] = await store.targetStatus();
+    await store.records.putRecord(put(participant('p-1')));
+    await store.records.putRecord(put(participant('p-2', 'MRN-2')));
+    await store.records.putRecord(put(participant('p-3', 'MRN-3')));
+    const [a, b] = await store.outbox.claimOutbox('t1', 2, 60_000);
+    await store.outbox.parkOutbox(a, 'x', 'upstream-400');
+    await store.outbox.deferOutbox(b, 'held', 'patient-not-found: y', new Date(Date.now() + 60_000), undefined, [], { code: 'patient-not-found' });
+    const [t1] = await store.status.targetStatus();
     expect(t1).toMatchObject({ target: 't1', queued: 2, deadLetters: 1, heldBy: { 'patient-not-found': 1 }, states: { 'dead-letter': 1, held: 1, pending: 1 } });
     expect(Date.parse(t1.oldestPendingAt!)).toBeLessThanOrEqual(Date.now());
-    expect(await store.nextDueAt('t1')).toBeDefined();
+    expect(await store.outbox.nextDueAt('t1')).toBeDefined();
     // Waking waiting records by reason leaves the others alone.
-    expect(await store.wakeWaiting({ state: 'held', reasonCode: 'upstream-500' })).toBe(0);
-    expect(await store.wakeWaiting({ state: 'held', reasonCode: 'patient-not-found' })).toBe(1);
-    expect(await store.wakeClient('t1', 'MRN-1', true)).toBe(0); // parked, not held
-    expect(await store.wakeClient('t1', 'MRN-2', true)).toBe(0); // woken above already
+    expect(await store.outbox.wakeWaiting({ state: 'held', reasonCode: 'upstream-500' })).toBe(0);
+    expect(await store.outbox.wakeWaiting({ state: 'held', reasonCode: 'patient-not-found' })).toBe(1);
+    expect(await store.outbox.wakeClient('t1', 'MRN-1', true)).toBe(0); // parked, not held
+    expect(await store.outbox.wakeClient('t1', 'MRN-2', true)).toBe(0); // woken above already
   });
 
   test('a note received before its session joins the client queue when the session arrives', async () => {
     const note = { id: 'n-1', sessionId: 's-1', author: { npi: '1234567893' }, kind: 'session-summary', status: 'final', contentType: 'text/plain', text: 'x' };
-    await store.putRecord({ kind: 'note', record: note as any, clientMrn: null, clientKey: 'session:s-1', targets: ['t1'] });
+    await store.records.putRecord({ kind: 'note', record: note as any, clientMrn: null, clientKey: 'session:s-1', targets: ['t1'] });
     const session = { id: 's-1', client: { mrn: 'MRN-1' }, therapist: { npi: '1234567893' }, type: 'collateral', participants: [], modality: 'video', status: 'completed', start: '2026-01-01T10:00:00Z' };
-    await store.putRecord({ kind: 'session', record: session as any, clientMrn: 'MRN-1', clientKey: 'MRN-1', targets: ['t1'] });
+    await store.records.putRecord({ kind: 'session', record: session as any, clientMrn: 'MRN-1', clientKey: 'MRN-1', targets: ['t1'] });
     // One client now: only its oldest entry (the note) is handed out, never both at once.
-    const claimed = await store.claimOutbox('t1', 10, 60_000);
+    const claimed = await store.outbox.claimOutbox('t1', 10, 60_000);
     expect(claimed).toEqual([expect.objectContaining({ kind: 'note', recordId: 'n-1', clientKey: 'MRN-1' })]);
   });
 });

@@ -30,22 +30,22 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
 
   router.get('/sync/dead-letters', async (req, res) => {
     const { filter, limit } = readQuery(req);
-    const deadLetters = (await store.listDeadLetters(filter, limit)).map(({ outcome: _o, ...d }) => d);
+    const deadLetters = (await store.status.listDeadLetters(filter, limit)).map(({ outcome: _o, ...d }) => d);
     res.json({ count: deadLetters.length, deadLetters });
   });
 
   router.get('/sync/dead-letters/:kind/:id', async (req, res) => {
     const { kind, id } = recordKey(req);
-    const found = await store.listDeadLetters({ kind, recordId: id, ...optionalTarget(req) });
+    const found = await store.status.listDeadLetters({ kind, recordId: id, ...optionalTarget(req) });
     if (found.length === 0) {
       throw new OperationOutcomeError(notFound);
     }
-    res.json({ deadLetters: found, sync: await store.getSyncStates(kind, id) });
+    res.json({ deadLetters: found, sync: await store.status.getSyncStates(kind, id) });
   });
 
   router.post('/sync/dead-letters/:kind/:id/replay', async (req, res) => {
     const { kind, id } = recordKey(req);
-    const found = await store.listDeadLetters({ kind, recordId: id, ...optionalTarget(req) });
+    const found = await store.status.listDeadLetters({ kind, recordId: id, ...optionalTarget(req) });
     if (found.length === 0) {
       throw new OperationOutcomeError(notFound);
     }
@@ -60,7 +60,7 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     if (Object.keys(filter).length === 0 && body.all !== true) {
       throw new OperationOutcomeError(inputInvalid([{ path: '', message: 'give a filter (target, kind, client, reason) or {"all": true}' }]));
     }
-    const found = await store.listDeadLetters(filter, 100_000);
+    const found = await store.status.listDeadLetters(filter, 100_000);
     const replayed = await replay(store, found);
     wake();
     res.json({ replayed });
@@ -75,16 +75,16 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     }
     if (state === 'not-writable') {
       // After the target's capabilities changed: plan these records again.
-      const states = await store.listSyncStates({ ...filter, state: 'not-writable' }, 100_000);
+      const states = await store.status.listSyncStates({ ...filter, state: 'not-writable' }, 100_000);
       let queued = 0;
       for (const [target, keys] of groupByTarget(states.map((s) => ({ target: s.target, kind: s.kind, id: s.recordId })))) {
-        queued += await store.requeue(keys, target);
+        queued += await store.outbox.requeue(keys, target);
       }
       wake();
       res.json({ queued });
       return;
     }
-    const woken = await store.wakeWaiting({ ...filter, ...(state ? { state } : {}) });
+    const woken = await store.outbox.wakeWaiting({ ...filter, ...(state ? { state } : {}) });
     wake();
     res.json({ woken });
   });
@@ -97,7 +97,7 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     const codes = filter.reasonCode ? [filter.reasonCode] : [...REVIEW_CODES];
     const held = [];
     for (const reasonCode of codes) {
-      held.push(...(await store.listSyncStates({ ...filter, reasonCode, state: 'held' }, limit)));
+      held.push(...(await store.status.listSyncStates({ ...filter, reasonCode, state: 'held' }, limit)));
     }
     held.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
     res.json({ count: held.length, review: held.map(({ outcome: _o, ...s }) => s) });
@@ -109,7 +109,7 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
 async function replay(store: Store, found: { target: string; kind: RecordKind; recordId: string }[]): Promise<number> {
   let n = 0;
   for (const [target, keys] of groupByTarget(found.map((d) => ({ target: d.target, kind: d.kind, id: d.recordId })))) {
-    n += await store.requeue(keys, target);
+    n += await store.outbox.requeue(keys, target);
   }
   return n;
 }

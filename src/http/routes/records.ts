@@ -8,6 +8,7 @@ import type { RecordKind } from '../../domain/records.js';
 import { validateRecord } from '../../inbound/validate.js';
 import { acceptRecords, type IntakeDeps } from '../../intake/accept.js';
 import { inputInvalid, OperationOutcomeError, type Problem } from '../../outcomes.js';
+import type { Store } from '../../store/port.js';
 import { recordView, writeView } from '../record-view.js';
 
 export const KIND_BY_COLLECTION: Record<string, RecordKind> = {
@@ -19,7 +20,10 @@ export const KIND_BY_COLLECTION: Record<string, RecordKind> = {
 
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export function recordsRouter(deps: IntakeDeps, bodyLimitBytes: number): Router {
+/**
+ * @param store - reads of records and their sync state (the intake writes through deps).
+ */
+export function recordsRouter(deps: IntakeDeps, store: Pick<Store, 'records' | 'status' | 'ledger'>, bodyLimitBytes: number): Router {
   const router = express.Router();
   const json = express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'] });
 
@@ -30,16 +34,16 @@ export function recordsRouter(deps: IntakeDeps, bodyLimitBytes: number): Router 
     }
     const record = validatePut(kind, req.params.id as string, req.body);
     const [result] = await acceptRecords(deps, [{ kind, record }]);
-    res.status(result.created ? 201 : 200).json(await writeView(deps.store, result));
+    res.status(result.created ? 201 : 200).json(await writeView(store, result));
   });
 
   router.get('/:collection/:id', async (req, res) => {
     const kind = KIND_BY_COLLECTION[req.params.collection as string];
-    const rec = kind ? await deps.store.getRecord(kind, req.params.id as string) : undefined;
+    const rec = kind ? await store.records.getRecord(kind, req.params.id as string) : undefined;
     if (!rec) {
       throw new OperationOutcomeError(notFound);
     }
-    res.json(await recordView(deps.store, rec));
+    res.json(await recordView(store, rec));
   });
 
   return router;

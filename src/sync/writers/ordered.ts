@@ -20,7 +20,7 @@ import { writeOne } from './write-one.js';
 export interface OrderedWriteDeps {
   target: FhirTarget;
   caps: TargetCapabilities;
-  store: Store;
+  store: Pick<Store, 'ledger'>;
   provenance?: { settings: ProvenanceSettings; contextFor(w: PlannedWrite): ProvenanceContext };
 }
 
@@ -36,7 +36,7 @@ export async function writeOrdered(writes: PlannedWrite[], d: OrderedWriteDeps, 
   const one = async (w: PlannedWrite): Promise<void> => {
     const resource = rewriteReferences(w.resource, (r) => written.get(r) ?? r);
     const result = await writeOne(w, resource, { targetName: d.target.name, caps: d.caps, store: d.store, exec });
-    await d.store.recordLedger([result.entry]);
+    await d.store.ledger.recordLedger([result.entry]);
     written.set(w.fullUrl, `${result.entry.resourceType}/${result.entry.resourceId}`);
     out.push(result.entry);
     if (d.provenance && result.ours) {

@@ -1,10 +1,13 @@
 /**
- * The embedded store's schema. Applied idempotently at open; `user_version` tracks migrations.
+ * The embedded store's schema, as named migrations applied in order at open (db.ts). Add a migration
+ * at the end with a new name; never edit one that has shipped.
  */
-import type { Database } from 'better-sqlite3';
+import type { Migration } from './db.js';
 
-const MIGRATIONS: string[] = [
-  `
+export const STORE_MIGRATIONS: Migration[] = [
+  {
+    id: '0001-records-outbox-ledger',
+    sql: `
   CREATE TABLE records (
     kind TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -64,7 +67,10 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX ledger_record ON ledger (target, kind, record_id);
   `,
-  `
+  },
+  {
+    id: '0002-audit',
+    sql: `
   -- Local audit trail: one FHIR AuditEvent per disclosure or write attempt (IHE BALP shape), kept
   -- whatever the target accepts. Indexed for the per-client accounting of disclosures.
   CREATE TABLE audit (
@@ -81,7 +87,10 @@ const MIGRATIONS: string[] = [
   CREATE INDEX audit_client ON audit (client_mrn, recorded);
   CREATE INDEX audit_record ON audit (kind, record_id);
   `,
-  `
+  },
+  {
+    id: '0003-delivery',
+    sql: `
   -- Delivery (issue #5). A dead letter keeps its outbox row, parked (dead_at set) until replayed, so
   -- a replay goes through the worker again. failures/failing_since count the transient failures of
   -- the current version against SYNC_MAX_ATTEMPTS and SYNC_MAX_AGE_MS; a new version resets them.
@@ -108,20 +117,16 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (target, resource_type, identifier)
   );
   `,
-  `
+  },
+  {
+    id: '0004-outbox-leased',
+    sql: `
   -- The claim and the worker's sleep look for clients with an entry in flight: few rows, found by this
   -- partial index instead of a scan of the whole outbox.
   CREATE INDEX outbox_leased ON outbox (target, lease_until) WHERE lease_until IS NOT NULL;
   `,
+  },
 ];
 
-/** Brings the schema up to date. */
-export function migrate(db: Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
-}
+/** Databases from before migrations were named count them in PRAGMA user_version: the first N of these. */
+export const LEGACY_MIGRATION_ORDER = STORE_MIGRATIONS.slice(0, 4).map((m) => m.id);
