@@ -148,6 +148,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
     gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
   });
   wakeWorker = () => worker.wake();
+  // Ask for the target's token now, so a refused credential or a scope that lacks our writes is in the
+  // log at start (oauth-source.ts says which permissions), not at the first record.
+  targetAuth?.source.token().catch((err: unknown) => {
+    logger.warn('no access token for the FHIR target at start; the sync will keep trying', {
+      error: err instanceof Error ? err.message : 'token request failed',
+    });
+  });
   if (config.sync.enabled) {
     worker.start();
   }
