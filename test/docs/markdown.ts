@@ -22,6 +22,11 @@ export function cells(line: string): string[] {
  * @returns Each row's cells and its 1-based line number.
  */
 export function tableAfter(markdown: string, marker: string): { cells: string[]; line: number }[] {
+  return tableWithHeader(markdown, marker).rows;
+}
+
+/** The header cells and the body rows of the first table after `<!-- marker -->`. */
+export function tableWithHeader(markdown: string, marker: string): { header: string[]; rows: { cells: string[]; line: number }[] } {
   const lines = markdown.split('\n');
   const at = lines.findIndex((l) => l.trim() === `<!-- ${marker} -->`);
   if (at < 0) {
@@ -31,11 +36,12 @@ export function tableAfter(markdown: string, marker: string): { cells: string[];
   while (i < lines.length && !lines[i].trim().startsWith('|')) {
     i++;
   }
+  const header = i < lines.length ? cells(lines[i]) : [];
   const rows: { cells: string[]; line: number }[] = [];
   for (i += 2; i < lines.length && lines[i].trim().startsWith('|'); i++) {
     rows.push({ cells: cells(lines[i]), line: i + 1 });
   }
-  return rows;
+  return { header, rows };
 }
 
 /** Every `<!-- name: value -->` marker of a file, as values. */
