@@ -3,6 +3,8 @@
  * flag, closed-list value and length limit of schemas/inbound/ is in the doc's field tables, and the
  * doc names nothing the schemas lack; the doc's sync states are exactly the store's.
  */
+import { validateRecord } from '../../src/inbound/validate.js';
+import type { RecordKind } from '../../src/domain/records.js';
 import { compareFields, closedList, numbersIn } from './contract-check.js';
 import { markers, repoFile, tableAfter } from './markdown.js';
 import { DOCUMENTED_SCHEMAS, schemaFields } from './schema-fields.js';
@@ -17,6 +19,13 @@ describe('docs/contract.md matches schemas/inbound', () => {
 
   test.each(Object.values(DOCUMENTED_SCHEMAS))('%s: fields, types, required, closed lists and limits', (file) => {
     expect(compareFields(file, schemaFields(file), tableAfter(doc, `fields: ${file}`))).toEqual([]);
+  });
+
+  test.each(['participant', 'consent', 'session', 'note'] as RecordKind[])('the %s example is a valid record', (kind) => {
+    const section = doc.split(`\n## ${kind[0].toUpperCase()}${kind.slice(1)}\n`)[1] ?? '';
+    const example = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    expect(() => validateRecord(kind, JSON.parse(example as string))).not.toThrow();
   });
 
   test('the sync states are the store’s (src/store/port.ts SyncStateName)', () => {
