@@ -51,13 +51,24 @@ export function createApiClient(baseUrl: string, token: string, origin?: ApiOrig
     baseUrl,
     origin,
     async call(method, path, body, contentType = 'application/json') {
-      let res: Response;
-      try {
-        res = await fetch(`${baseUrl}${path}`, {
+      const send = (): Promise<Response> =>
+        fetch(`${baseUrl}${path}`, {
           method,
           headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
           body,
           signal: AbortSignal.timeout(timeoutMs),
+        });
+      let res: Response;
+      try {
+        res = await send().catch(async (err: unknown) => {
+          // A kept-alive connection the server closed just as we reused it fails with a reset before anything
+          // was read: a GET is safe to send once more. Anything else (a write, a refusal) is reported as is.
+          const code = (err as { cause?: { code?: string } })?.cause?.code ?? '';
+          if (method !== 'GET' || !['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(code)) {
+            throw err;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return send();
         });
       } catch (err) {
         throw new ServiceUnreachableError(`Cannot reach the collateral-fhir service at ${describeConnection(client)}: ${networkReason(err)}`, err);

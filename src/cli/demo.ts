@@ -118,6 +118,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     io.out(`   line ${r.line} rejected: ${(r.outcome?.issue ?? []).map((i) => i.details?.text).join('; ')}`);
   }
 
+  const woken = await wakeHeldForIdentity(api, seed);
+  if (woken > 0) {
+    io.out(`   ${woken} record(s) held earlier for a missing Patient or Practitioner are due again now.`);
+  }
+
   const items = (b.results as { kind: string; id: string; status: string }[]).filter((r) => r.status !== 'rejected');
   const started = Date.now();
   const states = await waitForSettled(api, items, o.timeoutMs, o.pollMs ?? 500);
@@ -171,6 +176,22 @@ function reportSeed(io: CommandIo, seed: SeedResult[], target: DemoTarget, conn:
     );
   }
   io.out('');
+}
+
+/**
+ * Records held because a Patient or Practitioner was missing wait with a growing backoff; once the demo
+ * has found or created them, make those records due now instead of waiting (an unchanged re-import wakes nothing).
+ */
+async function wakeHeldForIdentity(api: ApiClient, seed: SeedResult[]): Promise<number> {
+  if (!seed.some((r) => r.outcome === 'found' || r.outcome === 'created')) {
+    return 0;
+  }
+  let woken = 0;
+  for (const reason of ['patient-not-found', 'practitioner-not-found']) {
+    const r = await api.call('POST', '/api/v1/sync/retry', JSON.stringify({ reason, state: 'held' }));
+    woken += r.status === 200 ? Number(r.body?.woken ?? 0) : 0;
+  }
+  return woken;
 }
 
 interface RecordStates {
