@@ -19,7 +19,7 @@ import { parseExpectation, parseTour, unmet, type TourStep } from './tour.js';
 
 const run = promisify(execFile);
 const DEFAULT_BASE = 'B=http://127.0.0.1:8080';
-const EVENTUALLY_MS = 60_000;
+const EVENTUALLY_MS = 120_000;
 const tour = parseTour(repoFile('README.md'));
 
 describe('the README tour is marked up for the test', () => {
