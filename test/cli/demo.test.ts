@@ -10,6 +10,9 @@ import { syncCommand } from '../../src/cli/sync-command.js';
 import { tempDir } from '../helpers/tmp.js';
 import { captureIo, closedPort, FAST_SYNC, startFromEnv, type EnvService } from './service-env.js';
 
+/** The demo waits for the sync (--timeout 90): a loaded CI machine needs the room. */
+const LONG = 180_000;
+
 const tmp = tempDir('collateral-demo-');
 const dataDir = join(tmp.dir, 'service data');
 let svc: EnvService;
@@ -17,7 +20,7 @@ let svc: EnvService;
 beforeAll(async () => {
   // No API_TOKENS: the service generates its token into DATA_DIR/api-token, as on a first `npm start`.
   svc = await startFromEnv({ ...FAST_SYNC, DATA_DIR: dataDir });
-});
+}, LONG);
 afterAll(async () => {
   await svc.service.close();
   tmp.cleanup();
@@ -29,8 +32,8 @@ describe('npm run demo with the environment of npm start', () => {
 
   beforeAll(async () => {
     first = captureIo(svc.env);
-    code = await demoCommand(['--timeout', '60'], first);
-  });
+    code = await demoCommand(['--timeout', '90'], first);
+  }, LONG);
 
   test('finds the service from PORT and the token from DATA_DIR/api-token, and says so', () => {
     expect(first.stderr()).toBe('');
@@ -39,12 +42,12 @@ describe('npm run demo with the environment of npm start', () => {
       `Service: ${svc.service.url} (URL from PORT=${svc.service.port}; token from ${join(dataDir, 'api-token')} (from DATA_DIR=${dataDir}))`
     );
     expect(first.stdout()).toContain(`Target:  the embedded FHIR server ${svc.service.url}/fhir`);
-  });
+  }, LONG);
 
   test('seeds the five example Patients and Practitioners and imports the 44 records', () => {
     expect(first.stdout().match(/^ {3}(Patient MRN-100\d|Practitioner NPI \d{10}) +created +(Patient|Practitioner)\/\S+$/gm)).toHaveLength(5);
     expect(first.stdout()).toContain('2. Imported examples/records.ndjson: 44 accepted, 0 unchanged, 0 rejected.');
-  });
+  }, LONG);
 
   test('reports every record with its state: synced with its FHIR resource, held with why, blocked by policy', () => {
     const out = first.stdout();
@@ -53,20 +56,20 @@ describe('npm run demo with the environment of npm start', () => {
     expect(out).toMatch(/^ {3}session +s-1003-02 +held +no-consent: no consent covers p-1003-employer/m);
     expect(out).toMatch(/^ {3}note +n-1002-03 +blocked +psychotherapy-note/m);
     expect(out).toMatch(/synced \d+, held \d+, not-writable 0, blocked 2, failed 0, dead-letter 0, pending 0/);
-  });
+  }, LONG);
 
   test('its hints print the real token file, not data/api-token', () => {
     expect(first.stdout()).toContain(`TOKEN=$(cat '${join(dataDir, 'api-token')}')`);
     expect(first.stdout()).not.toContain('cat data/api-token');
     expect(first.stdout()).toContain(`curl -H "Authorization: Bearer $TOKEN" '${svc.service.url}/api/v1/sync/status'`);
-  });
+  }, LONG);
 
   test('run again, it finds what it seeded and changes nothing', async () => {
     const again = captureIo(svc.env);
     expect(await demoCommand([], again)).toBe(0);
     expect(again.stdout().match(/ already there +(Patient|Practitioner)\//g)).toHaveLength(5);
     expect(again.stdout()).toContain('0 accepted, 44 unchanged, 0 rejected');
-  });
+  }, LONG);
 });
 
 describe('flags instead of the environment', () => {
@@ -76,7 +79,7 @@ describe('flags instead of the environment', () => {
     expect(io.stderr()).toBe('');
     expect(code).toBe(0);
     expect(io.stdout()).toMatch(/^embedded: /m);
-  });
+  }, LONG);
 
   test('--token and API_TOKEN', async () => {
     const token = svc.service.apiTokens[0];
@@ -85,7 +88,7 @@ describe('flags instead of the environment', () => {
     expect(JSON.parse(viaFlag.stdout())).toHaveProperty('targets.embedded');
     const viaEnv = captureIo({ PORT: svc.env.PORT, API_TOKEN: token });
     expect(await syncCommand(['status'], viaEnv)).toBe(0);
-  });
+  }, LONG);
 });
 
 describe('when it cannot connect, it says what it tried', () => {
@@ -98,7 +101,7 @@ describe('when it cannot connect, it says what it tried', () => {
         `Cannot reach the collateral-fhir service at http://127.0.0.1:${port} (URL from PORT=${port}; token from ${join(dataDir, 'api-token')} (from DATA_DIR=${dataDir})): connect ECONNREFUSED 127.0.0.1:${port}`
       );
     }
-  });
+  }, LONG);
 
   test('no token anywhere: names the token file it looked for and how to get one', async () => {
     const empty = join(tmp.dir, 'empty');
@@ -109,7 +112,7 @@ describe('when it cannot connect, it says what it tried', () => {
       expect(io.stderr()).toContain(`${join(empty, 'api-token')} (from DATA_DIR=${empty}) does not exist`);
       expect(io.stdout()).toBe('');
     }
-  });
+  }, LONG);
 
   test('a token the service refuses: HTTP 401 and where the token came from', async () => {
     const demo = captureIo(svc.env);
@@ -118,11 +121,11 @@ describe('when it cannot connect, it says what it tried', () => {
     const sync = captureIo({ ...svc.env, API_TOKENS: 'another-token-0123456789' });
     expect(await syncCommand(['status'], sync)).toBe(1);
     expect(sync.stderr()).toContain('refused the token from API_TOKENS (its first token) (HTTP 401');
-  });
+  }, LONG);
 
   test('a bad setting is reported as the service reports it at start', async () => {
     const io = captureIo({ PORT: 'eighty' });
     expect(await demoCommand([], io)).toBe(2);
     expect(io.stderr()).toContain('PORT must be a whole number from 0 to 65535 (got "eighty")');
-  });
+  }, LONG);
 });
