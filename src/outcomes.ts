@@ -1,7 +1,7 @@
 /**
  * Our phase-tagged outcome constructors on top of @medplum/core's OperationOutcome vocabulary.
  * OperationOutcome literals live here and in test expectations only; everything else throws
- * OperationOutcomeError built from these (see ../shared/docs/house-style.md 7.3).
+ * OperationOutcomeError built from these (src/http/error-handler.ts is the one place they become HTTP answers).
  */
 import { OperationOutcomeError, getStatus, isOperationOutcome } from '@medplum/core';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';

@@ -1,5 +1,5 @@
 /**
- * Writes without a transaction, in dependency order (fhir-modeling.md 7.4 item 4: RelatedPerson ->
+ * Writes without a transaction, in dependency order (docs/fhir-mapping.md#what-each-target-profile-accepts: RelatedPerson ->
  * Encounter -> DocumentReference -> Provenance). Each resource that reaches the target goes into the
  * ledger at once, so a failure later on (or a kill -9) leaves a ledger that matches the server and the
  * next attempt resumes at the failed step instead of writing again.
