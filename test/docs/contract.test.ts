@@ -28,8 +28,8 @@ describe('docs/contract.md matches schemas/inbound', () => {
     expect(() => validateRecord(kind, JSON.parse(example as string))).not.toThrow();
   });
 
-  test('the sync states are the store’s (src/store/port.ts SyncStateName)', () => {
-    const m = /export type SyncStateName =([^;]+);/.exec(repoFile('src/store/port.ts'));
+  test('the sync states are the store’s (src/store/types.ts SyncStateName)', () => {
+    const m = /export type SyncStateName =([^;]+);/.exec(repoFile('src/store/types.ts'));
     const states = [...(m?.[1] ?? '').matchAll(/'([a-z-]+)'/g)].map((x) => x[1]);
     expect(states.length).toBeGreaterThan(5);
     const documented = tableAfter(doc, 'sync-states').map((r) => r.cells[0].replace(/`/g, ''));
