@@ -20,6 +20,8 @@ import { resolveConditionalEntries } from './transaction-prep.js';
 import { validateOperationRouter } from './validate-operation.js';
 import type { TargetProfile } from './target-profiles.js';
 import { isRestricted } from './target-profiles.js';
+import type { MedplumLikeRuntime } from './medplum-like.js';
+import { medplumRuntimeFor } from './medplum-like.js';
 
 /** Where the embedded server reports problems. Never given resource bodies or query strings (PHI). */
 export interface FhirServerLogger {
@@ -35,6 +37,8 @@ export interface FhirHttpRouterOptions {
   logger?: FhirServerLogger;
   /** What the server accepts (target-profiles.ts); undefined = full, everything. */
   profile?: TargetProfile;
+  /** The state of a medplum-like server (medplum-like.ts); created when the profile needs one and none is given. */
+  medplum?: MedplumLikeRuntime;
 }
 
 const BODY_LIMIT = '20mb';
@@ -51,6 +55,7 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
   const { repo, logger } = options;
   const { profile } = options;
   const fhirRouter = isRestricted(profile) ? new ProfiledFhirRouter(profile) : new FhirRouter();
+  const medplum = medplumRuntimeFor(profile, options.medplum);
   const router = express.Router();
 
   router.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
@@ -59,7 +64,8 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
 
   router.get('/metadata', (_req, res) => {
     const full = capabilityStatement(base(options));
-    send(res, { status: 200, headers: {}, body: isRestricted(profile) ? restrictCapability(full, profile) : full });
+    const body = medplum ? medplum.capability(full) : isRestricted(profile) ? restrictCapability(full, profile) : full;
+    send(res, { status: 200, headers: {}, body });
   });
 
   // $validate against our profile pack: reads nothing and writes nothing, so no target profile restricts it.
@@ -73,8 +79,8 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
     const ctx: RequestContext = { base: base(options), url: req.url };
     let answer: HttpAnswer;
     try {
-      const [outcome, resource] = await handle(req, fhirRouter, repo);
-      answer = toHttpAnswer(outcome, resource, ctx);
+      const [outcome, resource] = await handle(req, fhirRouter, repo, medplum && { runtime: medplum, res });
+      answer = medplum ? medplum.answer(outcome, resource, ctx) : toHttpAnswer(outcome, resource, ctx);
     } catch (err) {
       answer = toHttpAnswer(toOutcome(err), undefined, ctx);
     }
@@ -89,7 +95,12 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
   return router;
 }
 
-async function handle(req: Request, fhirRouter: FhirRouter, repo: SqliteFhirRepository): Promise<FhirResponse> {
+async function handle(
+  req: Request,
+  fhirRouter: FhirRouter,
+  repo: SqliteFhirRepository,
+  medplum?: { runtime: MedplumLikeRuntime; res: Response }
+): Promise<FhirResponse> {
   // HEAD is answered like GET; express leaves the body out.
   const method = (req.method === 'HEAD' ? 'GET' : req.method) as HttpMethod;
   if (!METHODS.has(method)) {
@@ -109,6 +120,10 @@ async function handle(req: Request, fhirRouter: FhirRouter, repo: SqliteFhirRepo
     headers: req.headers,
     config: { transactions: true },
   };
+  if (medplum) {
+    // medplum-like: medplum's own batch/transaction semantics, quota, scopes (medplum-transactions.ts).
+    return medplum.runtime.handle(fhirReq, fhirRouter, repo, medplum.res);
+  }
   if (method === 'POST' && isTransactionBundle(body) && /^\/*(\?|$)/.test(req.url)) {
     return runTransaction(fhirReq, body, fhirRouter, repo);
   }
