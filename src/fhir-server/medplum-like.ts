@@ -8,7 +8,7 @@
  * - medplum-oauth.ts: the token endpoint, SMART discovery and the bearer check (standalone server);
  * - profile-capability.ts: the CapabilityStatement it publishes.
  */
-import type { CapabilityStatement } from '@medplum/fhirtypes';
+import type { CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Response } from 'express';
 import type { FhirRequest, FhirResponse, FhirRouter } from '@medplum/fhir-router';
 import type { FaultCounts, FailureRule } from './medplum-faults.js';
@@ -177,6 +177,19 @@ export class MedplumLikeRuntime implements MedplumLikeControl {
     this.tokens.clear();
   }
 
+  /** Issues a token for a client and scope, dropping the expired ones (the map stays small). */
+  issueToken(clientId: string, scope: string, token: string): MedplumGrant {
+    const now = Date.now();
+    for (const [key, grant] of this.tokens) {
+      if (grant.expiresAt <= now) {
+        this.tokens.delete(key);
+      }
+    }
+    const grant = { clientId, scope, expiresAt: now + this.tokenLifetimeSeconds * 1000 };
+    this.tokens.set(token, grant);
+    return grant;
+  }
+
   stats(): MedplumStats {
     return { refused: { ...this.refused }, faults: this.faults.stats(), tokenRequests: [...this.tokenRequests] };
   }
@@ -207,11 +220,9 @@ export class MedplumLikeRuntime implements MedplumLikeControl {
    * builds them (`status` "201", `location` "Type/id", an `outcome` on every entry, no etag), as a real
    * Medplum server sends them; everything else as the embedded server answers.
    */
-  answer(outcome: Parameters<typeof toHttpAnswer>[0], resource: Parameters<typeof toHttpAnswer>[1], ctx: RequestContext): HttpAnswer {
-    const bundleType = resource?.resourceType === 'Bundle' ? resource.type : undefined;
-    if (bundleType === 'batch-response' || bundleType === 'transaction-response') {
-      const plain = toHttpAnswer(outcome, undefined, ctx);
-      return { status: plain.status, headers: {}, body: resource as NonNullable<typeof resource> };
+  answer(outcome: OperationOutcome, resource: Resource | undefined, ctx: RequestContext): HttpAnswer {
+    if (resource?.resourceType === 'Bundle' && (resource.type === 'batch-response' || resource.type === 'transaction-response')) {
+      return { status: toHttpAnswer(outcome, undefined, ctx).status, headers: {}, body: resource };
     }
     return toHttpAnswer(outcome, resource, ctx);
   }

@@ -83,7 +83,7 @@ function tokenEndpoint(runtime: MedplumLikeRuntime, req: Request, res: Response)
   const scope = typeof body.scope === 'string' && body.scope ? body.scope : 'openid';
   record.scope = scope;
   const token = randomBytes(32).toString('base64url');
-  runtime.tokens.set(token, { clientId: credentials.id, scope, expiresAt: Date.now() + runtime.tokenLifetimeSeconds * 1000 });
+  runtime.issueToken(credentials.id, scope, token);
   res.set('cache-control', 'no-store').json({
     token_type: 'Bearer',
     expires_in: runtime.tokenLifetimeSeconds,
