@@ -16,7 +16,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { projectRoot } from '../src/paths.js';
-import { type Child, loadAverage, serviceReady, startScript } from './child.js';
+import { type Child, cpuMsOf, loadAverage, serviceReady, startScript } from './child.js';
 import { buildDataset } from './records.js';
 
 interface Figures {
@@ -26,6 +26,8 @@ interface Figures {
   non2xx: number;
   errors: number;
   total: number;
+  /** The server process's CPU time per request, in microseconds: steadier than PUT/s on a shared machine. */
+  cpuUs: number;
   load: string;
 }
 
@@ -43,7 +45,10 @@ function requestTemplates(): { collection: string; before: string; after: string
   });
 }
 
-async function measure(url: string, token: string, connections: number, duration: number, runId: string): Promise<Figures> {
+async function measure(server: Child, token: string, connections: number, duration: number, runId: string): Promise<Figures> {
+  const { url } = server;
+  const pid = server.child.pid as number;
+  const cpuBefore = await cpuMsOf(pid);
   const templates = requestTemplates();
   let n = 0;
   const result = await autocannon({
@@ -67,7 +72,9 @@ async function measure(url: string, token: string, connections: number, duration
       },
     ],
   });
+  const cpuMs = (await cpuMsOf(pid)) - cpuBefore;
   return {
+    cpuUs: (cpuMs * 1000) / Math.max(1, result.requests.total),
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -99,7 +106,8 @@ async function startService(dir: string, token: string, sync: boolean): Promise<
 
 function row(name: string, f: Figures, bare?: Figures): string {
   const ratio = bare ? (f.rps / bare.rps).toFixed(2) : '1';
-  return `| ${name} | ${f.rps.toFixed(0)} | ${f.p50.toFixed(1)} | ${f.p99.toFixed(1)} | ${f.non2xx} | ${f.errors} | ${ratio} | ${f.load} |`;
+  const cpuRatio = bare ? (bare.cpuUs / f.cpuUs).toFixed(2) : '1';
+  return `| ${name} | ${f.rps.toFixed(0)} | ${f.p50.toFixed(1)} | ${f.p99.toFixed(1)} | ${f.non2xx} | ${f.errors} | ${ratio} | ${f.cpuUs.toFixed(0)} | ${cpuRatio} | ${f.load} |`;
 }
 
 async function main(): Promise<void> {
@@ -116,11 +124,11 @@ async function main(): Promise<void> {
       const svc = await startService(dir, token, sync);
       try {
         // Warm-up (JIT, SQLite page cache), not counted.
-        await measure(bare.url, token, 10, 2, `w${sync}`);
-        await measure(svc.url, token, 10, 2, `w${sync}s`);
+        await measure(bare, token, 10, 2, `w${sync}`);
+        await measure(svc, token, 10, 2, `w${sync}s`);
         for (const c of connectionCounts) {
-          const b = await measure(bare.url, token, c, duration, `bare${c}${sync}`);
-          const s = await measure(svc.url, token, c, duration, `svc${c}${sync}`);
+          const b = await measure(bare, token, c, duration, `bare${c}${sync}`);
+          const s = await measure(svc, token, c, duration, `svc${c}${sync}`);
           lines.push(row(`bare express + ajv, ${c} connections`, b), row(`service, sync ${sync ? 'enabled' : 'disabled'}, ${c} connections`, s, b));
           console.log(lines.slice(-2).join('\n'));
         }
@@ -131,8 +139,8 @@ async function main(): Promise<void> {
   } finally {
     await bare.stop();
   }
-  console.log('\n| Server | PUT/s | p50 ms | p99 ms | non-2xx | errors | ratio to bare | load average (1 5 15 min) |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('\n| Server | PUT/s | p50 ms | p99 ms | non-2xx | errors | ratio to bare (PUT/s) | server CPU µs per PUT | ratio to bare (CPU) | load average (1 5 15 min) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   console.log(lines.join('\n'));
   if (process.argv.includes('--keep')) {
     console.log(`kept ${dir}`);

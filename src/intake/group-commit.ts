@@ -17,9 +17,15 @@ export interface GroupCommitOptions {
    * handled the I/O that is already there (setImmediate), which is where concurrent requests come from.
    */
   windowMs: number;
+  /**
+   * Groups committing at once. With more than 1, a group is written while the one before it is still
+   * being made durable (its fsync, off the event loop): the store must apply overlapping
+   * putRecordGroup calls in call order (the SQLite store writes synchronously, so it does).
+   */
+  maxInFlight: number;
 }
 
-export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxItems: 512, windowMs: 0 };
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxItems: 512, windowMs: 0, maxInFlight: 2 };
 
 interface Submission {
   puts: GroupPut[];
@@ -39,7 +45,7 @@ export class GroupCommitter {
   private queue: Submission[] = [];
   private queuedPuts = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private committing = false;
+  private inFlight = 0;
   readonly stats: GroupCommitStats = { groups: 0, puts: 0, largestGroup: 0 };
 
   /**
@@ -67,14 +73,14 @@ export class GroupCommitter {
 
   /** Resolves when nothing is queued or committing (shutdown). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.committing) {
+    while (this.queue.length > 0 || this.inFlight > 0) {
       await new Promise((r) => setImmediate(r));
     }
   }
 
   private schedule(): void {
-    if (this.committing || this.timer) {
-      return; // the running commit, or the pending timer, takes care of what is queued
+    if (this.inFlight >= this.options.maxInFlight || this.timer || this.queue.length === 0) {
+      return; // a running commit, or the pending timer, takes care of what is queued
     }
     const run = (): void => {
       this.timer = undefined;
@@ -93,7 +99,7 @@ export class GroupCommitter {
       size += s.puts.length;
     }
     this.queuedPuts -= size;
-    this.committing = true;
+    this.inFlight++;
     try {
       const puts = group.flatMap((s) => s.puts);
       const jobs = group.flatMap((s) => (s.job ? [s.job] : []));
@@ -115,10 +121,8 @@ export class GroupCommitter {
       }
       this.committed(puts, outcomes);
     } finally {
-      this.committing = false;
-      if (this.queue.length > 0) {
-        this.schedule();
-      }
+      this.inFlight--;
+      this.schedule();
     }
   }
 }

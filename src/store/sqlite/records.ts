@@ -8,19 +8,28 @@ import { internalError } from '../../outcomes.js';
 import { contentHash } from '../hash.js';
 import type { RecordStore } from '../port.js';
 import type { GroupPut, GroupPutOutcome, ImportJobProgress } from '../import-jobs.js';
-import type { PutRecordInput, PutRecordResult, RecordFilter, StoredRecord } from '../types.js';
+import type { PutRecordInput, PutRecordResult, RecordFilter, StoredRecord, SyncState } from '../types.js';
 import type { SqliteDb } from './db.js';
 import { writeJobProgress } from './import-jobs.js';
 import { enqueueRow } from './outbox.js';
 import { type RecordRow, toRecord } from './rows.js';
 import { setSyncState } from './sync-state-rows.js';
+import { WalSync } from './wal-sync.js';
 
 export class SqliteRecords implements RecordStore {
   /** One put inside a savepoint: called within the group's transaction, better-sqlite3 nests it. */
   private readonly isolatedPut: (input: PutRecordInput, now: string) => PutRecordResult;
+  /** Group commits sync the WAL off the event loop (wal-sync.ts); undefined when not in WAL mode (in-memory). */
+  private readonly walSync: WalSync | undefined;
 
   constructor(private readonly db: SqliteDb) {
     this.isolatedPut = db.raw.transaction((input: PutRecordInput, now: string) => this.putOne(input, now));
+    const wal = db.raw.pragma('journal_mode', { simple: true }) === 'wal' && !db.raw.memory;
+    this.walSync = wal ? new WalSync(`${db.raw.name}-wal`) : undefined;
+  }
+
+  close(): void {
+    this.walSync?.close();
   }
 
   async putRecord(input: PutRecordInput): Promise<PutRecordResult> {
@@ -35,6 +44,24 @@ export class SqliteRecords implements RecordStore {
   }
 
   async putRecordGroup(puts: GroupPut[], jobs: ImportJobProgress[] = []): Promise<GroupPutOutcome[]> {
+    if (!this.walSync) {
+      return this.writeGroup(puts, jobs);
+    }
+    // The frames are written now (synchronous=NORMAL: no fsync on the event loop), and synced below,
+    // off the loop, before the caller answers anyone: see wal-sync.ts.
+    const level = this.db.raw.pragma('synchronous', { simple: true }) as number;
+    this.db.raw.pragma('synchronous = NORMAL');
+    let outcomes: GroupPutOutcome[];
+    try {
+      outcomes = this.writeGroup(puts, jobs);
+    } finally {
+      this.db.raw.pragma(`synchronous = ${level}`);
+    }
+    await this.walSync.sync();
+    return outcomes;
+  }
+
+  private writeGroup(puts: GroupPut[], jobs: ImportJobProgress[]): GroupPutOutcome[] {
     return this.db.tx(() => {
       const now = new Date().toISOString();
       const outcomes = puts.map((p): GroupPutOutcome => {
@@ -109,7 +136,13 @@ export class SqliteRecords implements RecordStore {
       }
     }
     const record: StoredRecord = { kind, id, clientMrn: input.clientMrn, version, hash, body: input.record, receivedAt, updatedAt: now };
-    return { record, changed: true, created: !existing };
+    if (existing) {
+      return { record, changed: true, created: false };
+    }
+    const createdStates: SyncState[] = input.blocked
+      ? [{ kind, recordId: id, target: 'local', state: 'blocked', reason: input.blocked, attempts: 0, updatedAt: now }]
+      : [...new Set(input.targets)].sort().map((target) => ({ kind, recordId: id, target, state: 'pending', attempts: 0, updatedAt: now }));
+    return { record, changed: true, created: true, createdStates };
   }
 
   async getRecord(kind: RecordKind, id: string): Promise<StoredRecord | undefined> {

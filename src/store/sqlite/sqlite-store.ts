@@ -37,6 +37,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.records.close();
     this.db.close();
   }
 }
