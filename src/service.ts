@@ -115,6 +115,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  // Import jobs stream their body for as long as it takes (a 1M-line file: minutes), so no limit on a
+  // whole request (Node's default is 5 minutes); a client that stalls is dropped by the idle timeout.
+  server.requestTimeout = 0;
+  server.setTimeout(120_000);
   const port = (server.address() as AddressInfo).port;
   const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
   publicUrl = `http://${loopbackHost.includes(':') ? `[${loopbackHost}]` : loopbackHost}:${port}`;

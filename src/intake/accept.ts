@@ -12,7 +12,7 @@ import { ImportJobRunner } from './import-jobs.js';
 import { localOnlyReason } from './policy.js';
 
 /** Lines per commit of an import (a chunk is one submission to the group commit). */
-export const DEFAULT_IMPORT_CHUNK_LINES = 500;
+export const DEFAULT_IMPORT_CHUNK_LINES = 100;
 
 export interface IntakeDeps {
   store: Pick<Store, 'records' | 'importJobs'>;

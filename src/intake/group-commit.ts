@@ -25,7 +25,7 @@ export interface GroupCommitOptions {
   maxInFlight: number;
 }
 
-export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxItems: 512, windowMs: 0, maxInFlight: 2 };
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxItems: 256, windowMs: 0, maxInFlight: 2 };
 
 interface Submission {
   puts: GroupPut[];

@@ -50,6 +50,11 @@ export class ImportJobRunner {
     return job;
   }
 
+  /** Resolves when the job has ended (at once when it is not running here). */
+  async ended(id: string): Promise<void> {
+    await this.running.get(id)?.done;
+  }
+
   /** True while the job's body is being read in this process. */
   isRunning(id: string): boolean {
     return this.running.has(id);

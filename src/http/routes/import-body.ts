@@ -44,6 +44,16 @@ export function checkImportMediaType(req: Request): void {
 
 /** The body as a stream of decoded bytes; destroying it ends the request too. */
 export function importBody(req: Request): JobBody {
+  // A client that goes away mid-body must end the reading with an error (the job reports the break),
+  // also once the response has been sent: watch the socket itself.
+  const socket = req.socket;
+  const onClose = (): void => {
+    if (!req.readableEnded && !req.destroyed) {
+      req.destroy(Object.assign(new Error('the connection closed before the body ended'), { code: 'ECONNRESET' }));
+    }
+  };
+  socket.once('close', onClose);
+  req.once('end', () => socket.removeListener('close', onClose));
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   const decoder = DECODERS[encoding];
   if (!decoder) {

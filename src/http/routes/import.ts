@@ -34,8 +34,13 @@ export function importRouter(deps: IntakeDeps | Intake, limits: ImportLimits): R
     checkImportMediaType(req);
     if (prefersAsync(req)) {
       const job = await intake.jobs.start(importBody(req), principalOf(res.locals)?.name ?? 'unknown', limits.lineLimitBytes);
-      const location = `/api/v1/import/${job.id}`;
-      res.status(202).set('Content-Location', location).json(jobView(job));
+      // Status, Content-Location and the job are sent at once; the response ENDS when the job does.
+      // Common HTTP clients (Node's http, undici's fetch) stop sending a request body once its response
+      // has ended, so ending it now would cut every upload short after its first socket buffer.
+      res.status(202).set('Content-Location', `/api/v1/import/${job.id}`).type('application/json');
+      res.write(JSON.stringify(jobView(job)));
+      await intake.jobs.ended(job.id);
+      res.end();
       return;
     }
     const declared = Number(req.headers['content-length'] ?? 0);

@@ -51,9 +51,9 @@ function toJob(r: JobRow): ImportJob {
 function toLine(r: LineRow): ImportLineResult {
   return {
     line: r.line,
-    status: r.status as ImportLineResult['status'],
     ...(r.kind ? { kind: r.kind as ImportLineResult['kind'] } : {}),
     ...(r.record_id ? { id: r.record_id } : {}),
+    status: r.status as ImportLineResult['status'],
     ...(r.version !== null ? { version: r.version } : {}),
     ...(r.outcome ? { outcome: JSON.parse(r.outcome) } : {}),
   };
