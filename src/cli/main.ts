@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
+import { IMPORT_USAGE, importCommand } from './import-command.js';
 import { processIo } from './io.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
 import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
@@ -18,6 +19,7 @@ Commands:
           --token TOKEN      an API token (default: $API_TOKEN, else DATA_DIR/api-token)
 ${WORKBENCH_USAGE}
 ${SYNC_USAGE}
+${IMPORT_USAGE}
 `;
 
 function defaultToken(): string | undefined {
@@ -36,6 +38,15 @@ async function main(argv: string[]): Promise<number> {
   const workbench = await runWorkbenchCommand(argv, processIo);
   if (workbench !== undefined) {
     return workbench;
+  }
+  if (argv[0] === 'import') {
+    // Ctrl-C cancels the job (the lines it committed stay) instead of leaving it to break off.
+    const interrupt = new AbortController();
+    process.once('SIGINT', () => interrupt.abort());
+    const progress = process.stderr.isTTY ? { write: (t: string) => process.stderr.write(t), columns: process.stderr.columns } : undefined;
+    const code = await importCommand(argv.slice(1), { ...terminalIo, progress }, { signal: interrupt.signal });
+    await terminalIo.flush();
+    return code;
   }
   if (argv[0] === 'sync') {
     const code = await syncCommand(argv.slice(1), terminalIo);
