@@ -150,7 +150,9 @@ export async function runImport(body: AsyncIterable<Buffer | string>, intake: In
         }
       }
     }
-    if (summary.end === 'completed' && !storeError) {
+    if (summary.end === 'completed' && options.signal?.aborted) {
+      summary.end = 'stopped'; // destroyed by a cancel or a shutdown: the stream may end without an error
+    } else if (summary.end === 'completed' && !storeError) {
       splitter.end().forEach(take);
     }
   } catch (err) {
