@@ -16,7 +16,7 @@ import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { loadAverage, memoryOf, serviceReady, startScript } from './child.js';
+import { cpuMsOf, loadAverage, memoryOf, serviceReady, startScript } from './child.js';
 import { datasetLines } from './records.js';
 
 function option(name: string, dflt: string): string {
@@ -79,6 +79,8 @@ interface Row {
   loopP99Ms: number;
   polls: number;
   state: string;
+  /** The service process's CPU time per line, in microseconds: steadier than records/s on a shared machine. */
+  cpuUsPerLine: number;
   load: string;
 }
 
@@ -102,6 +104,7 @@ async function runSize(dir: string, lines: number, sync: boolean): Promise<Row> 
   try {
     svc.child.kill('SIGUSR2'); // the event-loop delay from here on
     await new Promise((r) => setTimeout(r, 200));
+    const cpuBefore = await cpuMsOf(pid);
     const { jobUrl, uploaded } = await startJob(svc.url, token, file, size);
     let polls = 0;
     let job: Record<string, any> = {};
@@ -125,7 +128,9 @@ async function runSize(dir: string, lines: number, sync: boolean): Promise<Row> 
     const seconds = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
     const loop = JSON.parse(readFileSync(loopFile, 'utf8')) as { maxMs: number; p99Ms: number };
     const mem = await memoryOf(pid);
+    const cpuMs = (await cpuMsOf(pid)) - cpuBefore;
     return {
+      cpuUsPerLine: (cpuMs * 1000) / lines,
       lines,
       mb: size / 1048576,
       seconds,
@@ -163,11 +168,11 @@ async function main(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log('\n| Lines | File MB | Job s | Records/s | Accepted | Rejected | Peak RSS MB | Event-loop delay max / p99 ms | Progress polls | End state | Load average (1 5 15 min) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| Lines | File MB | Job s | Records/s | Accepted | Rejected | Peak RSS MB | Event-loop delay max / p99 ms | Progress polls | End state | Service CPU µs per line | Load average (1 5 15 min) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.lines} | ${r.mb.toFixed(0)} | ${r.seconds.toFixed(1)} | ${r.recordsPerSecond.toFixed(0)} | ${r.accepted} | ${r.rejected} | ${r.peakRssMb.toFixed(0)} | ${r.loopMaxMs.toFixed(0)} / ${r.loopP99Ms.toFixed(0)} | ${r.polls} | ${r.state} | ${r.load} |`
+      `| ${r.lines} | ${r.mb.toFixed(0)} | ${r.seconds.toFixed(1)} | ${r.recordsPerSecond.toFixed(0)} | ${r.accepted} | ${r.rejected} | ${r.peakRssMb.toFixed(0)} | ${r.loopMaxMs.toFixed(0)} / ${r.loopP99Ms.toFixed(0)} | ${r.polls} | ${r.state} | ${r.cpuUsPerLine.toFixed(0)} | ${r.load} |`
     );
   }
 }
