@@ -17,7 +17,7 @@ import { createApp } from './http/app.js';
 import { disclosuresRouter } from './http/routes/disclosures.js';
 import { deadLettersRouter } from './http/routes/dead-letters.js';
 import { statusRouter } from './http/routes/status.js';
-import type { IntakeDeps } from './intake/accept.js';
+import { Intake } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
 import { mapRouter } from './http/routes/map.js';
@@ -63,6 +63,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
+  // Import jobs still running belonged to a process that is gone: they say how far they had committed.
+  await store.importJobs.failInterruptedJobs(new Date());
 
   let publicUrl = '';
   const embedded = config.fhirBaseUrl
@@ -77,13 +79,14 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
-  const intake: IntakeDeps = {
+  const intake = new Intake({
     store,
     targets: [targetName],
     onAccepted: (clientKeys) => {
       void Promise.all(clientKeys.map((k) => store.outbox.wakeClient(targetName, k))).then(() => wakeWorker());
     },
-  };
+    logger,
+  });
   const app = createApp({
     logger,
     apiTokens,
@@ -112,6 +115,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  // Import jobs stream their body for as long as it takes (a 1M-line file: minutes), so no limit on a
+  // whole request (Node's default is 5 minutes); a client that stalls is dropped by the idle timeout.
+  server.requestTimeout = 0;
+  server.setTimeout(120_000);
   const port = (server.address() as AddressInfo).port;
   const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
   publicUrl = `http://${loopbackHost.includes(':') ? `[${loopbackHost}]` : loopbackHost}:${port}`;
@@ -172,6 +179,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     worker,
     logger,
     async close() {
+      // Running import jobs stop first (each says how far it committed), then the sync.
+      await intake.close();
       await worker.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

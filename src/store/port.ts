@@ -9,6 +9,7 @@
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { RecordKind } from '../domain/records.js';
+import type { GroupPut, GroupPutOutcome, ImportJobProgress, ImportJobStore } from './import-jobs.js';
 import type {
   AuditEntry,
   AuditFilter,
@@ -27,13 +28,24 @@ import type {
 } from './types.js';
 
 export type * from './types.js';
+export type * from './import-jobs.js';
 
 /** Source records, versioned. A put also enqueues the record for its targets, in the same transaction. */
 export interface RecordStore {
   /** Upserts a record and, in the same transaction, its outbox entries and pending sync state. */
   putRecord(input: PutRecordInput): Promise<PutRecordResult>;
-  /** Several puts in one transaction (bulk import, group commit). */
+  /** Several puts in one transaction, all or nothing. */
   putRecords(inputs: PutRecordInput[]): Promise<PutRecordResult[]>;
+  /**
+   * Group commit (src/intake/group-commit.ts): independent puts of several requests and import jobs in
+   * ONE transaction (one durable commit), in the given order, each isolated from the others: a put that
+   * fails is rolled back alone (a savepoint) and reported as `{ ok: false }`, the others commit. A later
+   * put of the same record sees the earlier ones (versions follow the order). The import-job progress
+   * (lines counted, results of the puts that name a job line, lines rejected before the store) is
+   * written in the same transaction. Resolves once the transaction is durable; rejects, with nothing
+   * written, only when the transaction itself cannot commit.
+   */
+  putRecordGroup(puts: GroupPut[], jobs?: ImportJobProgress[]): Promise<GroupPutOutcome[]>;
   getRecord(kind: RecordKind, id: string): Promise<StoredRecord | undefined>;
   getRecords(kind: RecordKind, ids: string[]): Promise<StoredRecord[]>;
   listRecords(filter: RecordFilter): Promise<StoredRecord[]>;
@@ -134,5 +146,6 @@ export interface Store {
   readonly ledger: LedgerStore;
   readonly audit: AuditStore;
   readonly status: StatusQueries;
+  readonly importJobs: ImportJobStore;
   close(): Promise<void>;
 }

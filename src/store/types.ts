@@ -138,6 +138,12 @@ export interface PutRecordResult {
   /** false when the body was identical to the stored one (nothing was written or enqueued). */
   changed: boolean;
   created: boolean;
+  /**
+   * For a created record: the sync states written with it (pending on each target, or blocked), so
+   * the answer to a create needs no read. Absent otherwise (an update's answer reads the states and
+   * the resources of earlier versions).
+   */
+  createdStates?: SyncState[];
 }
 
 /** One local audit entry: a FHIR AuditEvent plus the columns it is found by. */

@@ -126,6 +126,40 @@ export const STORE_MIGRATIONS: Migration[] = [
   CREATE INDEX outbox_leased ON outbox (target, lease_until) WHERE lease_until IS NOT NULL;
   `,
   },
+  {
+    id: '0005-import-jobs',
+    sql: `
+  -- Streaming imports run as jobs (docs/intake.md): the job's counters are updated in the same
+  -- transaction as the records of its lines, so they never claim more than is committed. Lines are
+  -- keyed by the job's integer key (not its public id) to keep a 1M-line job's results small.
+  CREATE TABLE import_jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    lines_read INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    message TEXT,
+    created_by TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT
+  );
+  -- At start the running jobs (of a process that is gone) are found without a scan.
+  CREATE INDEX import_jobs_running ON import_jobs (state) WHERE state = 'running';
+  CREATE TABLE import_job_lines (
+    job_seq INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    kind TEXT,
+    record_id TEXT,
+    version INTEGER,
+    outcome TEXT,
+    PRIMARY KEY (job_seq, line)
+  ) WITHOUT ROWID;
+  `,
+  },
 ];
 
 /** Databases from before migrations were named count them in PRAGMA user_version: the first N of these. */
