@@ -1,6 +1,6 @@
 /**
  * Accepting records: decide the client they belong to and whether policy keeps them local, then store
- * each record with its outbox entries in one transaction, and wake the sync for the clients touched.
+ * each record with its outbox entries in one transaction, and tell the sync what changed.
  */
 import type { AnyRecord, NoteRecord, RecordKind, SessionRecord } from '../domain/records.js';
 import type { PutRecordInput, PutRecordResult, Store } from '../store/port.js';
@@ -10,8 +10,11 @@ export interface IntakeDeps {
   store: Pick<Store, 'records'>;
   /** Names of the sync targets every disclosable record is queued for. */
   targets: string[];
-  /** Called after a commit with the client keys written (the sync wakes held records of those clients). */
-  onAccepted?: (clientKeys: string[]) => void;
+  /**
+   * Called after each commit with the results of the records that changed (the sync wakes the held
+   * records waiting for them: src/sync/wait-keys.ts).
+   */
+  onAccepted?: (changed: PutRecordResult[]) => void;
 }
 
 export interface IncomingRecord {
@@ -25,16 +28,12 @@ export interface IncomingRecord {
 export async function acceptRecords(deps: IntakeDeps, items: IncomingRecord[]): Promise<PutRecordResult[]> {
   const sessionsInBatch = new Map<string, string>();
   const inputs: PutRecordInput[] = [];
-  const wake = new Set<string>();
   for (const item of items) {
     const clientMrn = await clientOf(deps.store, item, sessionsInBatch);
     const clientKey = clientMrn ?? `session:${(item.record as NoteRecord).sessionId}`;
     if (item.kind === 'session') {
       sessionsInBatch.set(item.record.id, (item.record as SessionRecord).client.mrn);
-      // Notes that arrived before their session wait under the session's key.
-      wake.add(`session:${item.record.id}`);
     }
-    wake.add(clientKey);
     inputs.push({
       kind: item.kind,
       record: item.record,
@@ -45,8 +44,9 @@ export async function acceptRecords(deps: IntakeDeps, items: IncomingRecord[]): 
     });
   }
   const results = await deps.store.records.putRecords(inputs);
-  if (results.some((r) => r.changed)) {
-    deps.onAccepted?.([...wake]);
+  const changed = results.filter((r) => r.changed);
+  if (changed.length > 0) {
+    deps.onAccepted?.(changed);
   }
   return results;
 }

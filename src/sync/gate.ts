@@ -19,6 +19,10 @@ export interface DisclosureDecision {
   consents?: ConsentRecord[];
   /** Free-text reason of a disclosure under an exception: stored in the local AuditEvent only, never logged. */
   exceptionReason?: string;
+  /** A hold: the wait keys (wait-keys.ts) whose event may release it; none means operator or recheck only. */
+  waitFor?: string[];
+  /** A hold that time alone releases (a consent period starting later): when to look again. */
+  recheckAt?: Date;
 }
 
 export interface DisclosureGate {

@@ -44,7 +44,7 @@ describe('SqliteStore delivery state', () => {
     const [first] = await store.outbox.claimOutbox('t1', 10, 60_000);
     expect(first.recordId).toBe('p-1');
     const outcome = { resourceType: 'OperationOutcome' as const, issue: [{ severity: 'error' as const, code: 'invalid' as const }] };
-    await store.outbox.parkOutbox(first, 'refused by the target (HTTP 422): x', 'upstream-422', outcome);
+    await store.outbox.settle([{ entry: first, state: 'dead-letter', reason: 'refused by the target (HTTP 422): x', code: 'upstream-422', outcome }]);
     const next = await store.outbox.claimOutbox('t1', 10, 60_000);
     expect(next.map((e) => e.recordId)).toEqual(['p-2']);
     const dead = await store.status.listDeadLetters({ target: 't1' });
@@ -57,15 +57,15 @@ describe('SqliteStore delivery state', () => {
   test('a new version of a dead letter and a replay both bring it back with its failures reset', async () => {
     await store.records.putRecord(put(participant('p-1')));
     const [e] = await store.outbox.claimOutbox('t1', 1, 60_000);
-    await store.outbox.deferOutbox(e, 'failed', 'x', new Date(0), undefined, [], { code: 'upstream-500' });
+    await store.outbox.settle([{ entry: e, state: 'failed', reason: 'x', nextAttemptAt: new Date(0), code: 'upstream-500' }]);
     const [again] = await store.outbox.claimOutbox('t1', 1, 60_000);
     expect(again).toMatchObject({ failures: 1, failingSince: expect.any(Number) });
-    await store.outbox.parkOutbox(again, 'gave up', 'retries-exhausted');
+    await store.outbox.settle([{ entry: again, state: 'dead-letter', reason: 'gave up', code: 'retries-exhausted' }]);
     await store.records.putRecord(put(participant('p-1', 'MRN-1', 'Changed')));
     const [v2] = await store.outbox.claimOutbox('t1', 1, 60_000);
     expect(v2).toMatchObject({ recordVersion: 2, failures: 0 });
     expect(v2.failingSince).toBeUndefined();
-    await store.outbox.parkOutbox(v2, 'gave up', 'retries-exhausted');
+    await store.outbox.settle([{ entry: v2, state: 'dead-letter', reason: 'gave up', code: 'retries-exhausted' }]);
     expect(await store.outbox.requeue([{ kind: 'participant', id: 'p-1' }], 't1')).toBe(1);
     expect(await store.status.listDeadLetters({})).toEqual([]);
     expect(await store.outbox.claimOutbox('t1', 1, 60_000)).toEqual([expect.objectContaining({ recordId: 'p-1', failures: 0, attempts: 0 })]);
@@ -74,9 +74,9 @@ describe('SqliteStore delivery state', () => {
   test('a throttled attempt does not count as a failure; a held one neither', async () => {
     await store.records.putRecord(put(participant('p-1')));
     const [e] = await store.outbox.claimOutbox('t1', 1, 60_000);
-    await store.outbox.deferOutbox(e, 'failed', 'wait', new Date(0), undefined, [], { code: 'upstream-429', countFailure: false });
+    await store.outbox.settle([{ entry: e, state: 'failed', reason: 'wait', nextAttemptAt: new Date(0), code: 'upstream-429', countFailure: false }]);
     const [e2] = await store.outbox.claimOutbox('t1', 1, 60_000);
-    await store.outbox.deferOutbox(e2, 'held', 'patient-not-found: x', new Date(0), undefined, [], { code: 'patient-not-found' });
+    await store.outbox.settle([{ entry: e2, state: 'held', reason: 'patient-not-found: x', recheckAt: new Date(0), code: 'patient-not-found' }]);
     const [e3] = await store.outbox.claimOutbox('t1', 1, 60_000);
     expect(e3).toMatchObject({ attempts: 2, failures: 0 });
   });
@@ -84,7 +84,7 @@ describe('SqliteStore delivery state', () => {
   test('not-writable removes the entry and says so; a requeue brings it back', async () => {
     await store.records.putRecord(put(participant('p-1')));
     const [e] = await store.outbox.claimOutbox('t1', 1, 60_000);
-    await store.outbox.markNotWritable(e, 'not writable on this target: the target cannot create RelatedPerson; kept in our store');
+    await store.outbox.settle([{ entry: e, state: 'not-writable', reason: 'not writable on this target: the target cannot create RelatedPerson; kept in our store' }]);
     expect(await store.status.outboxSize('t1')).toBe(0);
     expect((await store.status.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ state: 'not-writable', reasonCode: 'not-writable' });
     expect(await store.status.listSyncStates({ state: 'not-writable' })).toEqual([expect.objectContaining({ recordId: 'p-1', clientMrn: 'MRN-1' })]);
@@ -114,8 +114,10 @@ describe('SqliteStore delivery state', () => {
     await store.records.putRecord(put(participant('p-2', 'MRN-2')));
     await store.records.putRecord(put(participant('p-3', 'MRN-3')));
     const [a, b] = await store.outbox.claimOutbox('t1', 2, 60_000);
-    await store.outbox.parkOutbox(a, 'x', 'upstream-400');
-    await store.outbox.deferOutbox(b, 'held', 'patient-not-found: y', new Date(Date.now() + 60_000), undefined, [], { code: 'patient-not-found' });
+    await store.outbox.settle([
+      { entry: a, state: 'dead-letter', reason: 'x', code: 'upstream-400' },
+      { entry: b, state: 'held', reason: 'patient-not-found: y', recheckAt: new Date(Date.now() + 60_000), code: 'patient-not-found', waitFor: ['client:MRN-2'] },
+    ]);
     const [t1] = await store.status.targetStatus();
     expect(t1).toMatchObject({ target: 't1', queued: 2, deadLetters: 1, heldBy: { 'patient-not-found': 1 }, states: { 'dead-letter': 1, held: 1, pending: 1 } });
     expect(Date.parse(t1.oldestPendingAt!)).toBeLessThanOrEqual(Date.now());
@@ -123,8 +125,8 @@ describe('SqliteStore delivery state', () => {
     // Waking waiting records by reason leaves the others alone.
     expect(await store.outbox.wakeWaiting({ state: 'held', reasonCode: 'upstream-500' })).toBe(0);
     expect(await store.outbox.wakeWaiting({ state: 'held', reasonCode: 'patient-not-found' })).toBe(1);
-    expect(await store.outbox.wakeClient('t1', 'MRN-1', true)).toBe(0); // parked, not held
-    expect(await store.outbox.wakeClient('t1', 'MRN-2', true)).toBe(0); // woken above already
+    expect(await store.outbox.wake({ keys: ['client:MRN-2'], target: 't1' })).toBe(0); // woken above already
+    expect(await store.outbox.wakeWaiting({})).toBe(0); // nothing else waits: parked entries are never woken
   });
 
   test('a note received before its session joins the client queue when the session arrives', async () => {

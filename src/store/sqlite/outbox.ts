@@ -1,19 +1,20 @@
 /**
- * The outbox slice on SQLite: the delivery state machine. One entry per record and target; a claim
- * leases the oldest due entry of each client not already in flight; each outcome (complete, defer,
- * park, not writable, block) commits the entry's change, the record's sync state, and the ledger and
- * audit entries of the attempt in one transaction.
+ * The outbox slice on SQLite: the delivery state machine. One entry per record and target. Each
+ * client's queue on a target has a head row (outbox_head, kept current by triggers on every outbox
+ * change: migrations.ts 0005) with the due time of its earliest unparked entry and the lease while one
+ * of its entries is in flight; the claim reads due heads through a partial index. Each outcome commits
+ * the entry's change, the record's sync state, the attempt's ledger and audit entries, the lease's
+ * release and the wake-ups it causes in one transaction.
  */
-import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { RecordKind } from '../../domain/records.js';
 import type { OutboxStore } from '../port.js';
-import type { AuditEntry, DeliveryFilter, LedgerEntry, OutboxEntry } from '../types.js';
+import type { DeliveryFilter, OutboxEntry, SettleResult, Settlement, WakeEvent } from '../types.js';
 import { insertAuditRows } from './audit.js';
 import type { SqliteDb } from './db.js';
-import { deliveryFilterParams } from './filters.js';
+import { stateFilterSql, whereClause } from './filters.js';
 import { upsertLedgerRows } from './ledger.js';
 import { type OutboxRow, type RecordRow, toOutbox } from './rows.js';
-import { setSyncState } from './sync-state-rows.js';
+import { getSyncStateCode, setSyncState } from './sync-state-rows.js';
 
 /**
  * Enqueues (or re-enqueues) a record version for a target and marks it pending; call inside a
@@ -33,6 +34,10 @@ export function enqueueRow(
   setSyncState(db, { kind: e.kind, recordId: e.recordId, target: e.target, state: 'pending', attempts: 0, now: e.now });
 }
 
+interface EntryRow {
+  record_version: number;
+}
+
 export class SqliteOutbox implements OutboxStore {
   constructor(private readonly db: SqliteDb) {}
 
@@ -41,133 +46,142 @@ export class SqliteOutbox implements OutboxStore {
    * that died (kill -9, power loss): release it now instead of stalling its client until it expires.
    */
   releaseAllLeases(): void {
-    this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL').run();
+    this.db.prepare('UPDATE outbox_head SET lease_until = NULL, rewake = 0 WHERE lease_until IS NOT NULL').run();
+    this.db.prepare('DELETE FROM outbox_head WHERE due_at IS NULL AND lease_until IS NULL').run();
   }
 
   async claimOutbox(target: string, limit: number, leaseMs: number, now = new Date()): Promise<OutboxEntry[]> {
     const t = now.getTime();
     return this.db.tx(() => {
-      // The oldest due entry of each client whose other entries are not in flight: per-client order,
-      // while a client that keeps failing only delays itself. One pass over the due entries (grouped by
-      // client), then a look at the few leased ones: the claim runs after every record, so it must not
-      // grow with the square of the backlog.
-      const rows = this.db
+      const heads = this.db
         .prepare(
-          `SELECT o.* FROM (
-             SELECT client_key, MIN(seq) AS seq FROM outbox
-             WHERE target = @target AND dead_at IS NULL AND next_attempt_at <= @t
-             GROUP BY client_key
-           ) d JOIN outbox o ON o.seq = d.seq
-           WHERE (o.lease_until IS NULL OR o.lease_until < @t)
-             AND d.client_key NOT IN (SELECT client_key FROM outbox WHERE target = @target AND lease_until >= @t)
-           ORDER BY o.seq LIMIT @limit`
+          `SELECT client_key FROM outbox_head WHERE target = ? AND lease_until IS NULL AND due_at IS NOT NULL AND due_at <= ?
+           ORDER BY due_at LIMIT ?`
         )
-        .all({ target, t, limit }) as OutboxRow[];
-      const lease = this.db.prepare('UPDATE outbox SET lease_until = ? WHERE seq = ?');
-      for (const r of rows) {
-        lease.run(t + leaseMs, r.seq);
+        .all(target, t, limit) as { client_key: string }[];
+      if (heads.length < limit) {
+        // Leases that expired: a process died mid-attempt (the SQLite store releases them at open).
+        heads.push(
+          ...(this.db
+            .prepare('SELECT client_key FROM outbox_head WHERE target = ? AND lease_until IS NOT NULL AND lease_until < ? AND due_at <= ? LIMIT ?')
+            .all(target, t, t, limit - heads.length) as { client_key: string }[])
+        );
       }
-      return rows.map(toOutbox);
+      const first = this.db.prepare(
+        `SELECT * FROM outbox WHERE client_key = ? AND target = ? AND dead_at IS NULL AND next_attempt_at <= ?
+         ORDER BY next_attempt_at, seq LIMIT 1`
+      );
+      const lease = this.db.prepare('UPDATE outbox_head SET lease_until = ?, rewake = 0 WHERE client_key = ? AND target = ?');
+      const out: OutboxEntry[] = [];
+      for (const h of heads) {
+        const row = first.get(h.client_key, target, t) as OutboxRow | undefined;
+        if (row) {
+          lease.run(t + leaseMs, h.client_key, target);
+          out.push(toOutbox(row));
+        }
+      }
+      return out;
     });
   }
 
-  async completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[], audit: AuditEntry[] = [], note?: string): Promise<void> {
-    const now = new Date().toISOString();
-    this.db.tx(() => {
-      insertAuditRows(this.db, audit);
-      upsertLedgerRows(this.db, ledger);
-      this.finish(entry, now, { state: 'synced', ...(note ? { reason: note } : {}) });
-    });
+  async settle(settlements: Settlement[], now = new Date()): Promise<SettleResult[]> {
+    return this.db.tx(() => settlements.map((s) => this.settleOne(s, now)));
   }
 
-  async markNotWritable(entry: OutboxEntry, reason: string, ledger: LedgerEntry[] = [], audit: AuditEntry[] = []): Promise<void> {
-    const now = new Date().toISOString();
-    this.db.tx(() => {
-      insertAuditRows(this.db, audit);
-      upsertLedgerRows(this.db, ledger);
-      this.finish(entry, now, { state: 'not-writable', reason, code: 'not-writable' });
-    });
-  }
-
-  /**
-   * Removes a delivered entry and records its end state; when a newer version arrived while we worked,
-   * the entry stays, due now, and the record is pending again.
-   */
-  private finish(entry: OutboxEntry, now: string, end: { state: 'synced' | 'not-writable'; reason?: string; code?: string }): void {
-    const removed = this.db.prepare('DELETE FROM outbox WHERE seq = ? AND record_version <= ?').run(entry.seq, entry.recordVersion);
-    const key = { kind: entry.kind, recordId: entry.recordId, target: entry.target, now };
-    if (removed.changes === 0) {
-      this.db.prepare('UPDATE outbox SET lease_until = NULL WHERE seq = ?').run(entry.seq);
-      setSyncState(this.db, { ...key, state: 'pending', attempts: 0 });
-    } else {
-      setSyncState(this.db, { ...key, ...end, attempts: entry.attempts + 1 });
+  private settleOne(s: Settlement, now: Date): SettleResult {
+    const { db } = this;
+    const e = s.entry;
+    const iso = now.toISOString();
+    const t = now.getTime();
+    insertAuditRows(db, s.audit ?? []);
+    const head = db.prepare('SELECT rewake FROM outbox_head WHERE client_key = ? AND target = ?').get(e.clientKey, e.target) as { rewake: number } | undefined;
+    const row = db.prepare('SELECT record_version FROM outbox WHERE seq = ?').get(e.seq) as EntryRow | undefined;
+    const before = getSyncStateCode(db, e.kind, e.recordId, e.target);
+    db.prepare('DELETE FROM outbox_wait WHERE seq = ?').run(e.seq);
+    const key = { kind: e.kind, recordId: e.recordId, target: e.target, now: iso };
+    let result: SettleResult = { changed: false, superseded: false, rewoken: false };
+    let end: { state: string; code: string | null } | undefined;
+    if (s.state === 'synced' || s.state === 'not-writable') {
+      upsertLedgerRows(db, s.ledger ?? []);
     }
+    if (!row) {
+      // Removed meanwhile (the record became local-only at intake): nothing left to change.
+    } else if (row.record_version > e.recordVersion) {
+      // A newer version arrived during the attempt: it is pending and gets its own attempt.
+      result = { ...result, superseded: true };
+    } else {
+      switch (s.state) {
+        case 'synced':
+        case 'not-writable': {
+          db.prepare('DELETE FROM outbox WHERE seq = ?').run(e.seq);
+          const reason = s.state === 'synced' ? s.note : s.reason;
+          const code = s.state === 'not-writable' ? 'not-writable' : undefined;
+          setSyncState(db, { ...key, state: s.state, ...(reason ? { reason } : {}), ...(code ? { code } : {}), attempts: e.attempts + 1 });
+          end = { state: s.state, code: code ?? null };
+          break;
+        }
+        case 'held': {
+          const rewoken = (head?.rewake ?? 0) === 1;
+          const next = rewoken ? t : s.recheckAt.getTime();
+          db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE seq = ?').run(next, e.seq);
+          const wait = db.prepare('INSERT OR IGNORE INTO outbox_wait (wait_key, target, seq) VALUES (?, ?, ?)');
+          for (const k of new Set(s.waitFor ?? [])) {
+            wait.run(k, e.target, e.seq);
+          }
+          setSyncState(db, { ...key, state: 'held', reason: s.reason, code: s.code, attempts: e.attempts + 1, nextAttemptAt: new Date(next).toISOString() });
+          end = { state: 'held', code: s.code };
+          result = { ...result, rewoken };
+          break;
+        }
+        case 'failed': {
+          const counts = s.countFailure ?? true;
+          db.prepare(
+            `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, failures = failures + ?,
+               failing_since = CASE WHEN ? THEN COALESCE(failing_since, ?) ELSE failing_since END
+             WHERE seq = ?`
+          ).run(s.nextAttemptAt.getTime(), counts ? 1 : 0, counts ? 1 : 0, t, e.seq);
+          setSyncState(db, {
+            ...key,
+            state: 'failed',
+            reason: s.reason,
+            code: s.code,
+            ...(s.outcome ? { outcome: s.outcome } : {}),
+            attempts: e.attempts + 1,
+            nextAttemptAt: s.nextAttemptAt.toISOString(),
+          });
+          end = { state: 'failed', code: s.code };
+          break;
+        }
+        case 'dead-letter':
+          // Parking always follows a failed attempt: it counts.
+          db.prepare('UPDATE outbox SET attempts = attempts + 1, failures = failures + 1, dead_at = ? WHERE seq = ?').run(t, e.seq);
+          setSyncState(db, { ...key, state: 'dead-letter', reason: s.reason, code: s.code, ...(s.outcome ? { outcome: s.outcome } : {}), attempts: e.attempts + 1 });
+          end = { state: 'dead-letter', code: s.code };
+          break;
+        case 'blocked':
+          db.prepare('DELETE FROM outbox WHERE seq = ?').run(e.seq);
+          setSyncState(db, { ...key, state: 'blocked', reason: s.reason, attempts: e.attempts + 1 });
+          end = { state: 'blocked', code: null };
+          break;
+      }
+    }
+    this.releaseLease(e.clientKey, e.target);
+    if (s.wake && s.wake.length > 0) {
+      this.wakeKeys(s.wake, e.target, t);
+    }
+    const changed = end !== undefined && (before?.state !== end.state || (before?.reason_code ?? null) !== end.code);
+    return { ...result, changed };
   }
 
-  async deferOutbox(
-    entry: OutboxEntry,
-    state: 'held' | 'failed',
-    reason: string,
-    nextAttemptAt: Date,
-    outcome?: OperationOutcome,
-    audit: AuditEntry[] = [],
-    options: { code?: string; countFailure?: boolean } = {}
-  ): Promise<void> {
-    const now = new Date();
-    const counts = options.countFailure ?? state === 'failed';
-    this.db.tx(() => {
-      insertAuditRows(this.db, audit);
-      this.db
-        .prepare(
-          `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
-             failures = failures + ?, failing_since = CASE WHEN ? THEN COALESCE(failing_since, ?) ELSE failing_since END
-           WHERE seq = ?`
-        )
-        .run(nextAttemptAt.getTime(), counts ? 1 : 0, counts ? 1 : 0, now.getTime(), entry.seq);
-      setSyncState(this.db, {
-        kind: entry.kind,
-        recordId: entry.recordId,
-        target: entry.target,
-        state,
-        reason,
-        ...(options.code ? { code: options.code } : {}),
-        ...(outcome ? { outcome } : {}),
-        attempts: entry.attempts + 1,
-        nextAttemptAt: nextAttemptAt.toISOString(),
-        now: now.toISOString(),
-      });
-    });
-  }
-
-  async parkOutbox(entry: OutboxEntry, reason: string, code: string, outcome?: OperationOutcome, audit: AuditEntry[] = []): Promise<void> {
-    const now = new Date();
-    this.db.tx(() => {
-      insertAuditRows(this.db, audit);
-      // Parking always follows a failed attempt: it counts.
-      this.db
-        .prepare('UPDATE outbox SET attempts = attempts + 1, failures = failures + 1, dead_at = ?, lease_until = NULL WHERE seq = ?')
-        .run(now.getTime(), entry.seq);
-      setSyncState(this.db, {
-        kind: entry.kind,
-        recordId: entry.recordId,
-        target: entry.target,
-        state: 'dead-letter',
-        reason,
-        code,
-        ...(outcome ? { outcome } : {}),
-        attempts: entry.attempts + 1,
-        now: now.toISOString(),
-      });
-    });
-  }
-
-  async blockOutbox(entry: OutboxEntry, reason: string, audit: AuditEntry[] = []): Promise<void> {
-    const now = new Date().toISOString();
-    this.db.tx(() => {
-      insertAuditRows(this.db, audit);
-      this.db.prepare('DELETE FROM outbox WHERE seq = ?').run(entry.seq);
-      setSyncState(this.db, { kind: entry.kind, recordId: entry.recordId, target: entry.target, state: 'blocked', reason, attempts: entry.attempts + 1, now });
-    });
+  /** Ends the client's lease; an empty queue's head goes. */
+  private releaseLease(clientKey: string, target: string): void {
+    this.db.prepare('UPDATE outbox_head SET lease_until = NULL, rewake = 0 WHERE client_key = ? AND target = ?').run(clientKey, target);
+    this.db
+      .prepare(
+        `DELETE FROM outbox_head WHERE client_key = ? AND target = ? AND due_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM outbox WHERE client_key = ? AND target = ?)`
+      )
+      .run(clientKey, target, clientKey, target);
   }
 
   async requeue(keys: { kind: RecordKind; id: string }[], target: string): Promise<number> {
@@ -189,8 +203,7 @@ export class SqliteOutbox implements OutboxStore {
           `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
            VALUES (?, ?, ?, ?, ?, 0, ?, ?)
            ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
-             attempts = 0, next_attempt_at = excluded.next_attempt_at, lease_until = NULL,
-             dead_at = NULL, failures = 0, failing_since = NULL`
+             attempts = 0, next_attempt_at = excluded.next_attempt_at, dead_at = NULL, failures = 0, failing_since = NULL`
         ).run(k.kind, k.id, target, row.version, clientKey, Date.parse(now), now);
         setSyncState(db, { kind: k.kind, recordId: k.id, target, state: 'pending', attempts: 0, now });
         n++;
@@ -200,44 +213,55 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   async wakeWaiting(filter: DeliveryFilter & { state?: 'held' | 'failed' }): Promise<number> {
-    const now = Date.now();
+    const f = stateFilterSql(filter, filter.state ? [filter.state] : ['held', 'failed']);
+    const join = filter.clientMrn !== undefined ? 'JOIN records r ON r.kind = s.kind AND r.id = s.record_id' : '';
     return this.db
       .prepare(
         `UPDATE outbox SET next_attempt_at = @now
-         WHERE dead_at IS NULL AND next_attempt_at > @now AND (@target IS NULL OR target = @target)
-           AND (@kind IS NULL OR kind = @kind) AND (@recordId IS NULL OR record_id = @recordId)
-           AND EXISTS (SELECT 1 FROM sync_state s WHERE s.kind = outbox.kind AND s.record_id = outbox.record_id
-                       AND s.target = outbox.target AND (@state IS NULL OR s.state = @state)
-                       AND (@code IS NULL OR s.reason_code = @code))
-           AND (@mrn IS NULL OR EXISTS (SELECT 1 FROM records r WHERE r.kind = outbox.kind AND r.id = outbox.record_id
-                                        AND r.client_mrn = @mrn))`
+         WHERE seq IN (SELECT o.seq FROM sync_state s ${join}
+                       JOIN outbox o ON o.kind = s.kind AND o.record_id = s.record_id AND o.target = s.target
+                       ${whereClause(f.where)})
+           AND dead_at IS NULL AND next_attempt_at > @now`
       )
-      .run({ ...deliveryFilterParams(filter), state: filter.state ?? null, now }).changes;
+      .run({ ...f.params, now: Date.now() }).changes;
   }
 
-  async wakeClient(target: string, clientKey: string, onlyHeld = false): Promise<number> {
-    const now = Date.now();
-    return this.db
-      .prepare(
-        `UPDATE outbox SET next_attempt_at = @now
-         WHERE target = @target AND client_key = @clientKey AND next_attempt_at > @now AND dead_at IS NULL
-           AND (@onlyHeld = 0 OR EXISTS (SELECT 1 FROM sync_state s WHERE s.kind = outbox.kind AND s.record_id = outbox.record_id
-                                         AND s.target = outbox.target AND s.state = 'held'))`
-      )
-      .run({ now, target, clientKey, onlyHeld: onlyHeld ? 1 : 0 }).changes;
+  async wake(event: WakeEvent, now = new Date()): Promise<number> {
+    const t = now.getTime();
+    return this.db.tx(() => {
+      const woken = this.wakeKeys(event.keys, event.target, t);
+      const rewake = this.db.prepare('UPDATE outbox_head SET rewake = 1 WHERE client_key = ? AND lease_until IS NOT NULL');
+      for (const c of new Set(event.clientKeys ?? [])) {
+        rewake.run(c);
+      }
+      return woken;
+    });
+  }
+
+  /** Makes the entries waiting on `keys` due at `t` and drops those waits; call inside a transaction. */
+  private wakeKeys(keys: string[], target: string | undefined, t: number): number {
+    const byTarget = target !== undefined;
+    const due = this.db.prepare(
+      `UPDATE outbox SET next_attempt_at = @t
+       WHERE seq IN (SELECT seq FROM outbox_wait WHERE wait_key = @key${byTarget ? ' AND target = @target' : ''})
+         AND dead_at IS NULL AND next_attempt_at > @t`
+    );
+    const forget = this.db.prepare(`DELETE FROM outbox_wait WHERE wait_key = @key${byTarget ? ' AND target = @target' : ''}`);
+    let n = 0;
+    for (const key of new Set(keys)) {
+      const params = byTarget ? { key, target, t } : { key, t };
+      n += due.run(params).changes;
+      forget.run(byTarget ? { key, target } : { key });
+    }
+    return n;
   }
 
   async nextDueAt(target: string): Promise<Date | undefined> {
-    // Clients with an entry in flight are skipped: their next entry waits for that one (claimOutbox), and
-    // the worker is woken when it is done. A lease left by a dead instance is covered by the poll interval.
+    // Leased clients are left out: their next entry waits for the one in flight, and the worker is woken
+    // when that is settled. A lease left by a dead instance is covered by the poll interval.
     const row = this.db
-      .prepare(
-        `SELECT MIN(o.next_attempt_at) AS t FROM outbox o
-         WHERE o.target = @target AND o.dead_at IS NULL AND (o.lease_until IS NULL OR o.lease_until < @now)
-           AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.client_key = o.client_key
-                           AND b.lease_until IS NOT NULL AND b.lease_until >= @now)`
-      )
-      .get({ target, now: Date.now() }) as { t: number | null };
+      .prepare('SELECT MIN(due_at) AS t FROM outbox_head WHERE target = ? AND lease_until IS NULL AND due_at IS NOT NULL')
+      .get(target) as { t: number | null };
     return row.t === null ? undefined : new Date(row.t);
   }
 }
