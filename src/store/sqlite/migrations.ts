@@ -148,6 +148,15 @@ export const STORE_MIGRATIONS: Migration[] = [
   CREATE INDEX outbox_head_due ON outbox_head (target, due_at) WHERE lease_until IS NULL AND due_at IS NOT NULL;
   CREATE INDEX outbox_head_leased ON outbox_head (target, lease_until) WHERE lease_until IS NOT NULL;
 
+  -- When the entry first arrived (ms). An entry due "now" (new, a new version, woken, replayed) is due
+  -- from its arrival time, so a client's due entries go in arrival order and clients in the order their
+  -- waiting work arrived; a failed entry is due at its backoff time.
+  ALTER TABLE outbox ADD COLUMN arrived_at INTEGER;
+  UPDATE outbox SET arrived_at = CAST((julianday(enqueued_at) - 2440587.5) * 86400000 AS INTEGER);
+  UPDATE outbox SET next_attempt_at = arrived_at WHERE next_attempt_at > arrived_at AND dead_at IS NULL
+    AND EXISTS (SELECT 1 FROM sync_state s WHERE s.kind = outbox.kind AND s.record_id = outbox.record_id
+                AND s.target = outbox.target AND s.state = 'pending');
+
   -- A client's queue in claim order (due time, then arrival), unparked entries only.
   CREATE INDEX outbox_queue ON outbox (client_key, target, next_attempt_at, seq) WHERE dead_at IS NULL;
   -- Entries by client whatever their state (a session's arrival moves its notes to the client's queue).

@@ -24,18 +24,28 @@ export function enqueueRow(
   db: SqliteDb,
   e: { kind: RecordKind; recordId: string; target: string; version: number; clientKey: string; now: string }
 ): void {
+  // Due from its first arrival (see arrived_at in migrations.ts): a new version keeps its place in line.
   db.prepare(
-    `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
-     VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+    `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at, arrived_at)
+     VALUES (@kind, @recordId, @target, @version, @clientKey, 0, @t, @now, @t)
      ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
-       client_key = excluded.client_key, attempts = 0, next_attempt_at = excluded.next_attempt_at,
+       client_key = excluded.client_key, attempts = 0, next_attempt_at = ${dueNow('@t')},
        dead_at = NULL, failures = 0, failing_since = NULL`
-  ).run(e.kind, e.recordId, e.target, e.version, e.clientKey, Date.parse(e.now), e.now);
+  ).run({ kind: e.kind, recordId: e.recordId, target: e.target, version: e.version, clientKey: e.clientKey, t: Date.parse(e.now), now: e.now });
   setSyncState(db, { kind: e.kind, recordId: e.recordId, target: e.target, state: 'pending', attempts: 0, now: e.now });
+}
+
+/**
+ * The due time of an entry made due now (`t`: now, as a SQL expression): its arrival time, so it keeps
+ * its place in its client's line (arrival order) and among clients.
+ */
+function dueNow(t: string): string {
+  return `MIN(${t}, COALESCE(outbox.arrived_at, ${t}))`;
 }
 
 interface EntryRow {
   record_version: number;
+  arrived_at: number | null;
 }
 
 export class SqliteOutbox implements OutboxStore {
@@ -95,7 +105,7 @@ export class SqliteOutbox implements OutboxStore {
     const t = now.getTime();
     insertAuditRows(db, s.audit ?? []);
     const head = db.prepare('SELECT rewake FROM outbox_head WHERE client_key = ? AND target = ?').get(e.clientKey, e.target) as { rewake: number } | undefined;
-    const row = db.prepare('SELECT record_version FROM outbox WHERE seq = ?').get(e.seq) as EntryRow | undefined;
+    const row = db.prepare('SELECT record_version, arrived_at FROM outbox WHERE seq = ?').get(e.seq) as EntryRow | undefined;
     const before = getSyncStateCode(db, e.kind, e.recordId, e.target);
     db.prepare('DELETE FROM outbox_wait WHERE seq = ?').run(e.seq);
     const key = { kind: e.kind, recordId: e.recordId, target: e.target, now: iso };
@@ -122,7 +132,7 @@ export class SqliteOutbox implements OutboxStore {
         }
         case 'held': {
           const rewoken = (head?.rewake ?? 0) === 1;
-          const next = rewoken ? t : s.recheckAt.getTime();
+          const next = rewoken ? Math.min(t, row.arrived_at ?? t) : s.recheckAt.getTime();
           db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE seq = ?').run(next, e.seq);
           const wait = db.prepare('INSERT OR IGNORE INTO outbox_wait (wait_key, target, seq) VALUES (?, ?, ?)');
           for (const k of new Set(s.waitFor ?? [])) {
@@ -200,11 +210,11 @@ export class SqliteOutbox implements OutboxStore {
         const queued = db.prepare('SELECT client_key FROM outbox WHERE kind = ? AND record_id = ?').get(k.kind, k.id) as { client_key?: string } | undefined;
         const clientKey = row.client_mrn ?? queued?.client_key ?? `record:${k.kind}/${k.id}`;
         db.prepare(
-          `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at)
-           VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+          `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at, arrived_at)
+           VALUES (@kind, @id, @target, @version, @clientKey, 0, @t, @now, @t)
            ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
-             attempts = 0, next_attempt_at = excluded.next_attempt_at, dead_at = NULL, failures = 0, failing_since = NULL`
-        ).run(k.kind, k.id, target, row.version, clientKey, Date.parse(now), now);
+             attempts = 0, next_attempt_at = ${dueNow('@t')}, dead_at = NULL, failures = 0, failing_since = NULL`
+        ).run({ kind: k.kind, id: k.id, target, version: row.version, clientKey, t: Date.parse(now), now });
         setSyncState(db, { kind: k.kind, recordId: k.id, target, state: 'pending', attempts: 0, now });
         n++;
       }
@@ -217,7 +227,7 @@ export class SqliteOutbox implements OutboxStore {
     const join = filter.clientMrn !== undefined ? 'JOIN records r ON r.kind = s.kind AND r.id = s.record_id' : '';
     return this.db
       .prepare(
-        `UPDATE outbox SET next_attempt_at = @now
+        `UPDATE outbox SET next_attempt_at = ${dueNow('@now')}
          WHERE seq IN (SELECT o.seq FROM sync_state s ${join}
                        JOIN outbox o ON o.kind = s.kind AND o.record_id = s.record_id AND o.target = s.target
                        ${whereClause(f.where)})
@@ -242,7 +252,7 @@ export class SqliteOutbox implements OutboxStore {
   private wakeKeys(keys: string[], target: string | undefined, t: number): number {
     const byTarget = target !== undefined;
     const due = this.db.prepare(
-      `UPDATE outbox SET next_attempt_at = @t
+      `UPDATE outbox SET next_attempt_at = ${dueNow('@t')}
        WHERE seq IN (SELECT seq FROM outbox_wait WHERE wait_key = @key${byTarget ? ' AND target = @target' : ''})
          AND dead_at IS NULL AND next_attempt_at > @t`
     );
