@@ -4,7 +4,8 @@
  * index lookups by client, whatever the store's size) and lets the pure engine decide. A hold names
  * what would release it: the participants whose coverage is in question (a consent naming them, or
  * the participant record, arriving or changing), a consent the session names that has not arrived, the
- * note's session, and the day a consent of the client starts when that is still ahead.
+ * note's session, and the day a consent of the client starts when that is still ahead. A record held
+ * later in the attempt (a missing Patient) waits on the same keys: a revocation is looked at at once.
  */
 import type { ConsentRecord, NoteRecord, Participant, SessionRecord } from '../domain/records.js';
 import type { Store, StoredRecord } from '../store/port.js';
@@ -46,22 +47,23 @@ export function createConsentGate(store: Pick<Store, 'records' | 'ledger'>, opti
         timeZone: options.timeZone,
         onTarget,
       });
+      const waitFor = decisionKeys(main, session, clientMrn);
       if (decision.effect !== 'hold') {
-        return decision;
+        return { ...decision, waitFor };
       }
       const recheckAt = nextConsentStart(consentBodies, now, options.timeZone);
-      return { ...decision, waitFor: holdKeys(main, session, clientMrn), ...(recheckAt ? { recheckAt } : {}) };
+      return { ...decision, waitFor, ...(recheckAt ? { recheckAt } : {}) };
     },
   };
 }
 
 /**
- * What may release a held record: any change to the participants whose coverage decides it (a consent
- * naming them, or their own record), and the consents its session names. Coarser than the engine's
- * reasons (a session with two participants waits on both), never finer: a record woken needlessly is
- * held again, silently.
+ * What may change the decision on a record: any change to the participants whose coverage decides it
+ * (a consent naming them, or their own record), and the consents its session names. Coarser than the
+ * engine's reasons (a session with two participants waits on both), never finer: a record woken
+ * needlessly is held again, silently.
  */
-function holdKeys(main: StoredRecord, session: SessionRecord | undefined, clientMrn: string): string[] {
+function decisionKeys(main: StoredRecord, session: SessionRecord | undefined, clientMrn: string): string[] {
   const keys: string[] = [];
   const parties = (s: SessionRecord): void => {
     s.participants.forEach((p) => keys.push(partyKey(clientMrn, p.participantId)));

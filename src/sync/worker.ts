@@ -262,7 +262,13 @@ export class SyncWorker {
         throw new HoldError('no-consent', decision.reasons.join('; '), decision.waitFor ?? [], decision.recheckAt);
       }
       // The mappings label and link what they produce with the consents (or exception) the gate relied on.
-      const prepared = await this.delivery.prepare(record, withDisclosure(records, decision), decision);
+      let prepared: Awaited<ReturnType<Delivery['prepare']>>;
+      try {
+        prepared = await this.delivery.prepare(record, withDisclosure(records, decision), decision);
+      } catch (err) {
+        // Held later in the attempt (a missing Patient, a dependency): a change of its consents looks again too.
+        throw err instanceof HoldError ? new HoldError(err.code, err.text, [...err.waitFor, ...(decision.waitFor ?? [])], err.recheckAt) : err;
+      }
       if ('outcome' in prepared) {
         return this.settlementOfResult({ entry, audited: record, decision }, prepared);
       }
