@@ -25,11 +25,14 @@ export function stateFilterSql(f: DeliveryFilter, states?: readonly string[]): F
   const where: string[] = [];
   const params: Record<string, string> = {};
   const wanted = states ?? (f.reasonCode !== undefined ? ALL_STATES : undefined);
+  // With a record or a client given, that index is the selective one: `+column` keeps SQLite (which has
+  // no statistics here) from driving the query by the state instead.
+  const s = f.recordId !== undefined || f.clientMrn !== undefined ? '+s' : 's';
   if (wanted) {
-    where.push(wanted.length === 1 ? `s.state = '${wanted[0]}'` : `s.state IN (${quoted(wanted)})`);
+    where.push(wanted.length === 1 ? `${s}.state = '${wanted[0]}'` : `${s}.state IN (${quoted(wanted)})`);
   }
   if (f.reasonCode !== undefined) {
-    where.push('s.reason_code = @code');
+    where.push(`${s}.reason_code = @code`);
     params.code = f.reasonCode;
   }
   recordConditions('s', f, where, params);
@@ -41,7 +44,8 @@ export function outboxFilterSql(f: DeliveryFilter, state: string): FilterSql {
   const where: string[] = [];
   const params: Record<string, string> = {};
   if (f.reasonCode !== undefined) {
-    where.push(`s.state = '${state}'`, 's.reason_code = @code');
+    const s = f.recordId !== undefined || f.clientMrn !== undefined ? '+s' : 's';
+    where.push(`${s}.state = '${state}'`, `${s}.reason_code = @code`);
     params.code = f.reasonCode;
   }
   recordConditions('o', f, where, params);

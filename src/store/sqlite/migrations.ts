@@ -262,9 +262,17 @@ export const STORE_MIGRATIONS: Migration[] = [
   END;
 
   -- Delivery lists by state and reason on any target (review list, not-writable, dead letters by reason,
-  -- retry by reason), replacing the index that needed the target first.
-  CREATE INDEX sync_state_state ON sync_state (state, reason_code, target);
+  -- retry by reason), oldest change first, replacing the index that needed the target first.
+  CREATE INDEX sync_state_state ON sync_state (state, reason_code, updated_at);
   DROP INDEX IF EXISTS sync_state_by_state;
+
+  -- The lookups by client and by record carry their sort columns, so SQLite never prefers a primary key
+  -- that only has the low-cardinality first column (kind, target) to avoid a sort: a client's consents and
+  -- participants (the consent gate, per record) and a record's ledger entries cost what they return.
+  DROP INDEX IF EXISTS records_client;
+  CREATE INDEX records_client ON records (client_mrn, kind, id);
+  DROP INDEX IF EXISTS ledger_record;
+  CREATE INDEX ledger_record ON ledger (target, kind, record_id, resource_type, identifier);
   `,
   },
 ];

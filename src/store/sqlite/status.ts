@@ -71,7 +71,7 @@ export class SqliteStatus implements StatusQueries {
       .prepare(
         `SELECT o.kind, o.record_id, o.target, r.client_mrn, o.record_version, o.attempts, o.failures, o.dead_at,
                 s.reason, s.reason_code, s.outcome
-         FROM outbox o
+         FROM outbox o${drivenByParked(filter) ? ' INDEXED BY outbox_parked' : ''}
          ${filter.clientMrn !== undefined ? 'JOIN' : 'LEFT JOIN'} records r ON r.kind = o.kind AND r.id = o.record_id
          ${filter.reasonCode !== undefined ? 'JOIN' : 'LEFT JOIN'} sync_state s ON s.kind = o.kind AND s.record_id = o.record_id AND s.target = o.target
          ${whereClause(['o.dead_at IS NOT NULL', ...f.where])}
@@ -88,7 +88,7 @@ export class SqliteStatus implements StatusQueries {
         `SELECT s.*, r.client_mrn FROM sync_state s
          ${filter.clientMrn !== undefined ? 'JOIN' : 'LEFT JOIN'} records r ON r.kind = s.kind AND r.id = s.record_id
          ${whereClause(f.where)}
-         ORDER BY s.updated_at, s.kind, s.record_id LIMIT @limit`
+         ORDER BY s.updated_at, s.rowid LIMIT @limit`
       )
       .all({ ...f.params, limit }) as (SyncStateRow & { client_mrn: string | null })[];
     return rows.map((r) => ({ ...toSyncState(r), clientMrn: r.client_mrn }));
@@ -102,4 +102,9 @@ export class SqliteStatus implements StatusQueries {
     ) as { n: number };
     return row.n;
   }
+}
+
+/** Dead letters with nothing more selective to go by are read from the parked entries' own index, in order. */
+function drivenByParked(f: DeliveryFilter): boolean {
+  return f.recordId === undefined && f.clientMrn === undefined && f.reasonCode === undefined;
 }
