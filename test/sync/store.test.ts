@@ -138,4 +138,78 @@ describe('SqliteStore delivery state', () => {
     const claimed = await store.outbox.claimOutbox('t1', 10, 60_000);
     expect(claimed).toEqual([expect.objectContaining({ kind: 'note', recordId: 'n-1', clientKey: 'MRN-1' })]);
   });
+
+  test('an event during an attempt that ends held makes the hold due at once (no lost wake-up); other clients are untouched', async () => {
+    await store.records.putRecord(put(participant('p-1')));
+    await store.records.putRecord(put(participant('p-2', 'MRN-2')));
+    const [a, b] = await store.outbox.claimOutbox('t1', 2, 60_000);
+    // The consent arrives while both are in flight, after their gate read the store: only MRN-1 is concerned.
+    expect(await store.outbox.wake({ keys: ['party:MRN-1/p-1'], clientKeys: ['MRN-1'] })).toBe(0);
+    const later = new Date(Date.now() + 3_600_000);
+    const [ra, rb] = await store.outbox.settle([
+      { entry: a, state: 'held', reason: 'no-consent: x', code: 'no-consent', recheckAt: later, waitFor: ['party:MRN-1/p-1'] },
+      { entry: b, state: 'held', reason: 'no-consent: y', code: 'no-consent', recheckAt: later, waitFor: ['party:MRN-2/p-2'] },
+    ]);
+    expect(ra).toEqual({ changed: true, superseded: false, rewoken: true });
+    expect(rb).toEqual({ changed: true, superseded: false, rewoken: false });
+    expect((await store.outbox.claimOutbox('t1', 10, 60_000)).map((e) => e.recordId)).toEqual(['p-1']);
+  });
+
+  test('wake-ups reach exactly the entries waiting on the key, on the target named; a settled wait is forgotten', async () => {
+    await store.records.putRecords([put(participant('p-1')), put(participant('p-2', 'MRN-2')), put(participant('p-3', 'MRN-3'))]);
+    const claimed = await store.outbox.claimOutbox('t1', 3, 60_000);
+    const later = new Date(Date.now() + 3_600_000);
+    await store.outbox.settle(
+      claimed.map((entry) => ({ entry, state: 'held' as const, reason: 'x', code: 'waiting-for-dependency', recheckAt: later, waitFor: [`dep:participant/${entry.recordId === 'p-3' ? 'p-x' : 'p-0'}`] }))
+    );
+    expect(await store.outbox.wake({ keys: ['dep:participant/p-0'], target: 't2' })).toBe(0);
+    expect(await store.outbox.wake({ keys: ['dep:participant/p-0'], target: 't1' })).toBe(2);
+    expect((await store.outbox.claimOutbox('t1', 10, 60_000)).map((e) => e.recordId).sort()).toEqual(['p-1', 'p-2']);
+    // Waking the same key again finds nobody: the waits were dropped with the wake.
+    expect(await store.outbox.wake({ keys: ['dep:participant/p-0'] })).toBe(0);
+    // A settlement wakes what waits on its keys in the same transaction.
+    const [again] = await store.outbox.claimOutbox('t1', 10, 60_000, new Date(Date.now() + 7_200_000));
+    expect(again.recordId).toBe('p-3');
+    await store.outbox.settle([{ entry: again, state: 'synced', ledger: [], wake: ['dep:participant/p-x'] }]);
+    expect(await store.outbox.wake({ keys: ['dep:participant/p-x'] })).toBe(0);
+  });
+
+  test('an outcome of a version older than the entry changes nothing: the newer version is pending and due', async () => {
+    await store.records.putRecord(put(participant('p-1')));
+    const [e] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.records.putRecord(put(participant('p-1', 'MRN-1', 'Changed')));
+    const [r] = await store.outbox.settle([{ entry: e, state: 'failed', reason: 'x', code: 'upstream-500', nextAttemptAt: new Date(Date.now() + 3_600_000) }]);
+    expect(r).toMatchObject({ superseded: true, changed: false });
+    expect((await store.status.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ state: 'pending' });
+    expect(await store.outbox.claimOutbox('t1', 1, 60_000)).toEqual([expect.objectContaining({ recordId: 'p-1', recordVersion: 2, failures: 0 })]);
+  });
+
+  test('a client goes in arrival order; clients go in the order their waiting work arrived', async () => {
+    const t0 = Date.now();
+    const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 3)); // arrival times are in ms
+    await store.records.putRecord(put(participant('a-1', 'A')));
+    await tick();
+    await store.records.putRecord(put(participant('b-1', 'B')));
+    await tick();
+    await store.records.putRecord(put(participant('a-2', 'A')));
+    const [first] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    expect(first.recordId).toBe('a-1');
+    // a-1 is held; a-2 goes next in its client's line; b-1 arrived before a-2 and goes first overall.
+    await store.outbox.settle([{ entry: first, state: 'held', reason: 'x', code: 'no-consent', recheckAt: new Date(t0 + 3_600_000), waitFor: ['party:A/a-1'] }]);
+    expect((await store.outbox.claimOutbox('t1', 2, 60_000)).map((e) => e.recordId)).toEqual(['b-1', 'a-2']);
+  });
+
+  test('status counters follow every transition, including deletions made by intake', async () => {
+    await store.records.putRecords([put(participant('p-1')), put(participant('p-2', 'MRN-2'))]);
+    expect(await store.status.countSyncStates()).toEqual([{ target: 't1', state: 'pending', count: 2 }]);
+    // A record becoming local-only at intake drops its entry and state (records.ts): the counters follow.
+    await store.records.putRecord({ ...put(participant('p-2', 'MRN-2', 'Other')), blocked: 'local only' });
+    expect(await store.status.countSyncStates()).toEqual([
+      { target: 'local', state: 'blocked', count: 1 },
+      { target: 't1', state: 'pending', count: 1 },
+    ]);
+    expect(await store.status.outboxSize()).toBe(1);
+    const [t1] = (await store.status.targetStatus()).filter((t) => t.target === 't1');
+    expect(t1).toMatchObject({ queued: 1, deadLetters: 0, states: { pending: 1 } });
+  });
 });
