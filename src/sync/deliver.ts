@@ -105,20 +105,19 @@ export class Delivery {
     return { record, plan, caps, mode: this.modeFor(caps, plan.writes), ...(note ? { note } : {}), contextFor };
   }
 
-  /** Plans and writes one record alone. */
-  async deliver(record: StoredRecord, records: RecordToMap[], decision: DisclosureDecision): Promise<DeliveryResult> {
-    const p = await this.prepare(record, records, decision);
-    return 'outcome' in p ? p : this.writeAlone(p);
-  }
-
-  /** Writes prepared records together where the target allows it; one result per record, in order. */
+  /**
+   * Writes prepared records together where the target allows it; one result per record, in order.
+   * Records in transaction mode share transaction Bundles; in batch mode their requests share batch
+   * Bundles; the others (sequential, nothing to write) go one after the other, so a slot never has more
+   * than one request of its own in flight on a target without Bundles.
+   */
   async write(prepared: Prepared[]): Promise<DeliveryResult[]> {
     const results = new Array<DeliveryResult>(prepared.length);
     const together: number[] = [];
     const batch: number[] = [];
     const alone: number[] = [];
     prepared.forEach((p, i) => {
-      if (p.plan.writes.length > 0 && p.mode === 'transaction' && provenanceInTransaction(p.caps)) {
+      if (p.plan.writes.length > 0 && p.mode === 'transaction') {
         together.push(i);
       } else if (p.plan.writes.length > 0 && p.mode === 'batch') {
         batch.push(i);
@@ -135,7 +134,11 @@ export class Delivery {
         }
       })(),
       ...batch.map(async (i) => (results[i] = await this.writeAlone(prepared[i], executor))),
-      ...alone.map(async (i) => (results[i] = await this.writeAlone(prepared[i]))),
+      (async () => {
+        for (const i of alone) {
+          results[i] = await this.writeAlone(prepared[i]);
+        }
+      })(),
     ]);
     return results;
   }
@@ -145,21 +148,17 @@ export class Delivery {
     this.o.capabilities.invalidate();
   }
 
+  /** A record's share of a transaction; its Provenances ride along where the target creates them conditionally. */
   private partOf(p: Prepared): TransactionPart {
-    return transactionPart(this.o.target.name, p.plan.writes, { settings: this.o.provenance, contextFor: p.contextFor });
+    const withProvenance = provenanceInTransaction(p.caps);
+    return transactionPart(this.o.target.name, p.plan.writes, withProvenance ? { settings: this.o.provenance, contextFor: p.contextFor } : undefined);
   }
 
   /** One transaction for several records; refused as a whole, each record is sent again alone. */
   private async sendTogether(prepared: Prepared[], parts: TransactionPart[]): Promise<DeliveryResult[]> {
+    let ledgers: LedgerEntry[][];
     try {
-      const ledgers = await sendTransactionParts(this.o.target, parts);
-      return prepared.map((p, n) => ({
-        outcome: 'written',
-        mode: 'transaction',
-        ledger: ledgers[n],
-        ...(p.note ? { note: p.note } : {}),
-        ...(prepared.length > 1 ? { together: prepared.length } : {}),
-      }));
+      ledgers = await sendTransactionParts(this.o.target, parts);
     } catch (err) {
       if (prepared.length === 1 || !worthIsolating(err)) {
         return prepared.map((p) => ({ outcome: 'failed', mode: 'transaction', error: err, attempted: p.plan.writes, ledger: [] }));
@@ -170,6 +169,34 @@ export class Delivery {
       }
       return out;
     }
+    const out: DeliveryResult[] = [];
+    for (const [n, p] of prepared.entries()) {
+      out.push(await this.afterTransaction(p, ledgers[n], prepared.length));
+    }
+    return out;
+  }
+
+  /**
+   * A record's result once its transaction went through: where the Provenances could not ride in it,
+   * they are written now, one by one (each at most once, see provenance-step.ts).
+   */
+  private async afterTransaction(p: Prepared, ledger: LedgerEntry[], together: number): Promise<DeliveryResult> {
+    const written = [...ledger];
+    const shared = together > 1 ? { together } : {};
+    if (!provenanceInTransaction(p.caps)) {
+      try {
+        await this.o.store.ledger.recordLedger(written);
+        for (const [i, w] of p.plan.writes.entries()) {
+          const prov = await ensureProvenance(written[i], !w.existing, p.contextFor(w), this.provenanceDeps(p.caps));
+          if (prov) {
+            written.push(prov);
+          }
+        }
+      } catch (err) {
+        return { outcome: 'failed', mode: 'transaction', error: err, attempted: p.plan.writes, ledger: written };
+      }
+    }
+    return { outcome: 'written', mode: 'transaction', ledger: written, ...(p.note ? { note: p.note } : {}), ...shared };
   }
 
   /** The per-record path: one transaction, or ordered writes (batch through `executor`, or sequential). */
@@ -180,36 +207,24 @@ export class Delivery {
       const ledger = await this.provenanceOfUnchanged(plan, caps, contextFor);
       return { outcome: 'unchanged', ledger, ...(note ? { note } : {}) };
     }
+    if (mode === 'transaction') {
+      return (await this.sendTogether([p], [this.partOf(p)]))[0];
+    }
     const written: LedgerEntry[] = [];
     try {
-      if (mode === 'transaction') {
-        const withProvenance = provenanceInTransaction(caps);
-        const part = transactionPart(this.o.target.name, plan.writes, withProvenance ? { settings: this.o.provenance, contextFor } : undefined);
-        written.push(...(await sendTransactionParts(this.o.target, [part]))[0]);
-        if (!withProvenance) {
-          await this.o.store.ledger.recordLedger(written);
-          for (const [i, w] of plan.writes.entries()) {
-            const prov = await ensureProvenance(written[i], !w.existing, contextFor(w), this.provenanceDeps(caps));
-            if (prov) {
-              written.push(prov);
-            }
-          }
-        }
-      } else {
-        written.push(
-          ...(await writeOrdered(
-            plan.writes,
-            {
-              target: this.o.target,
-              caps,
-              store: this.o.store,
-              provenance: { settings: this.o.provenance, contextFor },
-              ...(executor ? { batchExecutor: executor } : {}),
-            },
-            mode === 'batch'
-          ))
-        );
-      }
+      written.push(
+        ...(await writeOrdered(
+          plan.writes,
+          {
+            target: this.o.target,
+            caps,
+            store: this.o.store,
+            provenance: { settings: this.o.provenance, contextFor },
+            ...(executor ? { batchExecutor: executor } : {}),
+          },
+          mode === 'batch'
+        ))
+      );
     } catch (err) {
       if (err instanceof NotWritableError) {
         return { outcome: 'not-writable', reason: err.text, ledger: await this.o.store.ledger.getLedgerForRecord(this.o.target.name, record.kind, record.id) };

@@ -239,7 +239,10 @@ export class SyncWorker {
     if (ready.length === 0) {
       return;
     }
-    const results = await this.delivery.write(ready.map((r) => r.prepared));
+    // write() reports each record's failure in its result; anything thrown here is a bug, recorded for each record.
+    const results = await this.delivery
+      .write(ready.map((r) => r.prepared))
+      .catch((err: unknown) => ready.map((r): DeliveryResult => ({ outcome: 'failed', mode: r.prepared.mode, error: err, attempted: r.prepared.plan.writes, ledger: [] })));
     await this.settle(ready.map((r, i) => this.settlementOfResult(r, results[i])));
   }
 
