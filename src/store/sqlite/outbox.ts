@@ -6,6 +6,7 @@
  * the entry's change, the record's sync state, the attempt's ledger and audit entries, the lease's
  * release and the wake-ups it causes in one transaction.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { RecordKind } from '../../domain/records.js';
 import type { OutboxStore } from '../port.js';
 import type { DeliveryFilter, OutboxEntry, SettleResult, Settlement, WakeEvent } from '../types.js';
@@ -34,6 +35,9 @@ export function enqueueRow(
   ).run({ kind: e.kind, recordId: e.recordId, target: e.target, version: e.version, clientKey: e.clientKey, t: Date.parse(e.now), now: e.now });
   setSyncState(db, { kind: e.kind, recordId: e.recordId, target: e.target, state: 'pending', attempts: 0, now: e.now });
 }
+
+/** Rows one wake-up or requeue changes per transaction: a few ms of work, so the event loop never waits long. */
+const WAKE_CHUNK = 500;
 
 /**
  * The due time of an entry made due now (`t`: now, as a SQL expression): its arrival time, so it keeps
@@ -95,10 +99,16 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   async settle(settlements: Settlement[], now = new Date()): Promise<SettleResult[]> {
-    return this.db.tx(() => settlements.map((s) => this.settleOne(s, now)));
+    const overflow: { key: string; target: string }[] = [];
+    const results = this.db.tx(() => settlements.map((s) => this.settleOne(s, now, overflow)));
+    // Keys with more waiters than one chunk: the rest is woken chunk by chunk, the event loop running between.
+    for (const { key, target } of overflow) {
+      await this.wakeInChunks(key, target, now.getTime());
+    }
+    return results;
   }
 
-  private settleOne(s: Settlement, now: Date): SettleResult {
+  private settleOne(s: Settlement, now: Date, overflow: { key: string; target: string }[]): SettleResult {
     const { db } = this;
     const e = s.entry;
     const iso = now.toISOString();
@@ -176,8 +186,10 @@ export class SqliteOutbox implements OutboxStore {
       }
     }
     this.releaseLease(e.clientKey, e.target);
-    if (s.wake && s.wake.length > 0) {
-      this.wakeKeys(s.wake, e.target, t);
+    for (const key of new Set(s.wake ?? [])) {
+      if (this.wakeChunk(key, e.target, t).taken === WAKE_CHUNK) {
+        overflow.push({ key, target: e.target });
+      }
     }
     const changed = end !== undefined && (before?.state !== end.state || (before?.reason_code ?? null) !== end.code);
     return { ...result, changed };
@@ -195,75 +207,100 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   async requeue(keys: { kind: RecordKind; id: string }[], target: string): Promise<number> {
-    const now = new Date().toISOString();
-    const { db } = this;
-    return db.tx(() => {
-      let n = 0;
-      for (const k of keys) {
-        const row = db.prepare('SELECT * FROM records WHERE kind = ? AND id = ?').get(k.kind, k.id) as RecordRow | undefined;
-        const blocked = db
-          .prepare("SELECT 1 FROM sync_state WHERE kind = ? AND record_id = ? AND target = 'local' AND state = 'blocked'")
-          .get(k.kind, k.id);
-        if (!row || blocked) {
-          continue; // records kept local by policy are never queued
-        }
-        const queued = db.prepare('SELECT client_key FROM outbox WHERE kind = ? AND record_id = ?').get(k.kind, k.id) as { client_key?: string } | undefined;
-        const clientKey = row.client_mrn ?? queued?.client_key ?? `record:${k.kind}/${k.id}`;
-        db.prepare(
-          `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at, arrived_at)
-           VALUES (@kind, @id, @target, @version, @clientKey, 0, @t, @now, @t)
-           ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
-             attempts = 0, next_attempt_at = ${dueNow('@t')}, dead_at = NULL, failures = 0, failing_since = NULL`
-        ).run({ kind: k.kind, id: k.id, target, version: row.version, clientKey, t: Date.parse(now), now });
-        setSyncState(db, { kind: k.kind, recordId: k.id, target, state: 'pending', attempts: 0, now });
-        n++;
+    let n = 0;
+    // In chunks of one transaction each, the event loop running between (a replay of everything).
+    for (let i = 0; i < keys.length; i += WAKE_CHUNK) {
+      if (i > 0) {
+        await yieldToLoop();
       }
-      return n;
-    });
+      n += this.db.tx(() => keys.slice(i, i + WAKE_CHUNK).reduce((sum, k) => sum + this.requeueOne(k, target, new Date().toISOString()), 0));
+    }
+    return n;
+  }
+
+  private requeueOne(k: { kind: RecordKind; id: string }, target: string, now: string): number {
+    const { db } = this;
+    const row = db.prepare('SELECT * FROM records WHERE kind = ? AND id = ?').get(k.kind, k.id) as RecordRow | undefined;
+    const blocked = db.prepare("SELECT 1 FROM sync_state WHERE kind = ? AND record_id = ? AND target = 'local' AND state = 'blocked'").get(k.kind, k.id);
+    if (!row || blocked) {
+      return 0; // records kept local by policy are never queued
+    }
+    const queued = db.prepare('SELECT client_key FROM outbox WHERE kind = ? AND record_id = ?').get(k.kind, k.id) as { client_key?: string } | undefined;
+    const clientKey = row.client_mrn ?? queued?.client_key ?? `record:${k.kind}/${k.id}`;
+    db.prepare(
+      `INSERT INTO outbox (kind, record_id, target, record_version, client_key, attempts, next_attempt_at, enqueued_at, arrived_at)
+       VALUES (@kind, @id, @target, @version, @clientKey, 0, @t, @now, @t)
+       ON CONFLICT (kind, record_id, target) DO UPDATE SET record_version = excluded.record_version,
+         attempts = 0, next_attempt_at = ${dueNow('@t')}, dead_at = NULL, failures = 0, failing_since = NULL`
+    ).run({ kind: k.kind, id: k.id, target, version: row.version, clientKey, t: Date.parse(now), now });
+    setSyncState(db, { kind: k.kind, recordId: k.id, target, state: 'pending', attempts: 0, now });
+    return 1;
   }
 
   async wakeWaiting(filter: DeliveryFilter & { state?: 'held' | 'failed' }): Promise<number> {
     const f = stateFilterSql(filter, filter.state ? [filter.state] : ['held', 'failed']);
     const join = filter.clientMrn !== undefined ? 'JOIN records r ON r.kind = s.kind AND r.id = s.record_id' : '';
-    return this.db
-      .prepare(
-        `UPDATE outbox SET next_attempt_at = ${dueNow('@now')}
-         WHERE seq IN (SELECT o.seq FROM sync_state s ${join}
-                       JOIN outbox o ON o.kind = s.kind AND o.record_id = s.record_id AND o.target = s.target
-                       ${whereClause(f.where)})
-           AND dead_at IS NULL AND next_attempt_at > @now`
-      )
-      .run({ ...f.params, now: Date.now() }).changes;
+    const stmt = this.db.prepare(
+      `UPDATE outbox SET next_attempt_at = ${dueNow('@now')}
+       WHERE seq IN (SELECT o.seq FROM sync_state s ${join}
+                     JOIN outbox o ON o.kind = s.kind AND o.record_id = s.record_id AND o.target = s.target
+                     ${whereClause([...f.where, 'o.dead_at IS NULL', 'o.next_attempt_at > @now'])} LIMIT ${WAKE_CHUNK})`
+    );
+    // Chunk by chunk, the event loop running between: a retry of everything held must not stall the service.
+    let n = 0;
+    for (;;) {
+      const changed = stmt.run({ ...f.params, now: Date.now() }).changes;
+      n += changed;
+      if (changed < WAKE_CHUNK) {
+        return n;
+      }
+      await yieldToLoop();
+    }
   }
 
   async wake(event: WakeEvent, now = new Date()): Promise<number> {
     const t = now.getTime();
-    return this.db.tx(() => {
-      const woken = this.wakeKeys(event.keys, event.target, t);
-      const rewake = this.db.prepare('UPDATE outbox_head SET rewake = 1 WHERE client_key = ? AND lease_until IS NOT NULL');
-      for (const c of new Set(event.clientKeys ?? [])) {
-        rewake.run(c);
-      }
-      return woken;
-    });
-  }
-
-  /** Makes the entries waiting on `keys` due at `t` and drops those waits; call inside a transaction. */
-  private wakeKeys(keys: string[], target: string | undefined, t: number): number {
-    const byTarget = target !== undefined;
-    const due = this.db.prepare(
-      `UPDATE outbox SET next_attempt_at = ${dueNow('@t')}
-       WHERE seq IN (SELECT seq FROM outbox_wait WHERE wait_key = @key${byTarget ? ' AND target = @target' : ''})
-         AND dead_at IS NULL AND next_attempt_at > @t`
-    );
-    const forget = this.db.prepare(`DELETE FROM outbox_wait WHERE wait_key = @key${byTarget ? ' AND target = @target' : ''}`);
+    const rewake = this.db.prepare('UPDATE outbox_head SET rewake = 1 WHERE client_key = ? AND lease_until IS NOT NULL');
+    for (const c of new Set(event.clientKeys ?? [])) {
+      rewake.run(c);
+    }
     let n = 0;
-    for (const key of new Set(keys)) {
-      const params = byTarget ? { key, target, t } : { key, t };
-      n += due.run(params).changes;
-      forget.run(byTarget ? { key, target } : { key });
+    for (const key of new Set(event.keys)) {
+      n += await this.wakeInChunks(key, event.target, t);
     }
     return n;
+  }
+
+  /** Wakes every entry waiting on `key`, a chunk per transaction, yielding between chunks. */
+  private async wakeInChunks(key: string, target: string | undefined, t: number): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const { taken, woken } = this.db.tx(() => this.wakeChunk(key, target, t));
+      n += woken;
+      if (taken < WAKE_CHUNK) {
+        return n;
+      }
+      await yieldToLoop();
+    }
+  }
+
+  /**
+   * Makes up to WAKE_CHUNK entries waiting on `key` due (from their arrival) and drops those waits; call
+   * inside a transaction. Returns how many waits it took (WAKE_CHUNK: there may be more) and how many
+   * entries became due (the others were due already, or parked).
+   */
+  private wakeChunk(key: string, target: string | undefined, t: number): { taken: number; woken: number } {
+    const byTarget = target !== undefined ? ' AND target = @target' : '';
+    const params = target !== undefined ? { key, target, t } : { key, t };
+    const taken = this.db.prepare(`SELECT seq FROM outbox_wait WHERE wait_key = @key${byTarget} LIMIT ${WAKE_CHUNK}`).all(params) as { seq: number }[];
+    const due = this.db.prepare(`UPDATE outbox SET next_attempt_at = ${dueNow('@t')} WHERE seq = @seq AND dead_at IS NULL AND next_attempt_at > @t`);
+    const forget = this.db.prepare(`DELETE FROM outbox_wait WHERE wait_key = @key${byTarget} AND seq = @seq`);
+    let woken = 0;
+    for (const { seq } of taken) {
+      woken += due.run({ seq, t }).changes;
+      forget.run({ ...params, seq });
+    }
+    return { taken: taken.length, woken };
   }
 
   async nextDueAt(target: string): Promise<Date | undefined> {
