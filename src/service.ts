@@ -25,6 +25,7 @@ import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
 
 export const EMBEDDED_TARGET = 'embedded';
@@ -82,8 +83,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const intake = new Intake({
     store,
     targets: [targetName],
-    onAccepted: (clientKeys) => {
-      void Promise.all(clientKeys.map((k) => store.outbox.wakeClient(targetName, k))).then(() => wakeWorker());
+    // Held records waiting for what just arrived (a consent, a participant, a session...) become due now.
+    onAccepted: (changed) => {
+      void store.outbox
+        .wake(intakeWakeEvent(changed))
+        .catch((err: unknown) => logger.error('sync wake-up failed', { error: err instanceof Error ? err.name : typeof err }))
+        .then(() => wakeWorker());
     },
     logger,
   });
@@ -151,6 +156,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     ...(config.sync.writeMode !== 'auto' ? { writeMode: config.sync.writeMode } : {}),
     practiceId: config.sync.practiceOrganizationId,
     roiDocument: config.sync.roiDocument,
+    heldRecheckMs: config.sync.heldRecheckMs,
+    maxBundleEntries: config.sync.maxBundleEntries,
     // Consent is checked per participant right before every send (and again on every retry or replay).
     gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
   });
@@ -179,9 +186,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
     worker,
     logger,
     async close() {
-      // Running import jobs stop first (each says how far it committed), then the sync.
+      // Running import jobs stop first (each says how far it committed), then the sync. Sends still in
+      // flight after the grace period are abandoned safely (unknown outcome: the next attempt looks
+      // before writing; leases are released when the store opens again).
       await intake.close();
-      await worker.stop();
+      await worker.stop(config.sync.shutdownGraceMs);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

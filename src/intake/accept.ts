@@ -1,7 +1,7 @@
 /**
  * Accepting records: decide the client each belongs to and whether policy keeps it local, then store it
- * with its outbox entries through the group commit (group-commit.ts), and wake the sync for the clients
- * written, once per commit. Single PUTs, synchronous imports and import jobs all come through here, so
+ * with its outbox entries through the group commit (group-commit.ts), and tell the sync what changed,
+ * once per commit. Single PUTs, synchronous imports and import jobs all come through here, so
  * consent and psychotherapy-note policy and client keys are applied identically.
  */
 import type { AnyRecord, NoteRecord, RecordKind } from '../domain/records.js';
@@ -18,8 +18,11 @@ export interface IntakeDeps {
   store: Pick<Store, 'records' | 'importJobs'>;
   /** Names of the sync targets every disclosable record is queued for. */
   targets: string[];
-  /** Called once per commit with the client keys written (the sync wakes held records of those clients). */
-  onAccepted?: (clientKeys: string[]) => void;
+  /**
+   * Called once per commit with the results of the records that changed (the sync wakes the held
+   * records waiting for them: src/sync/wait-keys.ts).
+   */
+  onAccepted?: (changed: PutRecordResult[]) => void;
   /** Group commit settings; DEFAULT_GROUP_COMMIT where unset. */
   groupCommit?: Partial<GroupCommitOptions>;
   /** Lines per commit of an import; DEFAULT_IMPORT_CHUNK_LINES where unset. */
@@ -103,22 +106,16 @@ export class Intake {
     return session?.clientMrn ?? null;
   }
 
-  /** After each commit: wake the sync for the clients whose records changed (one call per commit). */
-  private committed(puts: GroupPut[], outcomes: GroupPutOutcome[]): void {
-    const wake = new Set<string>();
-    puts.forEach((p, i) => {
-      const o = outcomes[i];
-      if (!o.ok || !o.result.changed) {
-        return;
+  /** After each commit: tell the sync which records changed (one call per commit). */
+  private committed(_puts: GroupPut[], outcomes: GroupPutOutcome[]): void {
+    const changed: PutRecordResult[] = [];
+    for (const o of outcomes) {
+      if (o.ok && o.result.changed) {
+        changed.push(o.result);
       }
-      wake.add(p.input.clientKey);
-      if (p.input.kind === 'session') {
-        // Notes that arrived before their session waited under the session's key.
-        wake.add(`session:${p.input.record.id}`);
-      }
-    });
-    if (wake.size > 0) {
-      this.deps.onAccepted?.([...wake]);
+    }
+    if (changed.length > 0) {
+      this.deps.onAccepted?.(changed);
     }
   }
 }

@@ -159,12 +159,20 @@ export class SqliteRecords implements RecordStore {
   }
 
   async listRecords(filter: RecordFilter): Promise<StoredRecord[]> {
+    // Only the given fields become conditions: `(@x IS NULL OR col = @x)` would keep the client index unused.
+    const where: string[] = [];
+    const params: Record<string, string> = {};
+    if (filter.clientMrn !== undefined) {
+      where.push('client_mrn = @mrn');
+      params.mrn = filter.clientMrn;
+    }
+    if (filter.kind !== undefined) {
+      where.push('kind = @kind');
+      params.kind = filter.kind;
+    }
     const rows = this.db
-      .prepare(
-        `SELECT * FROM records WHERE (@kind IS NULL OR kind = @kind) AND (@mrn IS NULL OR client_mrn = @mrn)
-         ORDER BY kind, id`
-      )
-      .all({ kind: filter.kind ?? null, mrn: filter.clientMrn ?? null }) as RecordRow[];
+      .prepare(`SELECT * FROM records ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY kind, id`)
+      .all(params) as RecordRow[];
     return rows.map(toRecord);
   }
 }
