@@ -1,0 +1,253 @@
+/**
+ * Answers searches for the SQLite repository. Three ways, chosen per search:
+ * 1. **Indexed, exact**: every filter translates exactly (search-plan.ts). SQL counts the matches,
+ *    orders them and reads one page; only that page is parsed. medplum's matcher still checks each
+ *    resource of the page: should it ever disagree with the index, the disagreement is logged (type
+ *    and parameter codes) and the search is answered the second way.
+ * 2. **Indexed, candidates**: some filter is only narrowed (a superset). The candidates are parsed,
+ *    medplum's matcher decides, and the order is computed in JavaScript (search-sort.ts).
+ * 3. **Scan**: a type not re-indexed yet (search-reindex.ts): every resource of the type is a candidate.
+ * All run synchronously inside the repository's read lock.
+ */
+import type { SearchRequest, WithId } from '@medplum/core';
+import { OperationOutcomeError, badRequest, isResourceType, matchesSearchRequest } from '@medplum/core';
+import type { Statement } from 'better-sqlite3';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { FhirDatabase } from './database.js';
+import { assertKnownSearchParameters, pageSize } from './search.js';
+import { extractEntries } from './search-extract.js';
+import type { ParamIds } from './search-index.js';
+import { normalizeSearchRequest } from './search-normalize.js';
+import type { PlanContext, SearchPlan } from './search-plan.js';
+import { driverSql, fromWhere, optionRank, planSearch } from './search-plan.js';
+import type { SearchIndexLogger, SearchIndexState } from './search-reindex.js';
+import type { SortOrderRule } from './search-sort.js';
+import { sortInSearchOrder } from './search-sort.js';
+import type { Driver } from './search-sql-parts.js';
+import { Rank } from './search-sql-parts.js';
+
+/** Drivers are compared by counting at most this many of their rows. */
+const PROBE_LIMIT = 1000;
+
+/** The answer to a search: the total and one page. */
+export interface SearchAnswer<T extends Resource> {
+  total: number;
+  page: WithId<T>[];
+}
+
+/** Executes searches against one connection. */
+export class SearchExecutor {
+  private readonly db: FhirDatabase;
+  private readonly params: ParamIds;
+  private readonly state: SearchIndexState;
+  private readonly logger?: SearchIndexLogger;
+  private readonly useIndex: boolean;
+  private readonly classes: Statement<[number], { span: number }>;
+  private readonly content: Statement<[string, string], { content: string }>;
+  private readonly liveOfType: Statement<[string], { content: string }>;
+  private readonly statements = new Map<string, Statement>();
+  private readonly ctx: PlanContext;
+
+  constructor(db: FhirDatabase, params: ParamIds, state: SearchIndexState, useIndex: boolean, logger?: SearchIndexLogger) {
+    this.db = db;
+    this.params = params;
+    this.state = state;
+    this.useIndex = useIndex;
+    this.logger = logger;
+    this.classes = db.prepare('SELECT span FROM search_date_class WHERE pid = ?');
+    this.content = db.prepare('SELECT content FROM resources WHERE resource_type = ? AND id = ? AND deleted = 0');
+    this.liveOfType = db.prepare('SELECT content FROM resources WHERE resource_type = ? AND deleted = 0');
+    this.ctx = {
+      param: (type, code) => this.params.lookup(type, code),
+      dateClasses: (pid) => this.classes.all(pid).map((r) => r.span),
+    };
+  }
+
+  /**
+   * @param request - A search request; `types` for a search across types.
+   * @returns A searchset Bundle with `total`.
+   */
+  search<T extends Resource>(request: SearchRequest<T>): Bundle<WithId<T>> {
+    const types = request.types?.length ? request.types : [request.resourceType];
+    const typed = types.map((resourceType) => {
+      if (!isResourceType(resourceType)) {
+        throw new OperationOutcomeError(badRequest(`Unknown resource type: ${resourceType}`));
+      }
+      const one = { ...request, resourceType, types: undefined } as SearchRequest<T>;
+      assertKnownSearchParameters(resourceType, one.filters);
+      return normalizeSearchRequest(one);
+    });
+    const answer = typed.length === 1 ? this.searchType(typed[0]) : this.searchTypes(typed, request);
+    return {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: answer.total,
+      ...(answer.page.length ? { entry: answer.page.map((resource) => ({ resource, search: { mode: 'match' as const } })) } : {}),
+    };
+  }
+
+  /**
+   * The SQL an indexed search of `request` would run (for the query-plan test and diagnostics).
+   * @returns The statements with their parameters, or undefined when the search would not use the index.
+   */
+  explain(request: SearchRequest): { sql: string; params: unknown[] }[] | undefined {
+    const normal = normalizeSearchRequest(request);
+    const plan = planSearch(normal, this.ctx);
+    if (!this.useIndex || !this.state.isReady(request.resourceType) || plan.empty) {
+      return undefined;
+    }
+    const driver = this.chooseDriver(plan);
+    const fw = fromWhere(plan, driver);
+    const out = [
+      ...plan.drivers.map((option) => ({ sql: `SELECT COUNT(*) AS n FROM (${driverSql(option).sql} LIMIT ${PROBE_LIMIT})`, params: driverSql(option).params })),
+      { sql: `SELECT COUNT(*) AS n ${fw.sql}`, params: fw.params },
+    ];
+    if (plan.exact) {
+      out.push({ sql: `SELECT r.id AS id ${fw.sql} ORDER BY ${plan.order.sql} LIMIT ? OFFSET ?`, params: [...fw.params, ...plan.order.params, 20, 0] });
+    } else {
+      out.push({ sql: `SELECT ${CONTENT_OF_R} AS content ${fw.sql}`, params: fw.params });
+    }
+    return out;
+  }
+
+  private searchType<T extends Resource>(request: SearchRequest<T>): SearchAnswer<T> {
+    const offset = Math.max(request.offset ?? 0, 0);
+    const count = pageSize(request);
+    const matches = this.matchesOfType(request);
+    if ('page' in matches) {
+      return matches;
+    }
+    sortInSearchOrder(matches.items, sortRules(request));
+    return { total: matches.items.length, page: matches.items.slice(offset, offset + count).map((i) => i.resource) };
+  }
+
+  /** A search across types: the matches of each, merged in the search order. */
+  private searchTypes<T extends Resource>(requests: SearchRequest<T>[], request: SearchRequest<T>): SearchAnswer<T> {
+    const items: Item<T>[] = [];
+    for (const one of requests) {
+      const plan = this.indexUsable(one.resourceType) ? planSearch(one, this.ctx) : undefined;
+      if (!plan?.empty) {
+        items.push(...this.candidates(one, plan));
+      }
+    }
+    sortInSearchOrder(items, sortRules(request));
+    const offset = Math.max(request.offset ?? 0, 0);
+    return { total: items.length, page: items.slice(offset, offset + pageSize(request)).map((i) => i.resource) };
+  }
+
+  /** Either the final answer (exact path) or the matching resources to sort and page. */
+  private matchesOfType<T extends Resource>(request: SearchRequest<T>): SearchAnswer<T> | { items: Item<T>[] } {
+    if (!this.indexUsable(request.resourceType)) {
+      return { items: this.candidates(request, undefined) };
+    }
+    const plan = planSearch(request, this.ctx);
+    if (plan.empty) {
+      return { total: 0, page: [] };
+    }
+    if (plan.exact) {
+      const answer = this.exact(plan, request);
+      if (answer) {
+        return answer;
+      }
+    }
+    return { items: this.candidates(request, plan) };
+  }
+
+  private indexUsable(resourceType: string): boolean {
+    return this.useIndex && this.state.isReady(resourceType);
+  }
+
+  /** Path 1: SQL counts, orders and pages; undefined if the matcher disagrees with the index. */
+  private exact<T extends Resource>(plan: SearchPlan, request: SearchRequest<T>): SearchAnswer<T> | undefined {
+    const fw = fromWhere(plan, this.chooseDriver(plan));
+    const total = (this.prepare(`SELECT COUNT(*) AS n ${fw.sql}`).get(...fw.params) as { n: number }).n;
+    const count = pageSize(request);
+    if (count === 0 || total === 0) {
+      return { total, page: [] };
+    }
+    const offset = Math.max(request.offset ?? 0, 0);
+    const ids = this.prepare(`SELECT r.id AS id ${fw.sql} ORDER BY ${plan.order.sql} LIMIT ? OFFSET ?`)
+      .all(...fw.params, ...plan.order.params, count, offset) as { id: string }[];
+    const page: WithId<T>[] = [];
+    for (const { id } of ids) {
+      const row = this.content.get(request.resourceType, id);
+      const resource = row ? (JSON.parse(row.content) as WithId<T>) : undefined;
+      if (!resource || !matchesSearchRequest(resource, request)) {
+        this.logger?.warn('FHIR search index disagrees with the matcher; answering from candidates', {
+          resourceType: request.resourceType,
+          codes: (request.filters ?? []).map((f) => f.code),
+        });
+        return undefined;
+      }
+      page.push(resource);
+    }
+    return { total, page };
+  }
+
+  /** Paths 2 and 3: the resources the plan's SQL lets through (every one without a plan) that match. */
+  private candidates<T extends Resource>(request: SearchRequest<T>, plan: SearchPlan | undefined): Item<T>[] {
+    let contents: { content: string }[];
+    if (plan) {
+      const fw = fromWhere(plan, this.chooseDriver(plan));
+      contents = this.prepare(`SELECT ${CONTENT_OF_R} AS content ${fw.sql}`).all(...fw.params) as { content: string }[];
+    } else {
+      contents = this.liveOfType.all(request.resourceType);
+    }
+    const withEntries = (request.sortRules ?? []).some((r) => r.code !== '_id' && r.code !== '_lastUpdated');
+    const items: Item<T>[] = [];
+    for (const { content } of contents) {
+      const resource = JSON.parse(content) as WithId<T>;
+      if (matchesSearchRequest(resource, request)) {
+        items.push({ resource, entries: withEntries ? extractEntries(resource) : [] });
+      }
+    }
+    return items;
+  }
+
+  /**
+   * The driver to start from: the option with the fewest rows (counted up to PROBE_LIMIT), a parameter
+   * scan only when nothing better exists; undefined when no filter can drive.
+   */
+  private chooseDriver(plan: SearchPlan): Driver[] | undefined {
+    const options = [...plan.drivers].sort((a, b) => optionRank(a) - optionRank(b));
+    const probed = options.filter((o) => optionRank(o) < Rank.PARAM_SCAN);
+    if (probed.length <= 1) {
+      return probed[0] ?? options[0];
+    }
+    let best = probed[0];
+    let bestCount = Infinity;
+    for (const option of probed) {
+      const d = driverSql(option);
+      const n = (this.prepare(`SELECT COUNT(*) AS n FROM (${d.sql} LIMIT ${PROBE_LIMIT})`).get(...d.params) as { n: number }).n;
+      if (n < bestCount) {
+        [best, bestCount] = [option, n];
+      }
+    }
+    return best;
+  }
+
+  /** Prepared statements by SQL text (a search's shape), kept for reuse. */
+  private prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= 500) {
+        this.statements.clear();
+      }
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/** A matching resource, with its index entries when the order needs them. */
+interface Item<T extends Resource> {
+  resource: WithId<T>;
+  entries: ReturnType<typeof extractEntries>;
+}
+
+const CONTENT_OF_R = '(SELECT content FROM resources res WHERE res.resource_type = r.resource_type AND res.id = r.id)';
+
+function sortRules(request: SearchRequest): SortOrderRule[] {
+  return request.sortRules ?? [];
+}

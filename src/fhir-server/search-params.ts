@@ -1,0 +1,180 @@
+/**
+ * Which search parameters the index holds, and their FHIRPath expressions prepared for indexing.
+ *
+ * Every parameter of a type whose kind medplum's matcher evaluates (token, reference, date, string,
+ * uri) and that has an expression is indexed, from that same expression, so the index sees exactly the
+ * values the matcher sees. One preparation: R4's shared parameters (`patient`, `date`, `identifier`...)
+ * are unions over dozens of types ("AllergyIntolerance.patient | CarePlan.subject... "); the branches
+ * that start with another resource type yield nothing on this type, so they are dropped before parsing
+ * (a 10x difference in write cost). The tests compare the index with the matcher on the full expressions.
+ */
+import { createHash } from 'node:crypto';
+import type { FhirPathAtom } from '@medplum/core';
+import { getSearchParameters, globalSchema, isResourceType, parseFhirPath } from '@medplum/core';
+import type { SearchParameter } from '@medplum/fhirtypes';
+
+/** The value table a parameter kind is stored in. */
+export type ValueTable = 'token' | 'reference' | 'date' | 'string';
+
+/** A search parameter the index holds, for one resource type. */
+export interface IndexedParam {
+  code: string;
+  /** The SearchParameter.type: token, reference, date, string or uri. */
+  type: string;
+  table: ValueTable;
+  /** The expression, restricted to this resource type, parsed once. */
+  atom: FhirPathAtom;
+  /** SearchParameter.target (reference parameters): the types a bare id may name. */
+  targets: string[];
+}
+
+const TABLE_OF: Record<string, ValueTable> = {
+  token: 'token',
+  reference: 'reference',
+  date: 'date',
+  string: 'string',
+  uri: 'string', // medplum's matcher compares uris exactly as strings
+};
+
+/**
+ * Bumped whenever what is extracted into the index changes, so existing indexes are rebuilt
+ * (search-reindex.ts compares a fingerprint including it).
+ */
+const INDEX_FORMAT = 1;
+
+const byType = new Map<string, Map<string, IndexedParam>>();
+let fingerprint: string | undefined;
+
+/**
+ * @param resourceType - A resource type.
+ * @returns The indexed parameters of that type, by code.
+ */
+export function indexedParams(resourceType: string): Map<string, IndexedParam> {
+  let params = byType.get(resourceType);
+  if (!params) {
+    params = new Map();
+    for (const [code, param] of Object.entries(getSearchParameters(resourceType) ?? {})) {
+      const prepared = prepare(resourceType, code, param);
+      if (prepared) {
+        params.set(code, prepared);
+      }
+    }
+    byType.set(resourceType, params);
+  }
+  return params;
+}
+
+/**
+ * @param resourceType - A resource type.
+ * @param code - A search parameter code.
+ * @returns The indexed parameter, or undefined when the index does not hold it.
+ */
+export function indexedParam(resourceType: string, code: string): IndexedParam | undefined {
+  return indexedParams(resourceType).get(code);
+}
+
+/**
+ * A digest of every indexed parameter's definition (and of the extraction format): when it differs
+ * from the one an index was built with, the index is rebuilt.
+ * @returns A hex digest, computed once per process.
+ */
+export function definitionsFingerprint(): string {
+  if (!fingerprint) {
+    const hash = createHash('sha256').update(`format ${INDEX_FORMAT}\n`);
+    for (const type of Object.keys(globalSchema.types).sort()) {
+      const params = globalSchema.types[type]?.searchParams;
+      if (!params || !isResourceType(type)) {
+        continue;
+      }
+      for (const code of Object.keys(params).sort()) {
+        const p = params[code];
+        if (TABLE_OF[p.type ?? ''] && p.expression) {
+          hash.update(`${type}\t${code}\t${p.type}\t${p.expression}\n`);
+        }
+      }
+    }
+    fingerprint = hash.digest('hex');
+  }
+  return fingerprint;
+}
+
+function prepare(resourceType: string, code: string, param: SearchParameter): IndexedParam | undefined {
+  const table = TABLE_OF[param.type ?? ''];
+  if (!table || !param.expression) {
+    return undefined;
+  }
+  const expression = forResourceType(resourceType, param.expression);
+  return {
+    code,
+    type: param.type,
+    table,
+    atom: parseFhirPath(expression),
+    targets: param.target ?? [],
+  };
+}
+
+/**
+ * Drops the top-level union branches that start with another resource type's name.
+ * @param resourceType - The type the expression will be evaluated on.
+ * @param expression - A SearchParameter expression.
+ * @returns An equivalent expression for that type (the original when nothing can be dropped).
+ */
+export function forResourceType(resourceType: string, expression: string): string {
+  const branches = topLevelBranches(expression);
+  const kept = branches.filter((branch) => {
+    const head = /^([A-Z][A-Za-z]+)\./.exec(branch)?.[1];
+    return !head || head === resourceType || !isResourceType(head);
+  });
+  // No branch left means nothing matches this type; keep the original so evaluation stays medplum's.
+  return kept.length === 0 || kept.length === branches.length ? expression : kept.join(' | ');
+}
+
+/** Splits on `|` outside parentheses and string literals. */
+function topLevelBranches(expression: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < expression.length; i++) {
+    const c = expression[i];
+    if (quoted) {
+      if (c === '\\') {
+        i++;
+      } else if (c === "'") {
+        quoted = false;
+      }
+    } else if (c === "'") {
+      quoted = true;
+    } else if (c === '(') {
+      depth++;
+    } else if (c === ')') {
+      depth--;
+    } else if (c === '|' && depth === 0) {
+      out.push(expression.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(expression.slice(start).trim());
+  return out;
+}
+
+/**
+ * Every (resource type, code) the index may hold, without parsing anything (search_param is seeded
+ * with them, see search-index.ts).
+ * @returns The pairs.
+ */
+export function allIndexedParamCodes(): [string, string][] {
+  const out: [string, string][] = [];
+  for (const type of Object.keys(globalSchema.types)) {
+    const params = globalSchema.types[type]?.searchParams;
+    if (!params || !isResourceType(type)) {
+      continue;
+    }
+    for (const [code, p] of Object.entries(params)) {
+      if (TABLE_OF[p.type ?? ''] && p.expression) {
+        out.push([type, code]);
+      }
+    }
+  }
+  return out;
+}
