@@ -84,7 +84,7 @@ function toSql(conjunction: Constraint[], prefix: string): SqlPart {
  * The exact condition of one date filter.
  * @param filter - A date filter (not :missing).
  * @param pid - Its parameter's key.
- * @returns Its plan (no drivers: those come from dateGroupDriver).
+ * @returns Its plan (its drivers come from dateGroupDriver, for all the filters on the parameter at once).
  */
 export function dateFilterPlan(filter: Filter, pid: number): FilterPlan {
   const negated = isNegated(filter.operator);
@@ -94,7 +94,7 @@ export function dateFilterPlan(filter: Filter, pid: number): FilterPlan {
   }
   const clause = `x.span >= 0 AND (${alts.map((a) => `(${a.sql})`).join(' OR ')})`;
   const exists = existsIn('date', pid, clause, alts.flatMap((a) => a.params));
-  return signed(negated, exists, true, []);
+  return signed(negated, exists, true, undefined);
 }
 
 /**

@@ -31,7 +31,7 @@ import { loadFhirDefinitions } from '../fhir/definitions.js';
 import type { FhirDatabase } from './database.js';
 import { SearchExecutor } from './search-exec.js';
 import { SearchIndexWriter } from './search-index.js';
-import { allIndexedParamCodes } from './search-params.js';
+import { allIndexedParamCodes, specializeSearchParameters } from './search-params.js';
 import type { SearchIndexLogger } from './search-reindex.js';
 import { Reindexer, SearchIndexState } from './search-reindex.js';
 import type { CurrentRow } from './statements.js';
@@ -69,6 +69,7 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
   constructor(db: FhirDatabase, options: SqliteFhirRepositoryOptions = {}) {
     super();
     loadFhirDefinitions();
+    specializeSearchParameters();
     this.sql = new Statements(db);
     this.tx = new TransactionManager(db);
     this.useIndex = options.searchIndex !== false;
