@@ -92,7 +92,9 @@ export function dateFilterPlan(filter: Filter, pid: number): FilterPlan {
   if (alts.length === 0) {
     return signed(negated, NEVER, true, []);
   }
-  const clause = `x.span >= 0 AND (${alts.map((a) => `(${a.sql})`).join(' OR ')})`;
+  // The unary + keeps SQLite on the primary key (rid, pid): without it, it may prefer the
+  // (pid, span, low) index, which reads every row of the parameter for each candidate.
+  const clause = `+x.span >= 0 AND (${alts.map((a) => `(${a.sql})`).join(' OR ')})`;
   const exists = existsIn('date', pid, clause, alts.flatMap((a) => a.params));
   return signed(negated, exists, true, undefined);
 }

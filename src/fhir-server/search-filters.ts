@@ -82,7 +82,9 @@ function tokenPlan(filter: Filter, pid: number): FilterPlan {
   if (clauses.length === 0) {
     return signed(isNegated(filter.operator), NEVER, true, []);
   }
-  const where = clauses.map((c) => `(${c.replaceAll(/\b(system|value)\b/g, 'x.$1')})`).join(' OR ');
+  // Unary + on the value columns: the check is a probe of this resource's rows by the primary key
+  // (rid, pid), never a read of every row holding the value (a common code like status=current).
+  const where = clauses.map((c) => `(${c.replaceAll(/\b(system|value)\b/g, '+x.$1')})`).join(' OR ');
   return signed(isNegated(filter.operator), existsIn('token', pid, where, params), exact, drivers);
 }
 
@@ -95,7 +97,7 @@ function referencePlan(filter: Filter, pid: number): FilterPlan {
   }
   const marks = parts.map(() => '?').join(', ');
   const driver = { sql: `SELECT rid FROM search_reference WHERE pid = ? AND ref IN (${marks})`, params: [pid, ...parts], rank: Rank.REFERENCE };
-  return signed(isNegated(filter.operator), existsIn('reference', pid, `x.ref IN (${marks})`, parts), true, [driver]);
+  return signed(isNegated(filter.operator), existsIn('reference', pid, `+x.ref IN (${marks})`, parts), true, [driver]);
 }
 
 function stringPlan(filter: Filter, pid: number): FilterPlan {

@@ -69,10 +69,11 @@ function tieBreakers(rules: SortOrderRule[]): ResolvedSort[] {
   ];
 }
 
+// Keyed by the resource (rid, pid); the unary + keeps SQLite off the value indexes (see existsIn).
 const KEY_SQL: Record<string, (descending: boolean) => string> = {
-  token: (d) => `SELECT ${d ? 'MAX' : 'MIN'}(x.value) FROM search_token x WHERE x.rid = r.rid AND x.pid = ? AND NOT (x.system = '' AND x.value = '')`,
-  reference: (d) => `SELECT ${d ? 'MAX' : 'MIN'}(x.ref) FROM search_reference x WHERE x.rid = r.rid AND x.pid = ? AND x.ref <> ''`,
-  date: (d) => `SELECT ${d ? 'MAX(x.high)' : 'MIN(x.low)'} FROM search_date x WHERE x.rid = r.rid AND x.pid = ? AND x.span >= 0`,
+  token: (d) => `SELECT ${d ? 'MAX' : 'MIN'}(x.value) FROM search_token x WHERE x.rid = r.rid AND x.pid = ? AND NOT (+x.system = '' AND +x.value = '')`,
+  reference: (d) => `SELECT ${d ? 'MAX' : 'MIN'}(x.ref) FROM search_reference x WHERE x.rid = r.rid AND x.pid = ? AND +x.ref <> ''`,
+  date: (d) => `SELECT ${d ? 'MAX(x.high)' : 'MIN(x.low)'} FROM search_date x WHERE x.rid = r.rid AND x.pid = ? AND +x.span >= 0`,
   string: (d) => `SELECT ${d ? 'MAX' : 'MIN'}(x.value) FROM search_string x WHERE x.rid = r.rid AND x.pid = ?`,
 };
 

@@ -64,7 +64,11 @@ export function isNegated(operator: Operator): boolean {
   return operator === Operator.NOT_EQUALS || operator === Operator.NOT;
 }
 
-/** `EXISTS (a row of this parameter of r [satisfying clause])`. */
+/**
+ * `EXISTS (a row of this parameter of r [satisfying clause])`: a probe of r's own rows by the value
+ * table's (rid, pid) key. Clauses mark their columns with a unary + so SQLite does not prefer a value
+ * index (which would read every resource's rows holding the value, for each candidate).
+ */
 export function existsIn(table: ValueTable, pid: number, clause: string, params: unknown[] = []): SqlPart {
   const where = clause ? ` AND (${clause})` : '';
   return {
