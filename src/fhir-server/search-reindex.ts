@@ -168,7 +168,7 @@ export class Reindexer {
     const total = this.countAll.get()?.n ?? 0;
     const started = Date.now();
     let done = 0;
-    let lastLog = 0;
+    let lastLog = started;
     this.logger?.info?.('FHIR search index: re-indexing stored resources', { total });
     try {
       for (;;) {
