@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parseSearchRequest } from '@medplum/core';
 import type { Bundle, DocumentReference, Resource } from '@medplum/fhirtypes';
-import { openFhirDatabase, type FhirDatabase } from '../../src/fhir-server/database.js';
+import { openFhirDatabase } from '../../src/fhir-server/database.js';
 import { SqliteFhirRepository } from '../../src/fhir-server/sqlite-repository.js';
 
 /** The version-1 layout, as the previous release created it. */
