@@ -72,8 +72,12 @@ export class ExtractionError extends Error {
  */
 export function extractEntries(resource: Resource, onError?: (err: ExtractionError) => void): ParamEntries[] {
   const input = [toTypedValue(resource)];
+  const keys = Object.keys(resource);
   const out: ParamEntries[] = [];
   for (const param of indexedParams(resource.resourceType).values()) {
+    if (param.heads && !param.heads.some((head) => keys.some((k) => k.startsWith(head) || k.startsWith(`_${head}`)))) {
+      continue; // none of the elements it starts from (a prefix covers choice types: value -> valueQuantity)
+    }
     try {
       const entries = paramEntries(param, evalFhirPathTyped(param.atom, input));
       if (entries) {

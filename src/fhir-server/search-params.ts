@@ -32,6 +32,12 @@ export interface IndexedParam {
   atom: FhirPathAtom;
   /** SearchParameter.target (reference parameters): the types a bare id may name. */
   targets: string[];
+  /**
+   * The top-level elements the expression starts from (`subject` for "DocumentReference.subject..."),
+   * when every branch starts with one: a resource with none of them (nor a choice-type or `_`
+   * variant) yields nothing, so evaluating it can be skipped. Undefined: always evaluate.
+   */
+  heads?: string[];
 }
 
 const TABLE_OF: Record<string, ValueTable> = {
@@ -154,7 +160,21 @@ function prepare(resourceType: string, code: string, param: SearchParameter): In
     table,
     atom: parseFhirPath(expression),
     targets: param.target ?? [],
+    heads: headsOf(resourceType, expression),
   };
+}
+
+/** The first element of each branch ("Type.element..."), or undefined when a branch is anything else. */
+function headsOf(resourceType: string, expression: string): string[] | undefined {
+  const heads = new Set<string>();
+  for (const branch of topLevelBranches(expression)) {
+    const m = /^([A-Z][A-Za-z]+)\.([a-z][A-Za-z0-9]*)\b/.exec(branch);
+    if (!m || (m[1] !== resourceType && m[1] !== 'Resource' && m[1] !== 'DomainResource')) {
+      return undefined;
+    }
+    heads.add(m[2]);
+  }
+  return [...heads];
 }
 
 /**
