@@ -6,23 +6,24 @@
  *    and parameter codes) and the search is answered the second way.
  * 2. **Indexed, candidates**: some filter is only narrowed (a superset). The candidates are parsed,
  *    medplum's matcher decides, and the order is computed in JavaScript (search-sort.ts).
- * 3. **Scan**: a type not re-indexed yet (search-reindex.ts): every resource of the type is a candidate.
- * All run synchronously inside the repository's read lock.
+ * 3. **Scan**: a type not re-indexed yet (search-reindex.ts), the index switched off, or a search
+ *    across types: every resource of the type is a candidate.
+ * Path 1 runs synchronously inside the repository's read lock (trySearch); paths 2 and 3 list the
+ * candidates and hand them to a CandidateScan (search-scan.ts), which the repository runs in chunks.
  */
 import type { SearchRequest, WithId } from '@medplum/core';
 import { OperationOutcomeError, badRequest, isResourceType, matchesSearchRequest } from '@medplum/core';
 import type { Statement } from 'better-sqlite3';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { FhirDatabase } from './database.js';
-import { assertKnownSearchParameters, pageSize } from './search.js';
-import { extractEntries } from './search-extract.js';
+import { assertKnownSearchParameters, pageSize, searchset } from './search.js';
 import type { ParamIds } from './search-index.js';
 import { normalizeSearchRequest } from './search-normalize.js';
 import type { PlanContext, SearchPlan } from './search-plan.js';
 import { driverSql, fromWhere, optionRank, planSearch } from './search-plan.js';
 import type { SearchIndexLogger, SearchIndexState } from './search-reindex.js';
-import type { SortOrderRule } from './search-sort.js';
-import { sortInSearchOrder } from './search-sort.js';
+import type { TypeCandidates } from './search-scan.js';
+import { CandidateScan } from './search-scan.js';
 import type { Driver } from './search-sql-parts.js';
 import { Rank } from './search-sql-parts.js';
 
@@ -30,7 +31,7 @@ import { Rank } from './search-sql-parts.js';
 const PROBE_LIMIT = 1000;
 
 /** The answer to a search: the total and one page. */
-export interface SearchAnswer<T extends Resource> {
+interface SearchAnswer<T extends Resource> {
   total: number;
   page: WithId<T>[];
 }
@@ -44,7 +45,7 @@ export class SearchExecutor {
   private readonly useIndex: boolean;
   private readonly classes: Statement<[number], { span: number }>;
   private readonly content: Statement<[string, string], { content: string }>;
-  private readonly liveOfType: Statement<[string], { content: string }>;
+  private readonly liveIds: Statement<[string], { id: string }>;
   private readonly statements = new Map<string, Statement>();
   private readonly ctx: PlanContext;
 
@@ -56,7 +57,7 @@ export class SearchExecutor {
     this.logger = logger;
     this.classes = db.prepare('SELECT span FROM search_date_class WHERE pid = ?');
     this.content = db.prepare('SELECT content FROM resources WHERE resource_type = ? AND id = ? AND deleted = 0');
-    this.liveOfType = db.prepare('SELECT content FROM resources WHERE resource_type = ? AND deleted = 0');
+    this.liveIds = db.prepare('SELECT id FROM resources WHERE resource_type = ? AND deleted = 0');
     this.ctx = {
       param: (type, code) => this.params.lookup(type, code),
       dateClasses: (pid) => this.classes.all(pid).map((r) => r.span),
@@ -64,26 +65,42 @@ export class SearchExecutor {
   }
 
   /**
+   * Answers a single-type search from the index when it can do so exactly (path 1).
    * @param request - A search request; `types` for a search across types.
-   * @returns A searchset Bundle with `total`.
+   * @returns The searchset, or undefined when the candidates must be scanned (startScan).
    */
-  search<T extends Resource>(request: SearchRequest<T>): Bundle<WithId<T>> {
-    const types = request.types?.length ? request.types : [request.resourceType];
-    const typed = types.map((resourceType) => {
-      if (!isResourceType(resourceType)) {
-        throw new OperationOutcomeError(badRequest(`Unknown resource type: ${resourceType}`));
+  trySearch<T extends Resource>(request: SearchRequest<T>): Bundle<WithId<T>> | undefined {
+    const typed = this.validate(request);
+    if (typed.length !== 1 || !this.indexUsable(typed[0].resourceType)) {
+      return undefined;
+    }
+    const plan = planSearch(typed[0], this.ctx);
+    if (plan.empty) {
+      return searchset(0, []);
+    }
+    const answer = plan.exact ? this.exact(plan, typed[0]) : undefined;
+    return answer ? searchset(answer.total, answer.page) : undefined;
+  }
+
+  /**
+   * Lists the candidates of a search the index cannot answer exactly (paths 2 and 3); the scan then
+   * parses and matches them a chunk at a time.
+   * @param request - A search request; `types` for a search across types.
+   * @returns The scan.
+   */
+  startScan<T extends Resource>(request: SearchRequest<T>): CandidateScan<T> {
+    const candidates = this.validate(request).map((one): TypeCandidates => {
+      const plan = this.indexUsable(one.resourceType) ? planSearch(one, this.ctx) : undefined;
+      if (plan?.empty) {
+        return { request: one, ids: [] };
       }
-      const one = { ...request, resourceType, types: undefined } as SearchRequest<T>;
-      assertKnownSearchParameters(resourceType, one.filters);
-      return normalizeSearchRequest(one);
+      if (!plan) {
+        return { request: one, ids: this.liveIds.all(one.resourceType).map((r) => r.id) };
+      }
+      const fw = fromWhere(plan, this.chooseDriver(plan));
+      return { request: one, ids: (this.prepare(`SELECT r.id AS id ${fw.sql}`).all(...fw.params) as { id: string }[]).map((r) => r.id) };
     });
-    const answer = typed.length === 1 ? this.searchType(typed[0]) : this.searchTypes(typed, request);
-    return {
-      resourceType: 'Bundle',
-      type: 'searchset',
-      total: answer.total,
-      ...(answer.page.length ? { entry: answer.page.map((resource) => ({ resource, search: { mode: 'match' as const } })) } : {}),
-    };
+    return new CandidateScan(this.content, request, candidates);
   }
 
   /**
@@ -93,7 +110,7 @@ export class SearchExecutor {
   explain(request: SearchRequest): { sql: string; params: unknown[] }[] | undefined {
     const normal = normalizeSearchRequest(request);
     const plan = planSearch(normal, this.ctx);
-    if (!this.useIndex || !this.state.isReady(request.resourceType) || plan.empty) {
+    if (!this.indexUsable(request.resourceType) || plan.empty) {
       return undefined;
     }
     const driver = this.chooseDriver(plan);
@@ -105,52 +122,22 @@ export class SearchExecutor {
     if (plan.exact) {
       out.push({ sql: `SELECT r.id AS id ${fw.sql} ORDER BY ${plan.order.sql} LIMIT ? OFFSET ?`, params: [...fw.params, ...plan.order.params, 20, 0] });
     } else {
-      out.push({ sql: `SELECT ${CONTENT_OF_R} AS content ${fw.sql}`, params: fw.params });
+      out.push({ sql: `SELECT r.id AS id ${fw.sql}`, params: fw.params });
     }
     return out;
   }
 
-  private searchType<T extends Resource>(request: SearchRequest<T>): SearchAnswer<T> {
-    const offset = Math.max(request.offset ?? 0, 0);
-    const count = pageSize(request);
-    const matches = this.matchesOfType(request);
-    if ('page' in matches) {
-      return matches;
-    }
-    sortInSearchOrder(matches.items, sortRules(request));
-    return { total: matches.items.length, page: matches.items.slice(offset, offset + count).map((i) => i.resource) };
-  }
-
-  /** A search across types: the matches of each, merged in the search order. */
-  private searchTypes<T extends Resource>(requests: SearchRequest<T>[], request: SearchRequest<T>): SearchAnswer<T> {
-    const items: Item<T>[] = [];
-    for (const one of requests) {
-      const plan = this.indexUsable(one.resourceType) ? planSearch(one, this.ctx) : undefined;
-      if (!plan?.empty) {
-        items.push(...this.candidates(one, plan));
+  /** Checks every searched type and parameter; returns one normalised request per type. */
+  private validate<T extends Resource>(request: SearchRequest<T>): SearchRequest<T>[] {
+    const types = request.types?.length ? request.types : [request.resourceType];
+    return types.map((resourceType) => {
+      if (!isResourceType(resourceType)) {
+        throw new OperationOutcomeError(badRequest(`Unknown resource type: ${resourceType}`));
       }
-    }
-    sortInSearchOrder(items, sortRules(request));
-    const offset = Math.max(request.offset ?? 0, 0);
-    return { total: items.length, page: items.slice(offset, offset + pageSize(request)).map((i) => i.resource) };
-  }
-
-  /** Either the final answer (exact path) or the matching resources to sort and page. */
-  private matchesOfType<T extends Resource>(request: SearchRequest<T>): SearchAnswer<T> | { items: Item<T>[] } {
-    if (!this.indexUsable(request.resourceType)) {
-      return { items: this.candidates(request, undefined) };
-    }
-    const plan = planSearch(request, this.ctx);
-    if (plan.empty) {
-      return { total: 0, page: [] };
-    }
-    if (plan.exact) {
-      const answer = this.exact(plan, request);
-      if (answer) {
-        return answer;
-      }
-    }
-    return { items: this.candidates(request, plan) };
+      const one = { ...request, resourceType, types: undefined } as SearchRequest<T>;
+      assertKnownSearchParameters(resourceType, one.filters);
+      return normalizeSearchRequest(one);
+    });
   }
 
   private indexUsable(resourceType: string): boolean {
@@ -182,26 +169,6 @@ export class SearchExecutor {
       page.push(resource);
     }
     return { total, page };
-  }
-
-  /** Paths 2 and 3: the resources the plan's SQL lets through (every one without a plan) that match. */
-  private candidates<T extends Resource>(request: SearchRequest<T>, plan: SearchPlan | undefined): Item<T>[] {
-    let contents: { content: string }[];
-    if (plan) {
-      const fw = fromWhere(plan, this.chooseDriver(plan));
-      contents = this.prepare(`SELECT ${CONTENT_OF_R} AS content ${fw.sql}`).all(...fw.params) as { content: string }[];
-    } else {
-      contents = this.liveOfType.all(request.resourceType);
-    }
-    const withEntries = (request.sortRules ?? []).some((r) => r.code !== '_id' && r.code !== '_lastUpdated');
-    const items: Item<T>[] = [];
-    for (const { content } of contents) {
-      const resource = JSON.parse(content) as WithId<T>;
-      if (matchesSearchRequest(resource, request)) {
-        items.push({ resource, entries: withEntries ? extractEntries(resource) : [] });
-      }
-    }
-    return items;
   }
 
   /**
@@ -238,16 +205,4 @@ export class SearchExecutor {
     }
     return statement;
   }
-}
-
-/** A matching resource, with its index entries when the order needs them. */
-interface Item<T extends Resource> {
-  resource: WithId<T>;
-  entries: ReturnType<typeof extractEntries>;
-}
-
-const CONTENT_OF_R = '(SELECT content FROM resources res WHERE res.resource_type = r.resource_type AND res.id = r.id)';
-
-function sortRules(request: SearchRequest): SortOrderRule[] {
-  return request.sortRules ?? [];
 }

@@ -4,7 +4,8 @@
  * search-schema.ts, search-plan.ts; docs/embedded-fhir-server.md).
  */
 import { OperationOutcomeError, badRequest, getSearchParameter } from '@medplum/core';
-import type { Filter, SearchRequest } from '@medplum/core';
+import type { Filter, SearchRequest, WithId } from '@medplum/core';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 
 /** Used when a search gives no `_count`, like medplum's server. */
 export const DEFAULT_SEARCH_COUNT = 20;
@@ -54,4 +55,19 @@ export function pageSize(request: SearchRequest): number {
     return DEFAULT_SEARCH_COUNT;
   }
   return Math.min(count, MAX_SEARCH_COUNT);
+}
+
+/**
+ * A searchset Bundle.
+ * @param total - How many resources match.
+ * @param page - The page of them to return.
+ * @returns The Bundle (no `entry` when the page is empty).
+ */
+export function searchset<T extends Resource>(total: number, page: WithId<T>[]): Bundle<WithId<T>> {
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total,
+    ...(page.length ? { entry: page.map((resource) => ({ resource, search: { mode: 'match' as const } })) } : {}),
+  };
 }

@@ -250,8 +250,21 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
    * filters, `_sort`, `_count` (default 20, at most 1000), `_offset`, `_type` (system search) and
    * always reports `total`. `_include`/`_revinclude`/`_elements`/`_summary` are ignored.
    */
-  search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
-    return this.tx.read(() => this.searcher.search(searchRequest));
+  async search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+    const answer = await this.tx.read(() => this.searcher.trySearch(searchRequest));
+    if (answer) {
+      return answer;
+    }
+    // Candidates to parse and match: in chunks, holding the connection (so they cannot change) but
+    // letting the event loop run between chunks.
+    // (tx.read inside the transaction runs at once, with storage errors turned into a 500 outcome.)
+    return this.tx.transaction(async () => {
+      const scan = await this.tx.read(() => this.searcher.startScan(searchRequest));
+      while (await this.tx.read(() => scan.step())) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return this.tx.read(() => scan.result());
+    });
   }
 
   /** For each reference, the resources whose `referenceField` points at it (one search per reference). */
