@@ -104,9 +104,11 @@ export function dateFilterPlan(filter: Filter, pid: number): FilterPlan {
  * @param filters - Filters on the same parameter.
  * @param pid - The parameter's key.
  * @param classes - The span classes present for it (search_date_class).
- * @returns The driver; [] when no resource can match; undefined when these filters cannot drive.
+ * @returns The driver and the filters whose conditions it makes redundant (those it applies exactly,
+ *   when no resource has several values); parts [] when no resource can match; undefined when these
+ *   filters cannot drive.
  */
-export function dateGroupDriver(filters: Filter[], pid: number, classes: number[]): Driver[] | undefined {
+export function dateGroupDriver(filters: Filter[], pid: number, classes: number[]): { parts: Driver[]; covers: Filter[] } | undefined {
   const usable = filters.filter(
     (f) => !isNegated(f.operator) && splitSearchOnComma(f.value).length === 1
   );
@@ -115,7 +117,7 @@ export function dateGroupDriver(filters: Filter[], pid: number, classes: number[
   }
   const conjunctions = usable.map(alternatives);
   if (conjunctions.some((alts) => alts.length === 0)) {
-    return []; // a filter that never matches
+    return { parts: [], covers: [] }; // a filter that never matches
   }
   const all = conjunctions.map((alts) => alts[0]);
   const parts: SqlPart[] = [];
@@ -144,9 +146,10 @@ export function dateGroupDriver(filters: Filter[], pid: number, classes: number[
     }
   }
   if (parts.length === 0) {
-    return []; // no stored value at all
+    return { parts: [], covers: [] }; // no stored value at all
   }
-  return [{ sql: parts.map((p) => p.sql).join(' UNION ALL '), params: parts.flatMap((p) => p.params), rank }];
+  const driver = { sql: parts.map((p) => p.sql).join(' UNION ALL '), params: parts.flatMap((p) => p.params), rank };
+  return { parts: [driver], covers: classes.includes(MULTI_CLASS) ? [] : usable };
 }
 
 const ISO_INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

@@ -20,15 +20,24 @@ import { assertKnownSearchParameters, pageSize, searchset } from './search.js';
 import type { ParamIds } from './search-index.js';
 import { normalizeSearchRequest } from './search-normalize.js';
 import type { PlanContext, SearchPlan } from './search-plan.js';
-import { driverSql, fromWhere, optionRank, planSearch } from './search-plan.js';
+import { countFromDriver, driverSql, fromWhere, optionRank, planSearch, windowedInOrder } from './search-plan.js';
 import type { SearchIndexLogger, SearchIndexState } from './search-reindex.js';
 import type { TypeCandidates } from './search-scan.js';
 import { CandidateScan } from './search-scan.js';
-import type { Driver } from './search-sql-parts.js';
+import type { DriverOption, SqlPart } from './search-sql-parts.js';
 import { Rank } from './search-sql-parts.js';
 
-/** Drivers are compared by counting at most this many of their rows. */
-const PROBE_LIMIT = 1000;
+/** How the executor chooses between ways of answering; the defaults suit real data, tests shrink them. */
+export interface SearchTuning {
+  /** Drivers are compared by counting at most this many of their rows; reaching it makes one "broad". */
+  probeLimit: number;
+  /** pageInOrder reads at least this many resources... */
+  windowMin: number;
+  /** ...and this many per resource of the page (and before it). */
+  windowFactor: number;
+}
+
+export const DEFAULT_TUNING: SearchTuning = { probeLimit: 1000, windowMin: 2000, windowFactor: 20 };
 
 /** The answer to a search: the total and one page. */
 interface SearchAnswer<T extends Resource> {
@@ -49,7 +58,17 @@ export class SearchExecutor {
   private readonly statements = new Map<string, Statement>();
   private readonly ctx: PlanContext;
 
-  constructor(db: FhirDatabase, params: ParamIds, state: SearchIndexState, useIndex: boolean, logger?: SearchIndexLogger) {
+  private readonly tuning: SearchTuning;
+
+  constructor(
+    db: FhirDatabase,
+    params: ParamIds,
+    state: SearchIndexState,
+    useIndex: boolean,
+    logger?: SearchIndexLogger,
+    tuning: SearchTuning = DEFAULT_TUNING
+  ) {
+    this.tuning = tuning;
     this.db = db;
     this.params = params;
     this.state = state;
@@ -97,7 +116,7 @@ export class SearchExecutor {
       if (!plan) {
         return { request: one, ids: this.liveIds.all(one.resourceType).map((r) => r.id) };
       }
-      const fw = fromWhere(plan, this.chooseDriver(plan));
+      const fw = fromWhere(plan, this.chooseDriver(plan).option);
       return { request: one, ids: (this.prepare(`SELECT r.id AS id ${fw.sql}`).all(...fw.params) as { id: string }[]).map((r) => r.id) };
     });
     return new CandidateScan(this.content, request, candidates);
@@ -113,16 +132,26 @@ export class SearchExecutor {
     if (!this.indexUsable(request.resourceType) || plan.empty) {
       return undefined;
     }
-    const driver = this.chooseDriver(plan);
-    const fw = fromWhere(plan, driver);
-    const out = [
-      ...plan.drivers.map((option) => ({ sql: `SELECT COUNT(*) AS n FROM (${driverSql(option).sql} LIMIT ${PROBE_LIMIT})`, params: driverSql(option).params })),
-      { sql: `SELECT COUNT(*) AS n ${fw.sql}`, params: fw.params },
-    ];
-    if (plan.exact) {
-      out.push({ sql: `SELECT r.id AS id ${fw.sql} ORDER BY ${plan.order.sql} LIMIT ? OFFSET ?`, params: [...fw.params, ...plan.order.params, 20, 0] });
-    } else {
+    const { option } = this.chooseDriver(plan);
+    const page = (fw: SqlPart): SqlPart => ({
+      sql: `SELECT r.id AS id ${fw.sql} ORDER BY ${plan.order.sql} LIMIT ? OFFSET ?`,
+      params: [...fw.params, ...plan.order.params, 20, 0],
+    });
+    const out: SqlPart[] = plan.drivers.map((o) => ({ sql: `SELECT COUNT(*) AS n FROM (${driverSql(o).sql} LIMIT ${this.tuning.probeLimit})`, params: driverSql(o).params }));
+    out.push(this.countSql(plan, option));
+    if (!plan.exact) {
+      const fw = fromWhere(plan, option);
       out.push({ sql: `SELECT r.id AS id ${fw.sql}`, params: fw.params });
+      return out;
+    }
+    if (option) {
+      out.push(page(fromWhere(plan, option)));
+    }
+    if (!option) {
+      out.push(page(fromWhere(plan, undefined)));
+    } else if (plan.indexOrdered) {
+      const fw = windowedInOrder(plan);
+      out.push({ ...page(fw), params: [plan.resourceType, this.tuning.windowMin, ...page(fw).params] });
     }
     return out;
   }
@@ -146,15 +175,15 @@ export class SearchExecutor {
 
   /** Path 1: SQL counts, orders and pages; undefined if the matcher disagrees with the index. */
   private exact<T extends Resource>(plan: SearchPlan, request: SearchRequest<T>): SearchAnswer<T> | undefined {
-    const fw = fromWhere(plan, this.chooseDriver(plan));
-    const total = (this.prepare(`SELECT COUNT(*) AS n ${fw.sql}`).get(...fw.params) as { n: number }).n;
+    const { option, broad } = this.chooseDriver(plan);
+    const counted = this.countSql(plan, option);
+    const total = (this.prepare(counted.sql).get(...counted.params) as { n: number }).n;
     const count = pageSize(request);
     if (count === 0 || total === 0) {
       return { total, page: [] };
     }
     const offset = Math.max(request.offset ?? 0, 0);
-    const ids = this.prepare(`SELECT r.id AS id ${fw.sql} ORDER BY ${plan.order.sql} LIMIT ? OFFSET ?`)
-      .all(...fw.params, ...plan.order.params, count, offset) as { id: string }[];
+    const ids = (broad && plan.indexOrdered && this.pageInOrder(plan, count, offset, total)) || this.pageFromDriver(plan, option, count, offset);
     const page: WithId<T>[] = [];
     for (const { id } of ids) {
       const row = this.content.get(request.resourceType, id);
@@ -171,26 +200,56 @@ export class SearchExecutor {
     return { total, page };
   }
 
+  /** A page from the chosen driver: every row it yields is checked and sorted. */
+  private pageFromDriver(plan: SearchPlan, option: DriverOption | undefined, count: number, offset: number): { id: string }[] {
+    const fw = fromWhere(plan, option);
+    return this.prepare(`SELECT r.id AS id ${fw.sql} ORDER BY ${plan.order.sql} LIMIT ? OFFSET ?`)
+      .all(...fw.params, ...plan.order.params, count, offset) as { id: string }[];
+  }
+
   /**
-   * The driver to start from: the option with the fewest rows (counted up to PROBE_LIMIT), a parameter
-   * scan only when nothing better exists; undefined when no filter can drive.
+   * A page read in the index's order when the driver yields many rows (which the driver path would
+   * read whole and sort for one page): the first `window` resources of the type in order are checked,
+   * and the page is used if they hold it. undefined: they did not (sparse matches); use the driver.
    */
-  private chooseDriver(plan: SearchPlan): Driver[] | undefined {
+  private pageInOrder(plan: SearchPlan, count: number, offset: number, total: number): { id: string }[] | undefined {
+    const fw = windowedInOrder(plan);
+    const window = Math.max(this.tuning.windowMin, (offset + count) * this.tuning.windowFactor);
+    const ids = this.prepare(`SELECT r.id AS id ${fw.sql} ORDER BY ${plan.order.sql} LIMIT ? OFFSET ?`)
+      .all(plan.resourceType, window, ...fw.params, ...plan.order.params, count, offset) as { id: string }[];
+    return ids.length === Math.min(count, Math.max(total - offset, 0)) ? ids : undefined;
+  }
+
+  /** The COUNT of a plan's matches, from the chosen driver or over the type. */
+  private countSql(plan: SearchPlan, option: DriverOption | undefined): SqlPart {
+    if (option) {
+      return countFromDriver(plan, option);
+    }
+    const fw = fromWhere(plan, undefined);
+    return { sql: `SELECT COUNT(*) AS n ${fw.sql}`, params: fw.params };
+  }
+
+  /**
+   * The driver to start from: the option with the fewest rows (counted up to probeLimit), a parameter
+   * scan only when nothing better exists; none when no filter can drive. `broad`: even the best one
+   * reaches probeLimit rows.
+   */
+  private chooseDriver(plan: SearchPlan): { option?: DriverOption; broad: boolean } {
     const options = [...plan.drivers].sort((a, b) => optionRank(a) - optionRank(b));
     const probed = options.filter((o) => optionRank(o) < Rank.PARAM_SCAN);
-    if (probed.length <= 1) {
-      return probed[0] ?? options[0];
+    if (probed.length === 0) {
+      return { option: options[0], broad: true };
     }
     let best = probed[0];
     let bestCount = Infinity;
     for (const option of probed) {
       const d = driverSql(option);
-      const n = (this.prepare(`SELECT COUNT(*) AS n FROM (${d.sql} LIMIT ${PROBE_LIMIT})`).get(...d.params) as { n: number }).n;
+      const n = (this.prepare(`SELECT COUNT(*) AS n FROM (${d.sql} LIMIT ${this.tuning.probeLimit})`).get(...d.params) as { n: number }).n;
       if (n < bestCount) {
         [best, bestCount] = [option, n];
       }
     }
-    return best;
+    return { option: best, broad: bestCount >= this.tuning.probeLimit };
   }
 
   /** Prepared statements by SQL text (a search's shape), kept for reuse. */

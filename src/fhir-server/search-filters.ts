@@ -47,7 +47,8 @@ function presencePlan(filter: Filter, p: ResolvedParam): FilterPlan {
     return { cond: not(exists), exact: true };
   }
   const table = TABLE_NAME[p.param.table];
-  return { cond: exists, exact: true, drivers: [{ sql: `SELECT rid FROM ${table} WHERE pid = ?`, params: [p.pid], rank: Rank.PARAM_SCAN }] };
+  const driver = { sql: `SELECT rid FROM ${table} WHERE pid = ?`, params: [p.pid], rank: Rank.PARAM_SCAN };
+  return { cond: exists, exact: true, drivers: [driver], driversExact: true };
 }
 
 function tokenPlan(filter: Filter, pid: number): FilterPlan {
@@ -85,7 +86,7 @@ function tokenPlan(filter: Filter, pid: number): FilterPlan {
   // Unary + on the value columns: the check is a probe of this resource's rows by the primary key
   // (rid, pid), never a read of every row holding the value (a common code like status=current).
   const where = clauses.map((c) => `(${c.replaceAll(/\b(system|value)\b/g, '+x.$1')})`).join(' OR ');
-  return signed(isNegated(filter.operator), existsIn('token', pid, where, params), exact, drivers);
+  return signed(isNegated(filter.operator), existsIn('token', pid, where, params), exact, drivers, true);
 }
 
 function referencePlan(filter: Filter, pid: number): FilterPlan {
@@ -97,7 +98,7 @@ function referencePlan(filter: Filter, pid: number): FilterPlan {
   }
   const marks = parts.map(() => '?').join(', ');
   const driver = { sql: `SELECT rid FROM search_reference WHERE pid = ? AND ref IN (${marks})`, params: [pid, ...parts], rank: Rank.REFERENCE };
-  return signed(isNegated(filter.operator), existsIn('reference', pid, `+x.ref IN (${marks})`, parts), true, [driver]);
+  return signed(isNegated(filter.operator), existsIn('reference', pid, `+x.ref IN (${marks})`, parts), true, [driver], true);
 }
 
 function stringPlan(filter: Filter, pid: number): FilterPlan {

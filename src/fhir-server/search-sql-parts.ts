@@ -40,6 +40,15 @@ export interface FilterPlan {
    * union holds every match.
    */
   drivers?: Driver[];
+  /** The drivers yield exactly this filter's matches (its condition need not be checked again). */
+  driversExact?: boolean;
+}
+
+/** One way to start a search: subqueries whose union holds every match, and what they make redundant. */
+export interface DriverOption {
+  parts: Driver[];
+  /** Indexes into SearchPlan.conditions that hold for every row the parts yield. */
+  covers: number[];
 }
 
 /** The parameter a filter names, with its index key. */
@@ -91,11 +100,12 @@ export const NEVER: SqlPart = { sql: '0', params: [] };
  * @param exists - The positive condition.
  * @param exact - Whether that condition is exact.
  * @param drivers - The positive drivers.
+ * @param driversExact - The drivers yield exactly the matches of the (exact) positive condition.
  * @returns The plan; a negated inexact condition is left to the matcher (NOT of a superset is a subset).
  */
-export function signed(negated: boolean, exists: SqlPart, exact: boolean, drivers: Driver[] | undefined): FilterPlan {
+export function signed(negated: boolean, exists: SqlPart, exact: boolean, drivers: Driver[] | undefined, driversExact = false): FilterPlan {
   if (!negated) {
-    return { cond: exists, exact, drivers };
+    return { cond: exists, exact, drivers, driversExact: driversExact && exact };
   }
   return exact ? { cond: not(exists), exact: true } : LEFT_TO_MATCHER;
 }

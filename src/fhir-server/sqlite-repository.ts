@@ -29,6 +29,7 @@ import type { Operation } from 'rfc6902';
 import { applyPatch } from 'rfc6902';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import type { FhirDatabase } from './database.js';
+import type { SearchTuning } from './search-exec.js';
 import { SearchExecutor } from './search-exec.js';
 import { SearchIndexWriter } from './search-index.js';
 import { allIndexedParamCodes, specializeSearchParameters } from './search-params.js';
@@ -49,6 +50,8 @@ export interface SqliteFhirRepositoryOptions {
    * Default true.
    */
   searchIndex?: boolean;
+  /** How searches choose their SQL (search-exec.ts); tests shrink it to reach every path on small data. */
+  searchTuning?: SearchTuning;
 }
 
 /** A FHIR R4 repository over one better-sqlite3 connection (see database.ts for the schema). */
@@ -83,7 +86,7 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
     });
     this.index.params.seed(allIndexedParamCodes());
     this.indexState = new SearchIndexState(db);
-    this.searcher = new SearchExecutor(db, this.index.params, this.indexState, this.useIndex, logger);
+    this.searcher = new SearchExecutor(db, this.index.params, this.indexState, this.useIndex, logger, options.searchTuning);
     this.reindexed = this.useIndex
       ? new Reindexer(db, this.indexState, this.index, (work) => this.tx.write(work), logger).start()
       : Promise.resolve();

@@ -68,9 +68,11 @@ function planOf(sql: string, params: unknown[]): string[] {
 /** The problems in one statement's plan (empty when it is fine). */
 function problems(lines: string[], aliases: Map<string, string>): string[] {
   const out: string[] = [];
+  // A subquery's own rows (CO-ROUTINE r / MATERIALIZE r, then SCAN r) are not a table.
+  const subqueries = new Set(lines.map((l) => /^(?:CO-ROUTINE|MATERIALIZE) (\S+)/.exec(l)?.[1]).filter(Boolean));
   for (const line of lines) {
     const scan = /^SCAN (\S+)/.exec(line);
-    const table = scan ? (aliases.get(scan[1]) ?? scan[1]) : undefined;
+    const table = scan && !subqueries.has(scan[1]) ? (aliases.get(scan[1]) ?? scan[1]) : undefined;
     if (table && GROWING.test(table) && !line.includes('VIRTUAL TABLE INDEX')) {
       out.push(`full scan: ${line}`);
     }
