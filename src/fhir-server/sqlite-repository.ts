@@ -258,6 +258,16 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
     if (answer) {
       return answer;
     }
+    if (this.tx.inTransaction()) {
+      // Inside a transaction (a conditional entry of a Bundle) the connection is ours already: at once.
+      return this.tx.read(() => {
+        const scan = this.searcher.startScan(searchRequest);
+        while (scan.step()) {
+          // next chunk
+        }
+        return scan.result();
+      });
+    }
     // Candidates to parse and match: in chunks, holding the connection (so they cannot change) but
     // letting the event loop run between chunks.
     // (tx.read inside the transaction runs at once, with storage errors turned into a 500 outcome.)
