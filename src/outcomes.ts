@@ -79,6 +79,14 @@ export function tooLarge(limit: string): OperationOutcome {
   );
 }
 
+/** A request body of a media type (or encoding) the route does not read; names the accepted ones. HTTP 415. */
+export function unsupportedMediaType(what: string, accepted: readonly string[]): OperationOutcome {
+  return outcome(
+    [{ severity: 'error', code: 'not-supported', details: { text: `${what} is not supported; send one of: ${accepted.join(', ')}` } }],
+    'unsupported-media-type'
+  );
+}
+
 /** An unexpected error: no message or stack is passed on (they may hold anything). HTTP 500. */
 export function internalError(): OperationOutcome {
   return outcome([{ severity: 'error', code: 'exception', details: { text: 'Internal server error' } }], 'internal-error');
@@ -108,6 +116,8 @@ export function httpStatusFor(o: OperationOutcome): number {
       return 401;
     case 'too-large':
       return 413;
+    case 'unsupported-media-type':
+      return 415;
     case 'transform-failed':
     case 'output-invalid':
       return 422;

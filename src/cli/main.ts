@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEMO_USAGE, demoCommand } from './demo.js';
+import { IMPORT_USAGE, importCommand } from './import-command.js';
 import { processIo } from './io.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
 import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
@@ -14,6 +15,7 @@ Commands:
 ${DEMO_USAGE}
 ${WORKBENCH_USAGE}
 ${SYNC_USAGE}
+${IMPORT_USAGE}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +26,15 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'demo') {
     const code = await demoCommand(argv.slice(1), terminalIo);
+    await terminalIo.flush();
+    return code;
+  }
+  if (argv[0] === 'import') {
+    // Ctrl-C cancels the job (the lines it committed stay) instead of leaving it to break off.
+    const interrupt = new AbortController();
+    process.once('SIGINT', () => interrupt.abort());
+    const progress = process.stderr.isTTY ? { write: (t: string) => process.stderr.write(t), columns: process.stderr.columns } : undefined;
+    const code = await importCommand(argv.slice(1), { ...terminalIo, progress }, { signal: interrupt.signal });
     await terminalIo.flush();
     return code;
   }

@@ -22,6 +22,8 @@ export interface OrderedWriteDeps {
   caps: TargetCapabilities;
   store: Pick<Store, 'ledger'>;
   provenance?: { settings: ProvenanceSettings; contextFor(w: PlannedWrite): ProvenanceContext };
+  /** A batch executor shared with other records delivered together (their requests share batch Bundles). */
+  batchExecutor?: BatchExecutor;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface OrderedWriteDeps {
  * @throws the first failure (after recording whatever did reach the target).
  */
 export async function writeOrdered(writes: PlannedWrite[], d: OrderedWriteDeps, batch: boolean): Promise<LedgerEntry[]> {
-  const exec: Executor = batch ? new BatchExecutor(d.target) : d.target;
+  const exec: Executor = batch ? (d.batchExecutor ?? new BatchExecutor(d.target)) : d.target;
   const written = new Map<string, string>(); // urn:uuid -> Type/id
   const out: LedgerEntry[] = [];
   const one = async (w: PlannedWrite): Promise<void> => {
