@@ -6,15 +6,15 @@
  *   written or recorded; the target is written in order (batch) from then on;
  * - item 3: atomic transactions refused as too large (Medplum's 8-entry limit) are sent again smaller;
  * - item 6: an older version re-sent after a restart from an empty store gets a Provenance of its own;
- * - item 5 (not built yet): one outside clinician becomes one Practitioner, a visible test.failing.
+ * - item 5: one outside clinician (one NPI) is one Practitioner shared by every client that names it.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { MedplumLikeOptions } from '../../src/fhir-server/medplum-options.js';
 import { startFhirTarget, type FhirTarget } from '../helpers/fhir-target.js';
 import { startTestService, type TestService, waitFor } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
-import { buildDataset, type Dataset, identifierOf, toNdjson } from './dataset.js';
-import { MRN_SYSTEM, NPI_SYSTEM } from './helpers.js';
+import { buildDataset, type Dataset, identifierOf, THERAPIST_NPI, toNdjson } from './dataset.js';
+import { MRN_SYSTEM, NPI_SYSTEM, NS } from './helpers.js';
 import { verifyDelivery } from './verify.js';
 
 const NDJSON = { 'content-type': 'application/x-ndjson' };
@@ -219,7 +219,7 @@ describe('medplum-like: an older version re-sent after a restart from an empty s
   }, 150_000);
 });
 
-describe('medplum-like: one outside clinician seen by several clients', () => {
+describe('medplum-like: one outside clinician seen by several clients (issue #9 item 5)', () => {
   const tmp = tempDir();
   let target: FhirTarget;
   let svc: TestService;
@@ -233,23 +233,24 @@ describe('medplum-like: one outside clinician seen by several clients', () => {
     tmp.cleanup();
   });
 
-  const npi = '1222222220';
-
-  test('two clients name the same outside psychiatrist (one NPI): both participants sync', async () => {
-    const records = [0, 1].flatMap((c) => {
+  test('the same NPI named by three clients is one Practitioner, keyed by the NPI alone; their consents and sessions all reference it; the EHR\'s own is reused', async () => {
+    const npi = '1222222220';
+    const clients = [0, 1, 2];
+    const pid = (c: number): string => `p-mc${c}-psychiatrist`;
+    const records = clients.flatMap((c) => {
       const mrn = `MRN-mc${c}`;
-      const pid = `p-mc${c}-psychiatrist`;
       return [
-        { kind: 'participant', record: { id: pid, client: { mrn }, name: { given: ['Dana'], family: 'Shared' }, relationship: 'psychiatrist', npi } },
+        // Per-client contact data differs: it must not fork the Practitioner.
+        { kind: 'participant', record: { id: pid(c), client: { mrn }, name: { given: ['Dana'], family: 'Shared' }, relationship: 'psychiatrist', npi, telecom: [{ system: 'phone', value: `+1-555-010${c}` }] } },
         {
           kind: 'consent',
           record: {
             id: `c-mc${c}`,
             client: { mrn },
             status: 'active',
-            recipients: [pid],
-            actions: ['disclose'],
-            purposes: ['treatment'],
+            recipients: [pid(c)],
+            actions: ['disclose', 'collect'],
+            purposes: ['treatment', 'care-coordination'],
             dataClasses: ['attendance'],
             period: { start: '2020-01-01', end: '2099-01-01' },
             signedAt: '2020-01-01T15:00:00Z',
@@ -257,26 +258,63 @@ describe('medplum-like: one outside clinician seen by several clients', () => {
             revocation: null,
           },
         },
+        {
+          kind: 'session',
+          record: {
+            id: `s-mc${c}`,
+            client: { mrn },
+            therapist: { npi: THERAPIST_NPI },
+            type: 'collateral',
+            clientPresent: false,
+            participants: [{ participantId: pid(c) }],
+            modality: 'video',
+            status: 'completed',
+            start: '2026-01-10T16:00:00-05:00',
+            end: '2026-01-10T16:50:00-05:00',
+            purposes: ['information-gathering'],
+            consentIds: [`c-mc${c}`],
+            exception: null,
+          },
+        },
       ];
     });
-    await target.seed([0, 1].map((c) => ({ resourceType: 'Patient', identifier: [{ system: MRN_SYSTEM, value: `MRN-mc${c}` }] }) as Resource));
+    await target.seed([
+      { resourceType: 'Practitioner', identifier: [{ system: NPI_SYSTEM, value: THERAPIST_NPI }] } as Resource,
+      ...clients.map((c) => ({ resourceType: 'Patient', identifier: [{ system: MRN_SYSTEM, value: `MRN-mc${c}` }] }) as Resource),
+    ]);
     const imported = await svc.api('POST', '/api/v1/import', toNdjson(records as any), NDJSON);
     expect({ rejected: imported.body.rejected, results: imported.body.results }).toMatchObject({ rejected: 0 });
     await waitFor(async () => {
-      for (const c of [0, 1]) {
-        if ((await svc.store.status.getSyncStates('participant', `p-mc${c}-psychiatrist`))[0]?.state !== 'synced') return false;
+      for (const r of records) {
+        if ((await svc.store.status.getSyncStates(r.kind as any, r.record.id))[0]?.state !== 'synced') return false;
       }
       return true;
-    }, 60_000, 'both clinician participants synced');
-    expect(await target.countByIdentifier('Practitioner', NPI_SYSTEM, npi)).toBeGreaterThan(0);
-  }, 120_000);
+    }, 60_000, 'every record synced');
 
-  // Issue #9 item 5, NOT BUILT: clinician participants are keyed by the per-client contact id
-  // (`<participant id>:<MRN>`, mappings/participant.v1.json), so the same NPI seen by two clients becomes
-  // two Practitioners. Building it needs the Practitioner keyed (and conditionally created) by NPI in the
-  // mapping, references to it from sessions and consents by NPI, and a ledger entry shared by several
-  // records; not done in this session. The test before this one proves the setup; this one fails until then.
-  test.failing('the same NPI seen by two clients is one Practitioner on the target', async () => {
-    expect(await target.countByIdentifier('Practitioner', NPI_SYSTEM, npi)).toBe(1);
-  });
+    const practitioners = await target.search('Practitioner', { identifier: `${NPI_SYSTEM}|${npi}` });
+    expect(practitioners).toHaveLength(1);
+    const shared = practitioners[0] as any;
+    // Keyed by the NPI alone: no per-client identifier (which would tie one client's MRN to a shared resource).
+    expect(shared.identifier).toEqual([{ system: NPI_SYSTEM, value: npi }]);
+    expect(await target.search('Practitioner', { identifier: `${NS}/sid/collateral-contact|${pid(1)}:MRN-mc1` })).toEqual([]);
+    for (const c of clients) {
+      const [consent] = await target.search('Consent', { identifier: `${NS}/sid/roi|c-mc${c}` });
+      expect(JSON.stringify((consent as any).provision)).toContain(`"Practitioner/${shared.id}"`);
+      const [enc] = await target.search('Encounter', { identifier: `${NS}/sid/session|s-mc${c}` });
+      expect((enc as any).participant.map((p: any) => p.individual.reference)).toContain(`Practitioner/${shared.id}`);
+    }
+    // The ledger knows it once, by the NPI.
+    const rows = (await svc.store.ledger.listLedger(target.url)).filter((l) => l.resourceType === 'Practitioner');
+    expect(rows.map((l) => l.identifier)).toEqual([`${NPI_SYSTEM}|${npi}`]);
+
+    // A clinician the EHR already holds (registered by NPI) is reused, never duplicated or overwritten.
+    const ehrNpi = '1497758544';
+    const [registered] = await target.seed([{ resourceType: 'Practitioner', identifier: [{ system: NPI_SYSTEM, value: ehrNpi }], name: [{ family: 'Registered' }] } as Resource]);
+    const newcomer = { kind: 'participant', record: { id: 'p-mc0-pcp', client: { mrn: 'MRN-mc0' }, name: { family: 'Other' }, relationship: 'primary-care-physician', npi: ehrNpi } };
+    await svc.api('PUT', '/api/v1/consents/c-mc0', { ...records[1].record, recipients: [pid(0), 'p-mc0-pcp'] });
+    await svc.api('POST', '/api/v1/import', toNdjson([newcomer] as any), NDJSON);
+    await waitFor(async () => (await svc.store.status.getSyncStates('participant', 'p-mc0-pcp'))[0]?.state === 'synced', 60_000, 'the newcomer synced');
+    const byEhrNpi = await target.search('Practitioner', { identifier: `${NPI_SYSTEM}|${ehrNpi}` });
+    expect(byEhrNpi.map((p) => [p.id, (p as any).name[0].family])).toEqual([[registered.id, 'Registered']]);
+  }, 150_000);
 });
