@@ -9,6 +9,7 @@ import { validateRecord } from '../../inbound/validate.js';
 import { acceptRecords, type IntakeDeps } from '../../intake/accept.js';
 import { inputInvalid, OperationOutcomeError, type Problem } from '../../outcomes.js';
 import type { Store } from '../../store/port.js';
+import { checkJsonShape } from '../middleware/json-shape.js';
 import { recordView, writeView } from '../record-view.js';
 
 export const KIND_BY_COLLECTION: Record<string, RecordKind> = {
@@ -27,13 +28,15 @@ export function recordsRouter(deps: IntakeDeps, store: Pick<Store, 'records' | '
   const router = express.Router();
   const json = express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'] });
 
-  router.put('/:collection/:id', json, async (req, res) => {
+  router.put('/:collection/:id', json, checkJsonShape, async (req, res) => {
     const kind = KIND_BY_COLLECTION[req.params.collection as string];
     if (!kind) {
       throw new OperationOutcomeError(notFound);
     }
     const record = validatePut(kind, req.params.id as string, req.body);
     const [result] = await acceptRecords(deps, [{ kind, record }]);
+    // For the access audit: whose data this is (the intake knows a note's client through its session).
+    res.locals.auditDetail = { clients: result.record.clientMrn ? [result.record.clientMrn] : [] };
     res.status(result.created ? 201 : 200).json(await writeView(store, result));
   });
 
@@ -43,6 +46,7 @@ export function recordsRouter(deps: IntakeDeps, store: Pick<Store, 'records' | '
     if (!rec) {
       throw new OperationOutcomeError(notFound);
     }
+    res.locals.auditDetail = { clients: rec.clientMrn ? [rec.clientMrn] : [] };
     res.json(await recordView(store, rec));
   });
 

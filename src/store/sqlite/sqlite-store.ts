@@ -4,6 +4,7 @@
  * ports are kept for the PostgreSQL implementation.
  */
 import type { Store } from '../port.js';
+import { SqliteAccessAudit } from './access-audit.js';
 import { SqliteAudit } from './audit.js';
 import { SqliteDb } from './db.js';
 import { SqliteLedger } from './ledger.js';
@@ -21,6 +22,7 @@ export class SqliteStore implements Store {
   readonly ledger: SqliteLedger;
   readonly audit: SqliteAudit;
   readonly status: SqliteStatus;
+  readonly accessAudit: SqliteAccessAudit;
 
   constructor(path: string) {
     this.db = new SqliteDb(path);
@@ -30,6 +32,7 @@ export class SqliteStore implements Store {
     this.ledger = new SqliteLedger(this.db);
     this.audit = new SqliteAudit(this.db);
     this.status = new SqliteStatus(this.db);
+    this.accessAudit = new SqliteAccessAudit(this.db);
     this.outbox.releaseAllLeases();
   }
 

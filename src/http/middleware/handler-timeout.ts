@@ -1,0 +1,28 @@
+/**
+ * A request whose handler has not started answering within HTTP_HANDLER_TIMEOUT_MS gets 503 with
+ * Retry-After, so a stuck handler never holds a client forever (the server's own requestTimeout and
+ * headersTimeout bound slow clients; service.ts). Whatever the handler sends later is dropped.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { unavailable } from '../../outcomes.js';
+import { sendOutcome } from '../error-handler.js';
+
+export function handlerTimeout(ms: number) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    if (ms <= 0) {
+      next();
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (!res.headersSent) {
+        res.locals.timedOut = true;
+        res.setHeader('Retry-After', '5');
+        sendOutcome(res, unavailable(`The request took longer than ${ms} ms and was abandoned; try again`));
+      }
+    }, ms);
+    timer.unref();
+    res.once('finish', () => clearTimeout(timer));
+    res.once('close', () => clearTimeout(timer));
+    next();
+  };
+}
