@@ -123,6 +123,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     authenticator,
     limits: sec.limits,
     handlerTimeoutMs: sec.http.handlerTimeoutMs,
+    trustProxy: sec.http.trustProxy,
     accessAudit: { log: accessLog, ns: config.identifierNamespace, mrnSystem: config.mrnSystem },
     apiRouters: [
       accessAuditRouter(store),

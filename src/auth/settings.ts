@@ -20,6 +20,11 @@ export interface SecuritySettings {
     authFailureWindowMs: number;
   };
   http: {
+    /**
+     * TRUST_PROXY: express's `trust proxy` (false, loopback, a hop count, or addresses/CIDRs). Behind a
+     * reverse proxy set it, or every client shares the proxy's address for the failed-auth limit.
+     */
+    trustProxy: boolean | number | string;
     /** HTTP_HANDLER_TIMEOUT_MS: a handler that has not answered by then gets 503; 0 = off. */
     handlerTimeoutMs: number;
     /** HTTP_REQUEST_TIMEOUT_MS: Node's server.requestTimeout (the whole request received). */
@@ -96,6 +101,23 @@ function readJwt(env: Env, problems: string[]): JwtSettings | undefined {
   };
 }
 
+function readTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string {
+  if (raw === undefined || raw === '' || raw === 'false') {
+    return false;
+  }
+  if (raw === 'true') {
+    return true;
+  }
+  if (/^\d{1,2}$/.test(raw)) {
+    return Number(raw);
+  }
+  if (!/^[A-Za-z0-9.:/, ]+$/.test(raw)) {
+    problems.push(`TRUST_PROXY must be true, false, a hop count, or comma-separated addresses, CIDRs or loopback/linklocal/uniquelocal (got "${raw}")`);
+    return false;
+  }
+  return raw;
+}
+
 /** Reads the security variables; problems are returned for loadConfig's one error. */
 export function readSecuritySettings(env: Env): { settings: SecuritySettings; problems: string[] } {
   const problems: string[] = [];
@@ -109,6 +131,7 @@ export function readSecuritySettings(env: Env): { settings: SecuritySettings; pr
       authFailureWindowMs: int(env, 'AUTH_FAILURE_WINDOW_MS', 15 * 60_000, 1000, 86_400_000, problems),
     },
     http: {
+      trustProxy: readTrustProxy(env.TRUST_PROXY, problems),
       handlerTimeoutMs: int(env, 'HTTP_HANDLER_TIMEOUT_MS', 120_000, 0, 3_600_000, problems),
       requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 300_000, 1000, 3_600_000, problems),
       headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 30_000, 1000, 600_000, problems),

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { processIo } from './io.js';
+import { KEYS_USAGE, keysCommand } from './keys-command.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
 import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
 
@@ -18,6 +19,7 @@ Commands:
           --token TOKEN      an API token (default: $API_TOKEN, else DATA_DIR/api-token)
 ${WORKBENCH_USAGE}
 ${SYNC_USAGE}
+${KEYS_USAGE}
 `;
 
 function defaultToken(): string | undefined {
@@ -36,6 +38,11 @@ async function main(argv: string[]): Promise<number> {
   const workbench = await runWorkbenchCommand(argv, processIo);
   if (workbench !== undefined) {
     return workbench;
+  }
+  if (argv[0] === 'keys') {
+    const code = keysCommand(argv.slice(1), processIo);
+    await processIo.flush?.();
+    return code;
   }
   if (argv[0] === 'sync') {
     const code = await syncCommand(argv.slice(1), terminalIo);

@@ -53,6 +53,8 @@ export interface AppDeps {
   limits?: RateLimitSettings;
   /** HTTP_HANDLER_TIMEOUT_MS; 0 = off (default). */
   handlerTimeoutMs?: number;
+  /** TRUST_PROXY: express's `trust proxy`, so req.ip is the client behind a reverse proxy. Default false. */
+  trustProxy?: boolean | number | string;
   /** Where calls that read or change PHI are recorded; absent = not audited (unit tests only). */
   accessAudit?: { log: AccessAuditLog; ns: string; mrnSystem: string };
   /** The route table; default ROUTE_TABLE. */
@@ -66,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.trustProxy ?? false);
   const access = deps.routeAccess ?? new RouteAccess();
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const failures = new AuthFailureLimiter(limits);
