@@ -8,12 +8,11 @@
  * Retention: entries older than `retentionDays` are purged an hour apart (and shortly after start), in
  * chunks of 1,000 with the event loop free between chunks, so a large backlog never blocks requests.
  */
-import type { Logger } from '../logger.js';
 import type { AccessAuditEntry, AccessAuditStore } from '../store/port.js';
 
 export interface AccessAuditLogOptions {
   store: AccessAuditStore;
-  logger: Pick<Logger, 'error' | 'info'>;
+  logger: { error(message: string, meta?: object): unknown; info(message: string, meta?: object): unknown };
   retentionDays: number;
   flushMs?: number;
   maxBuffer?: number;

@@ -82,11 +82,13 @@ function readQuery(req: Request): AccessAuditQuery {
 }
 
 function item(e: AccessAuditEntry): object {
-  const what = (e.event.entity ?? [])
-    .filter((x) => x.role?.code !== '1' && x.what)
+  const entities = e.event.entity ?? [];
+  const what = entities
+    .filter((x) => x.role?.code !== '1' && x.type?.code !== 'XrequestId' && x.what)
     .map((x) => x.what?.reference ?? x.what?.identifier?.value)
     .filter(Boolean);
-  return { id: e.id, recorded: e.recorded, who: e.who, action: e.action, route: e.route, status: e.status, clients: e.clientMrns, what };
+  const requestId = entities.find((x) => x.type?.code === 'XrequestId')?.what?.identifier?.value;
+  return { id: e.id, recorded: e.recorded, who: e.who, action: e.action, route: e.route, status: e.status, clients: e.clientMrns, what, requestId };
 }
 
 export function accessAuditRouter(store: Pick<Store, 'accessAudit'>): Router {
