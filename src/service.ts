@@ -2,7 +2,7 @@
  * The composition root: config -> logger -> store, mappings, embedded FHIR server -> HTTP app -> sync
  * worker. main.ts runs it; the end-to-end tests start and stop it the same way.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Express } from 'express';
@@ -143,11 +143,14 @@ export async function startService(config: Config, options: StartOptions = {}): 
   });
 
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    // Slow clients are cut off (408): headers and whole requests have deadlines, checked every second.
+    const s = createServer(
+      { requestTimeout: sec.http.requestTimeoutMs, headersTimeout: sec.http.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+      app
+    );
+    s.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  server.requestTimeout = sec.http.requestTimeoutMs;
-  server.headersTimeout = sec.http.headersTimeoutMs;
   const port = (server.address() as AddressInfo).port;
   const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
   publicUrl = `http://${loopbackHost.includes(':') ? `[${loopbackHost}]` : loopbackHost}:${port}`;
