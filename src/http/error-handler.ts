@@ -8,9 +8,12 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
 import { httpStatusFor, toOutcome as outcomeOf } from '../outcomes.js';
 import { requestReadOutcome } from './middleware/body-errors.js';
+import { inputValues, redactEchoes } from './middleware/echo-guard.js';
 
+/** The outcome for an error; any value of the request that a message quotes is replaced (echo-guard.ts). */
 function toOutcome(err: unknown, req: Request): OperationOutcome {
-  return requestReadOutcome(err, !!req.headers['content-encoding']) ?? outcomeOf(err);
+  const outcome = requestReadOutcome(err, !!req.headers['content-encoding']) ?? outcomeOf(err);
+  return redactEchoes(outcome, inputValues(req.body, req.query as Record<string, unknown>));
 }
 
 /** Sends an OperationOutcome with the right status and the request id. */

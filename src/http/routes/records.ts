@@ -61,7 +61,8 @@ function validatePut(kind: RecordKind, pathId: string, body: unknown): ReturnTyp
   }
   const bodyId = (body as { id?: unknown } | undefined)?.id;
   if (bodyId !== undefined && bodyId !== pathId) {
-    problems.push({ path: '/id', message: `must equal the id in the URL ("${pathId}")` });
+    // Not quoted: error texts never repeat request values (issue #10).
+    problems.push({ path: '/id', message: 'must equal the id in the URL' });
   }
   try {
     const record = validateRecord(kind, body);
