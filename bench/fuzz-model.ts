@@ -113,9 +113,11 @@ function mutate(base: unknown, edits: [number, string, unknown | undefined][]): 
   return value;
 }
 
-const edits = fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom('id', 'client', 'mrn', 'status', 'resourceType', 'text', '__proto__', 'constructor', 'extra'), fc.string({ maxLength: 6 })), fc.option(jsonish, { nil: undefined })), {
+const someEdits = fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom('id', 'client', 'mrn', 'status', 'resourceType', 'text', '__proto__', 'constructor', 'extra'), fc.string({ maxLength: 6 })), fc.option(jsonish, { nil: undefined })), {
   maxLength: 4,
 });
+/** A third of the time no edit at all: valid input must reach the deep paths too. */
+const edits = fc.oneof({ weight: 1, arbitrary: fc.constant([] as [number, string, unknown][]) }, { weight: 2, arbitrary: someEdits });
 const idSegment = fc.oneof(
   { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/) },
   { weight: 2, arbitrary: canary },
@@ -129,9 +131,10 @@ function encodePathSegment(s: string): string {
     return 'x'; // a lone surrogate cannot be encoded; the raw escapes above cover that case
   }
 }
-const jsonTypes = fc.constantFrom('application/json', 'application/fhir+json', 'text/plain', 'application/x-ndjson', 'application/xml', '', 'application/json; charset=latin1', 'application/json; charset=utf-16');
-const encodings = fc.option(fc.constantFrom('gzip', 'br', 'deflate', 'identity', 'x-zip'), { nil: undefined, freq: 6 });
-const who = fc.constantFrom<FuzzRequest['as']>('admin', 'admin', 'admin', 'source', 'fhir-reader', 'operator');
+const jsonTypes = fc.constantFrom('application/json', 'application/json', 'application/json', 'application/json', 'application/fhir+json', 'text/plain', 'application/x-ndjson', 'application/xml', '', 'application/json; charset=latin1', 'application/json; charset=utf-16');
+/** Mostly no Content-Encoding; sometimes one that does not match the (plain) body, or one we do not read. */
+const encodings = fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('gzip', 'br', 'deflate', 'identity', 'x-zip') });
+const who = fc.constantFrom<FuzzRequest['as']>('admin', 'admin', 'admin', 'admin', 'source', 'fhir-reader', 'operator');
 
 /** Encodes a generated value as a body: JSON, or sometimes broken JSON. */
 const asBody = (v: unknown, cut: number): string => {
@@ -144,13 +147,15 @@ function withHeaders(type: string, encoding: string | undefined): Record<string,
 }
 
 const recordRoute = fc
-  .tuple(who, fc.constantFrom('GET', 'PUT', 'PUT', 'DELETE'), fc.constantFrom(...Object.keys(RECORDS), 'widget'), idSegment, edits, jsonTypes, encodings, fc.nat())
+  .tuple(who, fc.constantFrom('GET', 'PUT', 'PUT', 'DELETE'), fc.constantFrom(...Object.keys(RECORDS), 'widget'), fc.option(idSegment, { freq: 2 }), edits, jsonTypes, encodings, fc.nat())
   .map(([as, method, kind, id, e, type, enc, cut]): FuzzRequest => {
     const record = mutate(RECORDS[kind] ?? RECORDS.session, e);
+    // Mostly the record's own id, so valid-looking writes get past the id check.
+    const recordId = id ?? (typeof (record as { id?: unknown })?.id === 'string' ? encodePathSegment((record as { id: string }).id) : 'x');
     return {
       as,
       method,
-      path: `/api/v1/${COLLECTION[kind] ?? kind}/${id}`,
+      path: `/api/v1/${COLLECTION[kind] ?? kind}/${recordId || 'x'}`,
       headers: method === 'PUT' ? withHeaders(type || 'application/json', enc) : {},
       body: method === 'PUT' ? asBody(record, cut) : undefined,
     };
@@ -175,7 +180,10 @@ const mapRoute = fc
     body: single ? asBody(mutate(RECORDS[kind] ?? RECORDS.note, e), cut) : lines.join('\n'),
   }));
 
-const fhirType = fc.constantFrom('Patient', 'Encounter', 'RelatedPerson', 'Observation', 'AuditEvent', 'patient', 'Nope', '$graphql', '_history', 'metadata');
+const fhirType = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('Patient', 'Encounter', 'RelatedPerson', 'Observation') },
+  { weight: 1, arbitrary: fc.constantFrom('AuditEvent', 'patient', 'Nope', '$graphql', '_history', 'metadata', '$validate', '_search') }
+);
 const queryValue = fc.oneof(text, fc.constantFrom('2026-01-01', 'gt2026', 'https://h/mrn|MRN-F1', '-1', '999999999', '%ZZ'));
 const query = fc
   .array(fc.tuple(fc.constantFrom('identifier', 'name', 'birthdate', '_count', '_sort', '_id', 'status', '_include', '_revinclude', 'subject', 'patient', '_summary', '_elements', 'date', 'x'), queryValue), { maxLength: 3 })
@@ -191,18 +199,21 @@ const fhirRoute = fc
   .tuple(
     who,
     fc.constantFrom('GET', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
-    fhirType,
-    fc.option(idSegment, { nil: undefined }),
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...RESOURCES) }, { weight: 1, arbitrary: bundle }, { weight: 1, arbitrary: jsonish }),
+    fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fhirType }),
+    fc.option(idSegment, { nil: undefined, freq: 2 }),
     query,
-    fc.oneof(fc.constantFrom(...RESOURCES), bundle, jsonish),
     edits,
-    fc.constantFrom('application/fhir+json', 'application/json', 'application/json-patch+json', 'application/x-www-form-urlencoded', 'text/plain'),
+    fc.constantFrom('application/fhir+json', 'application/fhir+json', 'application/fhir+json', 'application/json', 'application/json-patch+json', 'application/x-www-form-urlencoded', 'text/plain'),
     encodings,
-    fc.nat(),
-    fc.boolean()
+    fc.nat()
   )
-  .map(([as, method, type, id, q, resource, e, ctype, enc, cut, root]): FuzzRequest => {
-    const path = root && method === 'POST' ? '/fhir' : `/fhir/${type}${id ? `/${id}` : ''}${q}`;
+  .map(([as, method, resource, otherType, id, q, e, ctype, enc, cut]): FuzzRequest => {
+    const r = resource as { resourceType?: unknown };
+    // Mostly the resource's own type in the URL (a plausible request), sometimes another or a bad one.
+    const type = otherType ?? (typeof r?.resourceType === 'string' && r.resourceType !== 'Bundle' ? r.resourceType : 'Patient');
+    const root = r?.resourceType === 'Bundle' && method === 'POST';
+    const path = root ? '/fhir' : `/fhir/${type}${id && method !== 'POST' ? `/${id}` : ''}${method === 'GET' || method === 'DELETE' ? q : ''}`;
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
     return { as, method, path, headers: hasBody ? withHeaders(ctype, enc) : {}, body: hasBody ? asBody(mutate(resource, e), cut) : undefined };
   });
