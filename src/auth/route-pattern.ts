@@ -8,8 +8,10 @@
 /** One compiled pattern. */
 export interface CompiledPattern {
   source: string;
-  /** The pattern for people: `/api/v1/{collection}/{id}` (regexes left out). */
+  /** The pattern for logs and the audit: `/api/v1/{collection}/{id}` (regexes left out). */
   display: string;
+  /** The pattern for docs: as display, with a parameter limited to a list of names showing it (`{type: Encounter|Consent}`). */
+  detailed: string;
   match(segments: readonly string[]): Record<string, string> | undefined;
 }
 
@@ -44,9 +46,22 @@ export function compilePattern(source: string): CompiledPattern {
     segments
       .map((s) => (s.kind === 'literal' ? s.value : s.kind === 'param' ? `{${s.name}}` : '*'))
       .join('/');
+  const detailed =
+    '/' +
+    parts
+      .map((p, i) => {
+        const s = segments[i];
+        if (s.kind !== 'param') {
+          return s.kind === 'literal' ? s.value : '*';
+        }
+        const alternatives = PARAM.exec(p)?.[2];
+        return alternatives && /^[A-Za-z-]+(\|[A-Za-z-]+)+$/.test(alternatives) ? `{${s.name}: ${alternatives}}` : `{${s.name}}`;
+      })
+      .join('/');
   return {
     source,
     display,
+    detailed,
     match(given) {
       const params: Record<string, string> = {};
       for (let i = 0; i < segments.length; i++) {

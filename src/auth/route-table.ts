@@ -101,8 +101,8 @@ export const ROUTE_TABLE: readonly RouteRule[] = [
     what: 'the access audit (who read or changed what)',
   },
   { methods: ['POST'], path: '/api/v1/import', allow: SOURCE, audit: { interaction: 'create', subject: 'import' }, what: 'NDJSON import' },
-  { methods: ['GET', 'DELETE'], path: '/api/v1/import/:jobId', allow: ['source', 'operator'], what: 'an import job: progress, cancel (issue #12)' },
-  { methods: ['GET'], path: '/api/v1/import/:jobId/results', allow: ['source', 'operator'], what: 'an import job\'s per-line results (issue #12)' },
+  { methods: ['GET', 'DELETE'], path: '/api/v1/import/:jobId', allow: ['source', 'operator'], what: 'an import job: progress, cancel (issue #8)' },
+  { methods: ['GET'], path: '/api/v1/import/:jobId/results', allow: ['source', 'operator'], what: 'an import job\'s per-line results (issue #8)' },
   {
     methods: ['POST'],
     path: '/api/v1/$map',
