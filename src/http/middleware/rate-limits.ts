@@ -41,6 +41,7 @@ export class AuthFailureLimiter {
   private readonly store = new MemoryStore();
 
   constructor(private readonly s: Pick<RateLimitSettings, 'authFailureLimit' | 'authFailureWindowMs'>) {
+    // The store's clean-up timer is unref'd: nothing to stop at shutdown.
     this.store.init({ windowMs: s.authFailureWindowMs } as Options);
   }
 
@@ -61,10 +62,6 @@ export class AuthFailureLimiter {
 
   async failed(req: Request): Promise<void> {
     await this.store.increment(this.key(req));
-  }
-
-  shutdown(): void {
-    this.store.shutdown();
   }
 }
 
