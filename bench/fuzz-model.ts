@@ -102,11 +102,15 @@ function mutate(base: unknown, edits: [number, string, unknown | undefined][]): 
       at = next;
       p = Math.floor(p / 3);
     }
-    if (at && typeof at === 'object') {
-      if (v === undefined) {
-        delete (at as Record<string, unknown>)[key];
-      } else {
-        Object.defineProperty(at, key, { value: v, enumerable: true, writable: true, configurable: true });
+    if (at && typeof at === 'object' && !(Array.isArray(at) && key === 'length')) {
+      try {
+        if (v === undefined) {
+          delete (at as Record<string, unknown>)[key];
+        } else {
+          Object.defineProperty(at, key, { value: v, enumerable: true, writable: true, configurable: true });
+        }
+      } catch {
+        // A property JavaScript will not let go of or redefine: leave this edit out.
       }
     }
   }

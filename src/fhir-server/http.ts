@@ -18,10 +18,10 @@ import type { FhirRequest, FhirResponse, HttpMethod } from '@medplum/fhir-router
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { checkJsonShape } from '../http/middleware/json-shape.js';
 import { requestReadOutcome } from '../http/middleware/body-errors.js';
-import { inputValues, redactEchoes } from '../http/middleware/echo-guard.js';
 import type { BundleEntryCheck } from '../http/middleware/route-guard.js';
 import { accessDenied, httpStatusFor, inputInvalid, toOutcome, type Problem } from '../outcomes.js';
 import { bundleProblems, patchProblems, resourceProblems } from './request-checks.js';
+import { safeAnswer } from './safe-answer.js';
 import { capabilityStatement } from './capability.js';
 import { ProfiledFhirRouter, profileGuard } from './profile-enforcement.js';
 import { restrictCapability } from './profile-capability.js';
@@ -240,43 +240,6 @@ function report(logger: FhirServerLogger | undefined, req: Request, given: HttpA
   logger?.error('FHIR request failed', { ...meta, diagnostics: body.issue?.map((i) => i.diagnostics).filter(Boolean) });
   return { ...answer, body: { ...body, issue: body.issue?.map(({ diagnostics: _d, ...issue }) => issue) } };
 }
-
-/**
- * Error texts as they may go out: no value of the request quoted (echo-guard.ts), and no JavaScript
- * error message passed on by medplum (which answers a handler's TypeError with a 400 carrying its
- * message); both for a top-level outcome and for the outcomes inside batch and transaction responses.
- */
-function safeAnswer(req: Request, answer: HttpAnswer, logger: FhirServerLogger | undefined): HttpAnswer {
-  const body = answer.body;
-  const hasOutcomes = body.resourceType === 'OperationOutcome' || (body.resourceType === 'Bundle' && /-response$/.test(body.type ?? ''));
-  if (!hasOutcomes) {
-    return answer;
-  }
-  const values = inputValues(req.body, req.query as Record<string, unknown>);
-  const clean = (o: OperationOutcome): OperationOutcome => {
-    const redacted = redactEchoes(o, values);
-    if (!redacted.issue?.some((i) => JS_ERROR.test(i.details?.text ?? '') || JS_ERROR.test(i.diagnostics ?? ''))) {
-      return redacted;
-    }
-    logger?.warn('FHIR request failed inside the router', { method: req.method, codes: redacted.issue.map((i) => i.code) });
-    return badRequest('The request could not be processed: it is not a well-formed FHIR request for this URL');
-  };
-  if (body.resourceType === 'OperationOutcome') {
-    return { ...answer, body: clean(body) };
-  }
-  const bundle = body as Bundle;
-  return {
-    ...answer,
-    body: {
-      ...bundle,
-      entry: bundle.entry?.map((e) => (e.response?.outcome ? { ...e, response: { ...e.response, outcome: clean(e.response.outcome as OperationOutcome) } } : e)),
-    },
-  };
-}
-
-/** The messages of JavaScript's own errors (TypeError, RangeError, SyntaxError), never meant for a caller. */
-const JS_ERROR =
-  /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not defined|is not a constructor|Cannot convert|Maximum call stack|Unexpected token|Unexpected end of JSON|Invalid array length|undefined \(reading|null \(reading/;
 
 function send(res: Response, answer: HttpAnswer): void {
   // The access audit names what was read or written (ids and types; never stored beyond that).
