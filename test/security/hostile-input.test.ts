@@ -174,6 +174,11 @@ describe('hostile input never gives 5xx', () => {
     const unknown = await s.call('admin', 'POST', '/fhir/Patient', '{"resourceType":"Patient","nickname":"x"}', FHIR);
     expect(unknown.status).toBe(400);
     expect(unknown.body.issue[0].expression).toEqual(['Patient.nickname']);
+    const created = await s.call('admin', 'POST', '/fhir/Patient', '{"resourceType":"Patient"}', FHIR);
+    const update = await s.call('admin', 'PUT', `/fhir/Patient/${created.body.id}`, JSON.stringify({ resourceType: 'Patient', id: created.body.id, nickname: 'x' }), FHIR);
+    expect(update.status).toBe(400);
+    const unknownInTx = JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', nickname: 'x' } }] });
+    expect((await s.call('admin', 'POST', '/fhir', unknownInTx, FHIR)).status).toBe(400);
     const search = await s.call('admin', 'GET', '/fhir/Patient?_count=1000');
     expect(search.text).not.toMatch(/__proto__|"constructor"|"prototype"/);
     // The API refuses them too.

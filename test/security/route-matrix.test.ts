@@ -195,6 +195,34 @@ describe('route x role, through HTTP on the real service', () => {
   });
 });
 
+test('a route added without a table entry is found by the walk, and unreachable meanwhile', async () => {
+  const tmp = tempDir();
+  const store = new SqliteStore(`${tmp.dir}/store.sqlite`);
+  const extra = express.Router();
+  extra.get('/secret-report', (_req, res) => {
+    res.json({ leaked: true });
+  });
+  const app = createApp({
+    logger: createLogger('error'),
+    apiTokens: ['admin-token-0123456789abcdef'],
+    intake: { store, targets: ['t'] },
+    store,
+    bodyLimitBytes: 1024,
+    importLimitBytes: 1024,
+    apiRouters: [extra],
+  });
+  try {
+    const unlisted = walkRoutes(app as never).routes.filter((r) => access.lookup(r.method, decodeSegments(concrete(r.path))).kind !== 'match');
+    expect(unlisted).toEqual([{ method: 'GET', path: '/api/v1/secret-report' }]);
+    const r = await request(app).get('/api/v1/secret-report').set('Authorization', 'Bearer admin-token-0123456789abcdef');
+    expect(r.status).toBe(404);
+    expect(r.text).not.toContain('leaked');
+  } finally {
+    await store.close();
+    tmp.cleanup();
+  }
+});
+
 describe('the sync\'s internal role on the real FHIR router', () => {
   const tmp = tempDir();
   const store = new SqliteStore(`${tmp.dir}/store.sqlite`);
