@@ -74,7 +74,9 @@ export const ROUTE_TABLE: readonly RouteRule[] = [
   { methods: ['GET'], path: '/healthz', allow: 'public', what: 'liveness' },
   { methods: ['GET'], path: '/readyz', allow: 'public', what: 'readiness (issue #13)' },
   { methods: ['GET'], path: '/.well-known/jwks.json', allow: 'public', what: 'our public signing keys (empty set unless SMART Backend Services)' },
-  { methods: ['GET'], path: '/console/*', allow: 'public', what: 'the web console\'s own pages and assets (its API calls carry a credential; issue #13)' },
+  // Only the console's shell page and its static assets are public: a page that renders data needs its own entry with roles.
+  { methods: ['GET'], path: '/console', allow: 'public', what: 'the web console\'s page, no data (its API calls carry a credential; issue #13)' },
+  { methods: ['GET'], path: '/console/assets/*', allow: 'public', what: 'the web console\'s scripts, styles and images (issue #13)' },
   { methods: ['GET'], path: '/api/v1/openapi.json', allow: 'authenticated', what: 'OpenAPI description (issue #13)' },
   { methods: ['GET'], path: '/metrics', allow: OPERATOR, what: 'Prometheus metrics, no identifiers (issue #13)' },
 
