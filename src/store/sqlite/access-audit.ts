@@ -127,16 +127,9 @@ export class SqliteAccessAudit implements AccessAuditStore {
   }
 
   private toEntry(r: Row): AccessAuditEntry {
-    const clients = this.db.prepare('SELECT client_mrn FROM access_audit_client WHERE recorded_ms = ? AND seq = ?');
-    return {
-      id: r.id,
-      recorded: new Date(r.recorded_ms).toISOString(),
-      who: r.who,
-      action: r.action,
-      route: r.route,
-      status: r.status,
-      clientMrns: (clients.all(r.recorded_ms, r.seq) as { client_mrn: string }[]).map((c) => c.client_mrn),
-      event: JSON.parse(r.event) as AuditEvent,
-    };
+    const event = JSON.parse(r.event) as AuditEvent;
+    // The clients are the event's patient entities (what the client rows index), so no query per row.
+    const clientMrns = (event.entity ?? []).filter((e) => e.role?.code === '1' && e.what?.identifier?.value).map((e) => e.what!.identifier!.value!);
+    return { id: r.id, recorded: new Date(r.recorded_ms).toISOString(), who: r.who, action: r.action, route: r.route, status: r.status, clientMrns, event };
   }
 }
