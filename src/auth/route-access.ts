@@ -90,9 +90,10 @@ export function renderRouteTable(access: RouteAccess = new RouteAccess()): strin
   const rows = access.rules.map((r) => {
     const audit = r.audit ? `${r.audit.interaction}` : '';
     const mask = r.maskFor ? ` (MRNs masked for ${r.maskFor.join(', ')})` : '';
+    const what = `${r.what}${r.longRunning ? '; no handler timeout' : ''}`;
     // A | inside a table cell must be escaped, even in a code span (GitHub's table syntax).
     const cell = (t: string): string => t.replace(/\|/g, '\\|');
-    return `| ${r.methods.join(', ')} | \`${cell(r.pattern.detailed)}\` | ${rolesText(r)}${mask} | ${audit} | ${cell(r.what)} |`;
+    return `| ${r.methods.join(', ')} | \`${cell(r.pattern.detailed)}\` | ${rolesText(r)}${mask} | ${audit} | ${cell(what)} |`;
   });
   return ['| Method | Path | Roles | Audited as | What |', '|---|---|---|---|---|', ...rows].join('\n');
 }

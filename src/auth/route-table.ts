@@ -48,6 +48,8 @@ export interface RouteRule {
   allow: 'public' | 'authenticated' | readonly AnyRole[];
   /** Set when the call reads or changes PHI: it is recorded in the access audit. */
   audit?: AuditSpec;
+  /** No handler timeout (HTTP_HANDLER_TIMEOUT_MS): a synchronous import of a large body takes minutes. */
+  longRunning?: true;
   /** Client MRNs in the answer are masked for a caller whose only role granting this route is one of these. */
   maskFor?: readonly AnyRole[];
   /** One line for docs/security.md. */
@@ -102,7 +104,7 @@ export const ROUTE_TABLE: readonly RouteRule[] = [
     audit: { interaction: 'search', subject: 'access-audit' },
     what: 'the access audit (who read or changed what)',
   },
-  { methods: ['POST'], path: '/api/v1/import', allow: SOURCE, audit: { interaction: 'create', subject: 'import' }, what: 'NDJSON import' },
+  { methods: ['POST'], path: '/api/v1/import', allow: SOURCE, audit: { interaction: 'create', subject: 'import' }, longRunning: true, what: 'NDJSON import' },
   { methods: ['GET', 'DELETE'], path: '/api/v1/import/:jobId', allow: ['source', 'operator'], what: 'an import job: progress, cancel (issue #8)' },
   { methods: ['GET'], path: '/api/v1/import/:jobId/results', allow: ['source', 'operator'], what: 'an import job\'s per-line results (issue #8)' },
   {
@@ -110,6 +112,7 @@ export const ROUTE_TABLE: readonly RouteRule[] = [
     path: '/api/v1/$map',
     allow: SOURCE,
     audit: { interaction: 'operation', subject: 'operation' },
+    longRunning: true,
     what: 'mapping dry run (reads referenced records)',
   },
   { methods: ['PUT'], path: `/api/v1/${COLLECTION}/:id`, allow: SOURCE, audit: { interaction: 'upsert', subject: 'record' }, what: 'write a record' },
@@ -120,13 +123,13 @@ export const ROUTE_TABLE: readonly RouteRule[] = [
   { methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], path: '/fhir/_admin/*', allow: ['admin'], audit: fhirAudit('operation'), what: 'unrestricted twin of a restricted embedded profile' },
   { methods: ['POST'], path: '/fhir/$validate', allow: ['source', 'fhir-reader', 'fhir-sync'], what: 'validate a resource against our profiles (stores nothing)' },
   { methods: ['POST'], path: `/fhir/${TYPE}/$validate`, allow: ['source', 'fhir-reader', 'fhir-sync'], what: 'validate a resource against our profiles (stores nothing)' },
-  { methods: ['POST'], path: '/fhir/$viewdefinition-run', allow: ANALYTICS, audit: { interaction: 'operation', subject: 'operation' }, what: 'SQL-on-FHIR view run; identified output for privacy-officer only (issue #11)' },
+  { methods: ['POST'], path: '/fhir/$viewdefinition-run', allow: ANALYTICS, audit: { interaction: 'operation', subject: 'operation' }, longRunning: true, what: 'SQL-on-FHIR view run; identified output for privacy-officer only (issue #11)' },
   { methods: ['POST'], path: '/fhir/$viewdefinition-export', allow: ANALYTICS, audit: { interaction: 'export', subject: 'operation' }, what: 'asynchronous view export (issue #11)' },
   { methods: ['GET', 'POST'], path: '/fhir/$export', allow: ANALYTICS, audit: { interaction: 'export', subject: 'operation' }, what: 'Bulk Data system export (issue #11)' },
   { methods: ['GET', 'POST'], path: '/fhir/Patient/$export', allow: ANALYTICS, audit: { interaction: 'export', subject: 'operation' }, what: 'Bulk Data patient export (issue #11)' },
   { methods: ['GET', 'POST'], path: `/fhir/Group/${ID}/$export`, allow: ANALYTICS, audit: { interaction: 'export', subject: 'operation' }, what: 'Bulk Data group export (issue #11)' },
   { methods: ['GET', 'DELETE'], path: '/fhir/_async/:jobId', allow: ANALYTICS, what: 'asynchronous job status, cancel (issue #11)' },
-  { methods: ['GET'], path: '/fhir/_async/:jobId/:file', allow: ANALYTICS, audit: { interaction: 'export', subject: 'operation' }, what: 'asynchronous job result file (issue #11)' },
+  { methods: ['GET'], path: '/fhir/_async/:jobId/:file', allow: ANALYTICS, audit: { interaction: 'export', subject: 'operation' }, longRunning: true, what: 'asynchronous job result file (issue #11)' },
   { methods: ['POST'], path: '/fhir', allow: FHIR_READERS, audit: fhirAudit('batch'), what: 'batch or transaction Bundle: each entry is checked against this table' },
   { methods: ['GET'], path: '/fhir', allow: FHIR_READERS, audit: fhirAudit('search'), what: 'system search' },
   { methods: ['GET'], path: '/fhir/_history', allow: FHIR_READERS, audit: fhirAudit('history'), what: 'system history' },

@@ -3,8 +3,8 @@
  * instance hosts it), with one error handler for everything.
  *
  * Every request passes, in this order: request id and access log (route pattern only), security
- * headers, the handler timeout, the route table lookup (auth/route-table.ts; a malformed path is a 400
- * here), the access-audit hook, authentication (401; failed attempts limited per address), the route
+ * headers, the route table lookup (auth/route-table.ts; a malformed path is a 400 here), the handler
+ * timeout, the access-audit hook, authentication (401; failed attempts limited per address), the route
  * table's role check (404/405/403: deny by default), the per-credential rate limit (429), MRN masking
  * for masked roles, then the routers. A router mounted here serves nothing until its routes have
  * entries in the route table (src/auth/README.md).
@@ -75,8 +75,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
-  app.use(handlerTimeout(deps.handlerTimeoutMs ?? 0));
   app.use(resolveRoute(access));
+  app.use(handlerTimeout(deps.handlerTimeoutMs ?? 0));
   if (deps.accessAudit) {
     app.use(accessAudit(deps.accessAudit));
   }

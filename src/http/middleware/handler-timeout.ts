@@ -1,15 +1,17 @@
 /**
- * A request whose handler has not started answering within HTTP_HANDLER_TIMEOUT_MS gets 503 with
+ * Mount after resolveRoute. A request whose handler has not started answering within HTTP_HANDLER_TIMEOUT_MS gets 503 with
  * Retry-After, so a stuck handler never holds a client forever (the server's own requestTimeout and
- * headersTimeout bound slow clients; service.ts). Whatever the handler sends later is dropped.
+ * headersTimeout bound slow clients; service.ts). Whatever the handler sends later is dropped. Routes
+ * the table marks `longRunning` (a large synchronous import, a view run, a file download) have none.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { unavailable } from '../../outcomes.js';
 import { sendOutcome } from '../error-handler.js';
+import type { ResolvedRoute } from './route-guard.js';
 
 export function handlerTimeout(ms: number) {
   return (_req: Request, res: Response, next: NextFunction): void => {
-    if (ms <= 0) {
+    if (ms <= 0 || (res.locals.route as ResolvedRoute | undefined)?.rule?.longRunning) {
       next();
       return;
     }
