@@ -1,7 +1,7 @@
 /**
  * Our phase-tagged outcome constructors on top of @medplum/core's OperationOutcome vocabulary.
  * OperationOutcome literals live here and in test expectations only; everything else throws
- * OperationOutcomeError built from these (see ../shared/docs/house-style.md 7.3).
+ * OperationOutcomeError built from these (src/http/error-handler.ts is the one place they become HTTP answers).
  */
 import { OperationOutcomeError, getStatus, isOperationOutcome } from '@medplum/core';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
@@ -76,6 +76,14 @@ export function tooLarge(limit: string): OperationOutcome {
   return outcome(
     [{ severity: 'error', code: 'too-costly', details: { text: `Request body exceeds the limit of ${limit}` } }],
     'too-large'
+  );
+}
+
+/** A request body of a media type (or encoding) the route does not read; names the accepted ones. HTTP 415. */
+export function unsupportedMediaType(what: string, accepted: readonly string[]): OperationOutcome {
+  return outcome(
+    [{ severity: 'error', code: 'not-supported', details: { text: `${what} is not supported; send one of: ${accepted.join(', ')}` } }],
+    'unsupported-media-type'
   );
 }
 
@@ -154,11 +162,6 @@ export function rateLimited(message: string): OperationOutcome {
 /** The path exists, not with this method. HTTP 405, with Allow. */
 export function methodNotAllowed(allowed: string[]): OperationOutcome {
   return outcome([{ severity: 'error', code: 'not-supported', details: { text: `Method not allowed here; allowed: ${allowed.join(', ')}` } }], 'method-not-allowed');
-}
-
-/** A body in a content type or encoding this route does not read. HTTP 415. */
-export function unsupportedMediaType(message: string): OperationOutcome {
-  return outcome([{ severity: 'error', code: 'not-supported', details: { text: message } }], 'unsupported-media-type');
 }
 
 /** Cannot answer now (a handler ran out of time, an identity provider out of reach). HTTP 503, with Retry-After. */

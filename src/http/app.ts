@@ -15,7 +15,7 @@ import type { AccessAuditLog } from '../audit/access-audit-log.js';
 import { createAuthenticator, type Authenticator } from '../auth/authenticator.js';
 import { RouteAccess } from '../auth/route-access.js';
 import type { Jwks } from '../fhir/auth/index.js';
-import type { IntakeDeps } from '../intake/accept.js';
+import { Intake, type IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/port.js';
 import { OperationOutcomeError } from '../outcomes.js';
@@ -36,7 +36,8 @@ export interface AppDeps {
   logger: Logger;
   /** Tokens acting as admin; used when no `authenticator` is given (tests, the single-user setup). */
   apiTokens: readonly string[];
-  intake: IntakeDeps;
+  /** The service's intake (group commit, import jobs); plain dependencies get an intake of their own. */
+  intake: IntakeDeps | Intake;
   /** Reads of records and their sync state for the record routes. */
   store: Pick<Store, 'records' | 'status' | 'ledger'>;
   bodyLimitBytes: number;
@@ -93,11 +94,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(jwksRouter(deps.jwks ?? { keys: [] }));
 
   const api = express.Router();
-  api.use(importRouter(deps.intake, deps.importLimitBytes));
+  const intake = Intake.of(deps.intake);
+  api.use(importRouter(intake, { lineLimitBytes: deps.bodyLimitBytes, syncLimitBytes: deps.importLimitBytes }));
   for (const r of deps.apiRouters ?? []) {
     api.use(r);
   }
-  api.use(recordsRouter(deps.intake, deps.store, deps.bodyLimitBytes));
+  api.use(recordsRouter(intake, deps.store, deps.bodyLimitBytes));
   app.use('/api/v1', api);
   if (deps.fhirRouter) {
     app.use('/fhir', deps.fhirRouter);

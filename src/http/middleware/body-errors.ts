@@ -16,7 +16,7 @@ interface HttpError {
   expose?: boolean;
 }
 
-const ENCODINGS = 'identity, gzip, deflate, br';
+const ENCODINGS = ['identity', 'gzip', 'deflate', 'br'];
 
 /**
  * The outcome for an error thrown while reading a request, or undefined when the error is something
@@ -36,9 +36,9 @@ export function requestReadOutcome(err: unknown, hadContentEncoding: boolean): O
     case 'entity.too.large':
       return tooLarge(e.limit !== undefined ? `${e.limit} bytes` : 'this route');
     case 'encoding.unsupported':
-      return unsupportedMediaType(`This Content-Encoding is not supported; use one of: ${ENCODINGS}`);
+      return unsupportedMediaType('This Content-Encoding', ENCODINGS);
     case 'charset.unsupported':
-      return unsupportedMediaType('This charset is not supported; send UTF-8');
+      return unsupportedMediaType('This charset', ['utf-8']);
     case 'request.aborted':
       return badInput('The request body ended before it was complete (the client disconnected)');
     case 'request.size.invalid':
@@ -54,7 +54,7 @@ export function requestReadOutcome(err: unknown, hadContentEncoding: boolean): O
       return tooLarge('this route');
     }
     if (status === 415) {
-      return unsupportedMediaType('This request body\'s type or encoding is not supported here');
+      return unsupportedMediaType("This request body's type or encoding", ['application/json', 'application/fhir+json']);
     }
     return badInput('The request could not be read');
   }

@@ -7,6 +7,7 @@ import type { Store } from '../port.js';
 import { SqliteAccessAudit } from './access-audit.js';
 import { SqliteAudit } from './audit.js';
 import { SqliteDb } from './db.js';
+import { SqliteImportJobs } from './import-jobs.js';
 import { SqliteLedger } from './ledger.js';
 import { LEGACY_MIGRATION_ORDER, STORE_MIGRATIONS } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly ledger: SqliteLedger;
   readonly audit: SqliteAudit;
   readonly status: SqliteStatus;
+  readonly importJobs: SqliteImportJobs;
   readonly accessAudit: SqliteAccessAudit;
 
   constructor(path: string) {
@@ -32,11 +34,13 @@ export class SqliteStore implements Store {
     this.ledger = new SqliteLedger(this.db);
     this.audit = new SqliteAudit(this.db);
     this.status = new SqliteStatus(this.db);
+    this.importJobs = new SqliteImportJobs(this.db);
     this.accessAudit = new SqliteAccessAudit(this.db);
     this.outbox.releaseAllLeases();
   }
 
   async close(): Promise<void> {
+    this.records.close();
     this.db.close();
   }
 }
