@@ -151,7 +151,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
   });
 
   const server: Server = await new Promise((resolve, reject) => {
-    // Slow clients are cut off (408): headers and whole requests have deadlines, checked every second.
+    // Slow headers are cut off (408, slowloris), checked every second. No deadline on a whole request by
+    // default (HTTP_REQUEST_TIMEOUT_MS=0): an import job streams its body for as long as the file takes.
+    // Slow bodies elsewhere are bounded by the handler timeout, and an error answered before the body
+    // was read closes the connection (http/middleware/close-unread-body.ts). docs/security.md section 7.
     const s = createServer(
       { requestTimeout: sec.http.requestTimeoutMs, headersTimeout: sec.http.headersTimeoutMs, connectionsCheckingInterval: 1000 },
       app
@@ -159,9 +162,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     s.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  // Import jobs stream their body for as long as it takes (a 1M-line file: minutes), so no limit on a
-  // whole request (Node's default is 5 minutes); a client that stalls is dropped by the idle timeout.
-  server.requestTimeout = 0;
+  // A client that stalls (no byte for 2 minutes, also mid-upload) is dropped by the idle timeout.
   server.setTimeout(120_000);
   const port = (server.address() as AddressInfo).port;
   const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;

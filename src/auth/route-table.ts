@@ -105,8 +105,12 @@ export const ROUTE_TABLE: readonly RouteRule[] = [
     what: 'the access audit (who read or changed what)',
   },
   { methods: ['POST'], path: '/api/v1/import', allow: SOURCE, audit: { interaction: 'create', subject: 'import' }, longRunning: true, what: 'NDJSON import' },
-  { methods: ['GET', 'DELETE'], path: '/api/v1/import/:jobId', allow: ['source', 'operator'], what: 'an import job: progress, cancel (issue #8)' },
-  { methods: ['GET'], path: '/api/v1/import/:jobId/results', allow: ['source', 'operator'], what: 'an import job\'s per-line results (issue #8)' },
+  // Import jobs (POST /api/v1/import with Prefer: respond-async; the upload is the long-running POST above).
+  // Progress carries counts only, so the operator sees it too; results and cancel are the source's, and
+  // the handler admits only the credential that started the job (or an admin): http/routes/import-jobs.ts.
+  { methods: ['GET'], path: '/api/v1/import/:jobId', allow: ['source', 'operator'], what: 'an import job\'s progress (counts, no record data; issue #8)' },
+  { methods: ['DELETE'], path: '/api/v1/import/:jobId', allow: SOURCE, what: 'cancel an import job: only the credential that started it, or an admin (issue #8)' },
+  { methods: ['GET'], path: '/api/v1/import/:jobId/results', allow: SOURCE, what: 'an import job\'s per-line results: only the credential that started it, or an admin (issue #8)' },
   {
     methods: ['POST'],
     path: '/api/v1/$map',

@@ -27,7 +27,10 @@ export interface SecuritySettings {
     trustProxy: boolean | number | string;
     /** HTTP_HANDLER_TIMEOUT_MS: a handler that has not answered by then gets 503; 0 = off. */
     handlerTimeoutMs: number;
-    /** HTTP_REQUEST_TIMEOUT_MS: Node's server.requestTimeout (the whole request received). */
+    /**
+     * HTTP_REQUEST_TIMEOUT_MS: Node's server.requestTimeout (the whole request received); 0 = none (the
+     * default: an import job's upload takes as long as its file; docs/security.md section 7).
+     */
     requestTimeoutMs: number;
     /** HTTP_HEADERS_TIMEOUT_MS: Node's server.headersTimeout. */
     headersTimeoutMs: number;
@@ -133,7 +136,7 @@ export function readSecuritySettings(env: Env): { settings: SecuritySettings; pr
     http: {
       trustProxy: readTrustProxy(env.TRUST_PROXY, problems),
       handlerTimeoutMs: int(env, 'HTTP_HANDLER_TIMEOUT_MS', 120_000, 0, 3_600_000, problems),
-      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 300_000, 1000, 3_600_000, problems),
+      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 0, 0, 86_400_000, problems),
       headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 30_000, 1000, 600_000, problems),
     },
     accessAudit: {
@@ -144,7 +147,7 @@ export function readSecuritySettings(env: Env): { settings: SecuritySettings; pr
   if (!settings.jwt) {
     delete settings.jwt;
   }
-  if (settings.http.headersTimeoutMs > settings.http.requestTimeoutMs) {
+  if (settings.http.requestTimeoutMs > 0 && settings.http.headersTimeoutMs > settings.http.requestTimeoutMs) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not be larger than HTTP_REQUEST_TIMEOUT_MS');
   }
   return { settings, problems };

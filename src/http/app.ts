@@ -2,10 +2,10 @@
  * The HTTP application: the inbound API at /api/v1 and the embedded FHIR server at /fhir (when this
  * instance hosts it), with one error handler for everything.
  *
- * Every request passes, in this order: request id and access log (route pattern only), security
- * headers, the route table lookup (auth/route-table.ts; a malformed path is a 400 here), the handler
- * timeout, the access-audit hook, authentication (401; failed attempts limited per address), the route
- * table's role check (404/405/403: deny by default), the per-credential rate limit (429), MRN masking
+ * Every request passes, in this order: request id and access log (route pattern only), closing the
+ * connection after an error answered before the body was read, security headers, the route table
+ * lookup (auth/route-table.ts; a malformed path is a 400 here), the handler timeout, the access-audit
+ * hook, authentication (401; failed attempts limited per address), the route table's role check (404/405/403: deny by default), the per-credential rate limit (429), MRN masking
  * for masked roles, then the routers. A router mounted here serves nothing until its routes have
  * entries in the route table (src/auth/README.md).
  */
@@ -22,6 +22,7 @@ import { OperationOutcomeError } from '../outcomes.js';
 import { errorHandler } from './error-handler.js';
 import { accessAudit } from './middleware/access-audit.js';
 import { authenticate } from './middleware/auth.js';
+import { closeUnreadBody } from './middleware/close-unread-body.js';
 import { handlerTimeout } from './middleware/handler-timeout.js';
 import { phiMask } from './middleware/phi-mask.js';
 import { AuthFailureLimiter, credentialRateLimit, type RateLimitSettings } from './middleware/rate-limits.js';
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Express {
   const failures = new AuthFailureLimiter(limits);
 
   app.use(requestContext(deps.logger));
+  app.use(closeUnreadBody);
   app.use(securityHeaders());
   app.use(resolveRoute(access));
   app.use(handlerTimeout(deps.handlerTimeoutMs ?? 0));

@@ -19,16 +19,22 @@ export interface SecuredService {
   keysFile: string;
   /** The token of the key named after each role (`source`, `operator`...). */
   tokens: Record<Role, string>;
+  /** Tokens of the extra keys asked for, by name. */
+  extraTokens: Record<string, string>;
   /** Calls the service with a role's token, a token given as `token:<value>`, or none (`anonymous`). */
   call(as: Role | 'anonymous' | `token:${string}`, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<CallResult>;
   close(): Promise<void>;
 }
 
-/** Starts the service in a temp data dir with a key per role; extra env wins. */
-export async function startSecuredService(env: Record<string, string> = {}): Promise<SecuredService> {
+/** Starts the service in a temp data dir with a key per role (and any extra keys); extra env wins. */
+export async function startSecuredService(
+  env: Record<string, string> = {},
+  extraKeys: { name: string; roles: Role[] }[] = []
+): Promise<SecuredService> {
   const tmp = tempDir('collateral-security-');
   const keysFile = join(tmp.dir, 'api-keys.json');
   const tokens = Object.fromEntries(ROLES.map((r) => [r, addKey(keysFile, `${r}-key`, [r])])) as Record<Role, string>;
+  const extraTokens = Object.fromEntries(extraKeys.map((k) => [k.name, addKey(keysFile, k.name, k.roles)]));
   const svc = await startTestService(join(tmp.dir, 'data'), { API_KEYS_FILE: keysFile, SYNC_ENABLED: 'false', ...env });
   const call: SecuredService['call'] = async (as, method, path, body, headers = {}) => {
     const token = as === 'anonymous' ? undefined : as.startsWith('token:') ? as.slice(6) : tokens[as as Role];
@@ -54,6 +60,7 @@ export async function startSecuredService(env: Record<string, string> = {}): Pro
     svc,
     keysFile,
     tokens,
+    extraTokens,
     call,
     close: async () => {
       await svc.close();

@@ -69,6 +69,8 @@ const EXPECTED: [string, string, readonly Role[] | 'public' | 'any'][] = [
   ['POST', '/api/v1/sync/retry', ['operator']],
   ['GET', '/api/v1/sync/review', ['operator']],
   ['GET', '/api/v1/import/job-1', ['source', 'operator']],
+  ['GET', '/api/v1/import/job-1/results', ['source']],
+  ['DELETE', '/api/v1/import/job-1', ['source']],
   ['GET', '/metrics', ['operator']],
   ['GET', '/api/v1/clients/MRN-1/disclosures', ['privacy-officer']],
   ['GET', '/api/v1/audit/access', ['privacy-officer']],
