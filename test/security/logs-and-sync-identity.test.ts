@@ -2,6 +2,8 @@
  * With the sync running end to end: the sync reaches the embedded FHIR server with its own internal
  * credential (never an API token); the access log names routes by pattern and never carries an MRN or a
  * record id; LOG_LEVEL=debug adds who called and timings; /.well-known/jwks.json answers on defaults.
+ * An import job of a client whose session is held (no consent, no participant yet): the job's lines and
+ * the hold's line carry ids and codes only, never the client's MRN.
  */
 import { MRN_SYSTEM, records, seedBundle } from '../helpers/fixtures.js';
 import { waitFor, waitForState } from '../helpers/service.js';
@@ -32,6 +34,14 @@ describe('the sync\'s identity and the logs, on the real service with the sync r
     await waitForState(s.svc, 'sessions', 's-001', 'synced');
     expect((await s.call('privacy-officer', 'GET', '/api/v1/clients/MRN-1001/disclosures')).status).toBe(200);
     expect((await s.call('fhir-reader', 'GET', `/fhir/Patient?identifier=${encodeURIComponent(`${MRN_SYSTEM}|MRN-1001`)}`)).status).toBe(200);
+    // An import job: a session of another client whose participant and consent have not arrived (held).
+    const held = { ...records.session, id: 's-900', client: { mrn: 'MRN-2002' }, participants: [{ participantId: 'p-900' }], consentIds: ['c-900'] };
+    const job = await s.call('source', 'POST', '/api/v1/import', `${JSON.stringify({ kind: 'session', record: held })}\n`, {
+      'content-type': 'application/x-ndjson',
+      prefer: 'respond-async',
+    });
+    expect(job.status).toBe(202);
+    await waitFor(async () => lines(s).some((l) => l.message === 'record held' && l.recordId === 's-900'), 20_000, 'the hold is logged');
   });
   afterAll(async () => {
     await s.close();
@@ -63,6 +73,18 @@ describe('the sync\'s identity and the logs, on the real service with the sync r
     expect(all).not.toContain('MRN-1001');
     expect(all).not.toContain('/sessions/s-001');
     expect(all).not.toMatch(/Maria|Lopez|555-0100|improved sleep/);
+  });
+
+  test('an import job and a hold are logged by ids and codes: no MRN, no content', () => {
+    const all = lines(s);
+    const ended = all.find((l) => l.message === 'import job ended');
+    expect(ended).toMatchObject({ state: 'completed', linesRead: 1, accepted: 1 });
+    expect(typeof ended.jobId).toBe('string');
+    const hold = all.find((l) => l.message === 'record held' && l.recordId === 's-900');
+    expect(Object.keys(hold).sort()).toEqual(expect.arrayContaining(['kind', 'reason', 'recordId', 'target']));
+    expect(typeof hold.reason).toBe('string');
+    expect(s.svc.logs()).not.toContain('MRN-2002');
+    expect(s.svc.logs()).not.toContain('p-900/');
   });
 
   test('LOG_LEVEL=debug adds who called, how, the roles, body sizes and timings, still without identifiers', () => {

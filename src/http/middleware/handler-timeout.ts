@@ -1,8 +1,9 @@
 /**
  * Mount after resolveRoute. A request whose handler has not started answering within HTTP_HANDLER_TIMEOUT_MS gets 503 with
- * Retry-After, so a stuck handler never holds a client forever (the server's own requestTimeout and
- * headersTimeout bound slow clients; service.ts). Whatever the handler sends later is dropped. Routes
- * the table marks `longRunning` (a large synchronous import, a view run, a file download) have none.
+ * Retry-After, so a stuck handler never holds a client forever. The timer starts before the body is
+ * read, so it also bounds a body sent too slowly (the server has no whole-request deadline by default;
+ * close-unread-body.ts closes the connection after this 503). Whatever the handler sends later is
+ * dropped. Routes the table marks `longRunning` (an import, a view run, a file download) have none.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { unavailable } from '../../outcomes.js';
