@@ -85,7 +85,7 @@ describe('hostile input never gives 5xx', () => {
 
   test('a Content-Encoding we do not read: 415 naming the ones we do', async () => {
     const r = await s.call('admin', 'PUT', '/api/v1/sessions/s-001', '{}', { 'content-type': 'application/json', 'content-encoding': 'x-evil-zip' });
-    expectClean(r, 415, /use one of: identity, gzip, deflate, br/);
+    expectClean(r, 415, /send one of: identity, gzip, deflate, br/);
     expect(r.text).not.toContain('x-evil-zip');
   });
 
