@@ -24,6 +24,7 @@ import { mapRouter } from './http/routes/map.js';
 import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
@@ -63,7 +64,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
-  const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
+  // DATABASE_URL: the PostgreSQL store shared by several instances (docs/postgres.md); else the embedded SQLite.
+  const store: Store = config.databaseUrl
+    ? await PostgresStore.open({ connectionString: config.databaseUrl, instanceId: config.instanceId })
+    : new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
   // Import jobs still running belonged to a process that is gone: they say how far they had committed.
   await store.importJobs.failInterruptedJobs(new Date());
 
