@@ -12,9 +12,9 @@ import pg from 'pg';
 import type { Store } from '../../src/store/port.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { POSTGRES_SKIPPED, TEST_DATABASE_URL } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
 
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
 
 /** One fresh store of an implementation, and what the tests may do with it. */
 export interface StoreHandle {
@@ -62,7 +62,7 @@ const sqlite: Implementation = {
 
 const postgres: Implementation = {
   name: 'PostgreSQL',
-  ...(TEST_DATABASE_URL ? {} : { skipped: 'SKIPPED: set TEST_DATABASE_URL (eval "$(scripts/test-postgres.sh start)") to run the PostgreSQL store contract' }),
+  ...(TEST_DATABASE_URL ? {} : { skipped: POSTGRES_SKIPPED }),
   async open() {
     const connectionString = TEST_DATABASE_URL as string;
     const schema = `t_${process.pid}_${randomBytes(5).toString('hex')}`;
@@ -98,10 +98,6 @@ const postgres: Implementation = {
 
 export const IMPLEMENTATIONS: Implementation[] = [sqlite, postgres];
 
-if (!TEST_DATABASE_URL && process.env.REQUIRE_POSTGRES === '1') {
-  throw new Error('REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: the PostgreSQL store contract must run here');
-}
-
 /**
  * Declares `body`'s tests once per implementation, each test with a fresh store (`h()` returns its handle).
  * @param only - implementations to run (e.g. those with openSibling, for multi-instance behaviour).
@@ -111,7 +107,7 @@ export function describeStores(title: string, body: (h: () => StoreHandle) => vo
     if (impl.skipped) {
       describe(`${impl.name} store: ${title}`, () => {
         // Loud on purpose: a skipped contract is a gap, not a pass.
-        console.warn(`${impl.name} store contract "${title}": ${impl.skipped}`);
+        process.stderr.write(`${impl.name} store contract "${title}": ${impl.skipped}\n`);
         test.skip(impl.skipped as string, () => {});
       });
       continue;

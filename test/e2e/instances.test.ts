@@ -1,0 +1,155 @@
+/**
+ * Several instances sharing one PostgreSQL (issue #12): three built services as child processes on one
+ * database and one FHIR target (the standalone embedded server), 1,000+ records of 20 clients imported
+ * through all three in turn, one instance killed with SIGKILL mid-run and restarted. At the end every
+ * permitted record is on the target exactly once, nothing forbidden is there, the ledger agrees with the
+ * target (verifyDelivery), each client's resources were created in the order the client's records
+ * arrived (the target's version history), and more than one instance did the sending.
+ */
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { buildService, type ChildService, startChild } from '../helpers/built-service.js';
+import { startFhirTarget, type FhirTarget } from '../helpers/fhir-target.js';
+import { freshDatabase, POSTGRES_SKIPPED, TEST_DATABASE_URL } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/tmp.js';
+import { buildDataset, type DatasetRecord, identifierOf, toNdjson } from '../sync/dataset.js';
+import { verifyDelivery } from '../sync/verify.js';
+
+const TOKEN = 'instances-test-token-0123456789';
+const H = { authorization: `Bearer ${TOKEN}` };
+
+async function api(svc: ChildService, method: string, path: string, body?: string, type = 'application/json'): Promise<any> {
+  const res = await fetch(`${svc.url}${path}`, { method, headers: { ...H, ...(body ? { 'content-type': type } : {}) }, body });
+  return res.json();
+}
+
+async function killHard(svc: ChildService): Promise<void> {
+  svc.child.kill('SIGKILL');
+  if (svc.child.exitCode === null && svc.child.signalCode === null) {
+    await once(svc.child, 'exit');
+  }
+}
+
+/** When the target first stored the resource with this identifier (version 1 of its history). */
+async function createdAt(target: FhirTarget, r: DatasetRecord): Promise<string> {
+  const { type, system, value } = identifierOf(r);
+  const [found] = await target.search(type, { identifier: `${system}|${value}` });
+  const res = await fetch(`${target.adminUrl}/${type}/${found.id}/_history?_count=1000`, { headers: { accept: 'application/fhir+json' } });
+  const history = (await res.json()) as { entry: { resource: { meta: { versionId: string; lastUpdated: string } } }[] };
+  const first = history.entry.map((e) => e.resource.meta).find((m) => m.versionId === '1') ?? history.entry[history.entry.length - 1].resource.meta;
+  return first.lastUpdated;
+}
+
+if (!TEST_DATABASE_URL) {
+  describe('several instances on one PostgreSQL', () => {
+    process.stderr.write(`test/e2e/instances.test.ts: ${POSTGRES_SKIPPED}\n`);
+    test.skip(POSTGRES_SKIPPED, () => {});
+  });
+} else {
+  test('three instances, one killed -9 and restarted: every permitted record on the target exactly once, per-client order kept', async () => {
+    const tmp = tempDir();
+    const db = await freshDatabase('e2e_instances');
+    const mainJs = buildService('instances');
+    const data = buildDataset({ clients: 20, sessionsPerClient: 24, prefix: 'n' });
+    expect(data.records.length).toBeGreaterThanOrEqual(1000);
+    let target: FhirTarget | undefined;
+    const services: (ChildService | undefined)[] = [];
+    const logs: string[] = [];
+    try {
+      target = await startFhirTarget('full', join(tmp.dir, 'target'));
+      await target.seed(data.seed);
+      const env = (i: number): Record<string, string> => ({
+        DATA_DIR: join(tmp.dir, `instance-${i}`),
+        DATABASE_URL: db.url,
+        API_TOKENS: TOKEN,
+        FHIR_BASE_URL: target!.url,
+        // Slow polling: the other instances' commits wake each worker (LISTEN/NOTIFY).
+        SYNC_POLL_INTERVAL_MS: '2000',
+        SYNC_MIN_BACKOFF_MS: '50',
+        SYNC_MAX_BACKOFF_MS: '500',
+        SYNC_CONCURRENCY: '4',
+        SYNC_MAX_BUNDLE_ENTRIES: '10',
+        FHIR_REQUEST_TIMEOUT_MS: '10000',
+        SYNC_MAX_ATTEMPTS: '1000',
+        LOG_LEVEL: 'info',
+      });
+      for (let i = 0; i < 3; i++) {
+        services.push(await startChild(mainJs, env(i)));
+      }
+      const batches: DatasetRecord[][] = [];
+      for (let i = 0; i < data.records.length; i += 25) {
+        batches.push(data.records.slice(i, i + 25));
+      }
+      // Batches go to the instances in turn; instance 1 dies at a random point of the second half.
+      const killAt = Math.floor(batches.length / 2) + Math.floor(Math.random() * (batches.length / 4));
+      for (let b = 0; b < batches.length; b++) {
+        const alive = services.filter((s, i) => s && !(i === 1 && b >= killAt));
+        const svc = alive[b % alive.length]!;
+        const r = await api(svc, 'POST', '/api/v1/import', toNdjson(batches[b]), 'application/x-ndjson');
+        expect(r.rejected).toBe(0);
+        if (b === killAt) {
+          await killHard(services[1]!);
+          logs.push(services[1]!.output());
+          services[1] = undefined;
+        }
+      }
+      services[1] = await startChild(mainJs, env(1));
+
+      const heldByConsent = data.forbidden.filter((r) => r.kind === 'participant').length;
+      const deadline = Date.now() + 240_000;
+      let status: any;
+      for (;;) {
+        status = await api(services[0]!, 'GET', '/api/v1/sync/status');
+        const states = status.targets[target.url] ?? {};
+        if (!states.pending && !states.failed && status.delivery[target.url]?.queued === heldByConsent) {
+          break;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`the sync did not settle: ${JSON.stringify(status)}`);
+        }
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      for (const s of services) {
+        logs.push(s!.output());
+        s!.child.kill('SIGTERM');
+        await once(s!.child, 'exit');
+      }
+      services.length = 0;
+
+      const store = await PostgresStore.open({ connectionString: db.url });
+      try {
+        const report = await verifyDelivery(target, store, target.url, data, { notWritable: [], provenance: true });
+        expect({ problems: report.problems }).toEqual({ problems: [] });
+        expect(report.figures.synced).toBe(data.permitted.length);
+      } finally {
+        await store.close();
+      }
+      // Per client, the resources were created in the order the client's records arrived.
+      const byClient = new Map<string, DatasetRecord[]>();
+      for (const r of data.permitted.filter((x) => x.kind === 'session')) {
+        const key = r.record.id.split('-').slice(0, 2).join('-');
+        byClient.set(key, [...(byClient.get(key) ?? []), r]);
+      }
+      for (const [client, records] of [...byClient].slice(0, 5)) {
+        const times = [];
+        for (const r of records) {
+          times.push(await createdAt(target, r));
+        }
+        expect({ client, times }).toEqual({ client, times: [...times].sort() });
+      }
+      // The work was shared: more than one instance sent records.
+      const sending = logs.filter((l) => l.includes('record synced')).length;
+      expect(sending).toBeGreaterThan(1);
+    } finally {
+      for (const s of services) {
+        if (s) {
+          await killHard(s);
+        }
+      }
+      await target?.close();
+      await db.drop().catch(() => {});
+      tmp.cleanup();
+    }
+  }, 400_000);
+}
