@@ -17,6 +17,11 @@ import { buildDataset, type DatasetRecord, identifierOf, toNdjson } from '../syn
 import { verifyDelivery } from '../sync/verify.js';
 
 const TOKEN = 'instances-test-token-0123456789';
+/** Three services start on a 2-core machine shared with other suites: each may take a while. */
+const START_TIMEOUT_MS = 90_000;
+const progress = (what: string): void => {
+  process.stderr.write(`instances.test: ${new Date().toISOString()} ${what}\n`);
+};
 const H = { authorization: `Bearer ${TOKEN}` };
 
 async function api(svc: ChildService, method: string, path: string, body?: string, type = 'application/json'): Promise<any> {
@@ -75,7 +80,7 @@ if (!TEST_DATABASE_URL) {
         LOG_LEVEL: 'info',
       });
       for (let i = 0; i < 3; i++) {
-        services.push(await startChild(mainJs, env(i)));
+        services.push(await startChild(mainJs, env(i), START_TIMEOUT_MS));
       }
       const batches: DatasetRecord[][] = [];
       for (let i = 0; i < data.records.length; i += 25) {
@@ -94,8 +99,11 @@ if (!TEST_DATABASE_URL) {
           services[1] = undefined;
         }
       }
-      services[1] = await startChild(mainJs, env(1));
+      progress(`instance 1 killed at batch ${killAt} of ${batches.length}; restarting`);
+      services[1] = await startChild(mainJs, env(1), START_TIMEOUT_MS);
+      progress('instance 1 restarted');
 
+      progress('all batches imported; waiting for the sync');
       const heldByConsent = data.forbidden.filter((r) => r.kind === 'participant').length;
       const deadline = Date.now() + 240_000;
       let status: any;

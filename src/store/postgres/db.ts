@@ -55,6 +55,8 @@ export interface PgDbOptions {
   schema?: string;
   /** Most connections this instance opens (besides the one that listens). */
   maxConnections?: number;
+  /** Sees every statement the store runs, with its parameters (the query-plan test explains them). */
+  observe?: (sql: string, params: unknown[]) => void;
 }
 
 export class PgDb {
@@ -83,6 +85,7 @@ export class PgDb {
 
   /** One statement outside a transaction (its own autocommit). */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    this.options.observe?.(sql, params);
     return this.pool.query<R>(sql, params);
   }
 
@@ -90,12 +93,21 @@ export class PgDb {
    * Runs fn in one transaction: everything or nothing is committed. Deadlocks and serialization failures
    * roll back and run fn again (fn must not have effects outside the transaction).
    */
-  async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
+      const observe = this.options.observe;
+      const c: Queryable = observe
+        ? {
+            query: ((sql: string, params: unknown[] = []) => {
+              observe(sql, params);
+              return client.query(sql, params);
+            }) as pg.PoolClient['query'],
+          }
+        : client;
       try {
         await client.query('BEGIN');
-        const result = await fn(client);
+        const result = await fn(c);
         await client.query('COMMIT');
         client.release();
         return result;

@@ -358,7 +358,14 @@ export class PgOutbox implements OutboxStore {
     if (clients.length > 0) {
       // Committed on its own, before the waits are read: a settlement of these clients either sees the
       // flag (it locks the head first) or committed its waits before the chunks below read them.
-      await this.db.query('UPDATE outbox_head SET rewake = true WHERE client_key = ANY($1::text[]) AND lease_until IS NOT NULL', [clients]);
+      await this.db.tx((c) =>
+        c.query(
+          `UPDATE outbox_head SET rewake = true WHERE (client_key, target) IN
+             (SELECT client_key, target FROM outbox_head WHERE client_key = ANY($1::text[]) AND lease_until IS NOT NULL
+              ORDER BY client_key, target FOR UPDATE)`,
+          [clients]
+        )
+      );
     }
     let n = 0;
     for (const key of new Set(event.keys)) {
