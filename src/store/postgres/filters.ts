@@ -3,6 +3,7 @@
  * retry. Only the fields given become conditions, each on an indexed column, so a list costs what it
  * matches.
  */
+import { RECORD_KINDS } from '../../domain/records.js';
 import type { DeliveryFilter, SyncStateName } from '../types.js';
 
 const ALL_STATES: SyncStateName[] = ['pending', 'synced', 'held', 'failed', 'blocked', 'dead-letter', 'not-writable'];
@@ -28,7 +29,8 @@ export function stateFilter(filter: DeliveryFilter, states: readonly string[] | 
   const f: PgFilter = { where: [], params: [] };
   const wanted = states ?? (filter.reasonCode !== undefined ? ALL_STATES : undefined);
   if (wanted) {
-    f.where.push(`s.state = ANY(${param(f, first, wanted)}::text[])`);
+    // One state as an equality: the (state, reason_code, updated_at) index then also gives the order.
+    f.where.push(wanted.length === 1 ? `s.state = ${param(f, first, wanted[0])}` : `s.state = ANY(${param(f, first, wanted)}::text[])`);
   }
   if (filter.reasonCode !== undefined) {
     f.where.push(`s.reason_code = ${param(f, first, filter.reasonCode)}`);
@@ -53,6 +55,9 @@ function recordConditions(f: PgFilter, alias: string, filter: DeliveryFilter, fi
   }
   if (filter.kind !== undefined) {
     f.where.push(`${alias}.kind = ${param(f, first, filter.kind)}`);
+  } else if (filter.recordId !== undefined) {
+    // The (kind, record_id, ...) keys need the kind: any kind, as index seeks.
+    f.where.push(`${alias}.kind = ANY(${param(f, first, RECORD_KINDS)}::text[])`);
   }
   if (filter.recordId !== undefined) {
     f.where.push(`${alias}.record_id = ${param(f, first, filter.recordId)}`);

@@ -102,13 +102,17 @@ export class PgStatus implements StatusQueries {
 
   async listSyncStates(filter: DeliveryFilter & { state?: SyncStateName }, limit = 1000): Promise<(SyncState & { clientMrn: string | null })[]> {
     const f = stateFilter(filter, filter.state ? [filter.state] : undefined, 1);
-    const r = await this.db.query<SyncStateRow & { client_mrn: string | null }>(
-      `SELECT s.*, r.client_mrn FROM sync_state s
-       ${filter.clientMrn !== undefined ? 'JOIN' : 'LEFT JOIN'} records r ON r.kind = s.kind AND r.id = s.record_id
-       ${whereClause(f.where)}
-       ORDER BY s.updated_at, s.kind, s.record_id, s.target LIMIT $${f.params.length + 1}`,
-      [...f.params, limit]
-    );
+    const order = 'ORDER BY s.updated_at, s.kind, s.record_id, s.target';
+    const n = `$${f.params.length + 1}`;
+    // By client, the client's records drive the query. Otherwise the page of states is chosen first and
+    // only its rows look up their record (a join first would read every match's record to keep `limit`).
+    const sql =
+      filter.clientMrn !== undefined
+        ? `SELECT s.*, r.client_mrn FROM sync_state s JOIN records r ON r.kind = s.kind AND r.id = s.record_id
+           ${whereClause(f.where)} ${order} LIMIT ${n}`
+        : `SELECT s.*, r.client_mrn FROM (SELECT * FROM sync_state s ${whereClause(f.where)} ${order} LIMIT ${n}) s
+           LEFT JOIN records r ON r.kind = s.kind AND r.id = s.record_id ${order}`;
+    const r = await this.db.query<SyncStateRow & { client_mrn: string | null }>(sql, [...f.params, limit]);
     return r.rows.map((row) => ({ ...toSyncState(row), clientMrn: row.client_mrn }));
   }
 
