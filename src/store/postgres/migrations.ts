@@ -188,15 +188,18 @@ export const PG_STORE_MIGRATIONS: PgMigration[] = [
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
       PERFORM outbox_head_touch(OLD.client_key, OLD.target);
-      INSERT INTO outbox_count (target, parked, n) VALUES (OLD.target, OLD.dead_at IS NOT NULL, -1);
     END IF;
     IF TG_OP = 'DELETE' THEN
       DELETE FROM outbox_wait WHERE seq = OLD.seq;
     END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-      IF TG_OP = 'INSERT' OR OLD.client_key <> NEW.client_key OR OLD.target <> NEW.target THEN
-        PERFORM outbox_head_touch(NEW.client_key, NEW.target);
-      END IF;
+    IF TG_OP = 'INSERT' OR OLD.client_key <> NEW.client_key OR OLD.target <> NEW.target THEN
+      PERFORM outbox_head_touch(NEW.client_key, NEW.target);
+    END IF;
+    -- Counter deltas only when the entry's target or parked-ness changes (not for a new due time).
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.target <> NEW.target OR (OLD.dead_at IS NULL) <> (NEW.dead_at IS NULL))) THEN
+      INSERT INTO outbox_count (target, parked, n) VALUES (OLD.target, OLD.dead_at IS NOT NULL, -1);
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (OLD.target <> NEW.target OR (OLD.dead_at IS NULL) <> (NEW.dead_at IS NULL))) THEN
       INSERT INTO outbox_count (target, parked, n) VALUES (NEW.target, NEW.dead_at IS NOT NULL, 1);
     END IF;
     RETURN NULL;
