@@ -12,7 +12,7 @@ import { type RecordRow, toRecord } from '../sqlite/rows.js';
 import type { PutRecordInput, PutRecordResult, RecordFilter, StoredRecord, SyncState } from '../types.js';
 import { isRetryable, type PgDb, type Queryable } from './db.js';
 import { writeJobProgress } from './import-jobs.js';
-import { enqueueRow, lockHeads } from './outbox.js';
+import { enqueueRow, lockHeads } from './queue-rows.js';
 import { setSyncState } from './sync-state-rows.js';
 
 export class PgRecords implements RecordStore {
