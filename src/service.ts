@@ -24,8 +24,7 @@ import { mapRouter } from './http/routes/map.js';
 import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
-import { PostgresStore } from './store/postgres/postgres-store.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
 
@@ -65,9 +64,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
   // DATABASE_URL: the PostgreSQL store shared by several instances (docs/postgres.md); else the embedded SQLite.
-  const store: Store = config.databaseUrl
-    ? await PostgresStore.open({ connectionString: config.databaseUrl, instanceId: config.instanceId })
-    : new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
+  const store: Store = await openStore(config, { instanceId: config.instanceId });
   // Import jobs still running belonged to a process that is gone: they say how far they had committed.
   await store.importJobs.failInterruptedJobs(new Date());
 
