@@ -3,10 +3,12 @@
  * reported in one error, in plain sentences, so an operator fixes them all in one go.
  */
 import { hostname } from 'node:os';
+import { COMMIT_SYNC_MODES, type CommitSync } from './store/sqlite/commit-sync.js';
 import { isAbsolute, resolve } from 'node:path';
 import { readFhirAuthSettings, type FhirAuthSettings } from './fhir/auth/settings.js';
 import { PROFILE_NAMES, type ProfileName } from './fhir-server/target-profiles.js';
 import { isValidTimeZone } from './consent/time.js';
+import { readSecuritySettings, type SecuritySettings } from './auth/settings.js';
 
 export type { FhirAuthType } from './fhir/auth/settings.js';
 
@@ -17,6 +19,12 @@ export interface Config {
   host: string;
   /** Folder for the embedded store, the embedded FHIR server's database and the generated API token. */
   dataDir: string;
+  /**
+   * How the embedded store makes an intake group commit durable (STORE_COMMIT_SYNC): `full`, SQLite's
+   * synchronous=FULL (the fsync on the commit's own thread); `wal-fdatasync`, the WAL synced on the
+   * thread pool before anyone is answered (src/store/sqlite/wal-sync.ts). Both fsync before answering.
+   */
+  storeCommitSync: CommitSync;
   /** Accepted bearer tokens; undefined = generate one at first start (see auth-tokens.ts). */
   apiTokens?: string[];
   /** The sync target; undefined = the embedded FHIR server at /fhir. */
@@ -72,6 +80,8 @@ export interface Config {
   databaseUrl?: string;
   /** This instance's stable name on a shared store (INSTANCE_ID; default: host name and data folder). */
   instanceId: string;
+  /** Named keys, JWTs, rate limits, HTTP timeouts, access-audit retention (auth/settings.ts; docs/security.md). */
+  security: SecuritySettings;
 }
 
 type Env = Record<string, string | undefined>;
@@ -160,6 +170,9 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  const security = readSecuritySettings(env);
+  c.problems.push(...security.problems);
+
   const fhirBaseUrl = c.url(env, 'FHIR_BASE_URL');
   const fhirAuth = readFhirAuthSettings(env, fhirBaseUrl);
   c.problems.push(...fhirAuth.problems);
@@ -200,6 +213,7 @@ export function loadConfig(env: Env): Config {
     mrnSystem,
     identifierNamespace,
     logLevel,
+    storeCommitSync: c.oneOf(env, 'STORE_COMMIT_SYNC', COMMIT_SYNC_MODES, 'full'),
     bodyLimitBytes,
     importLimitBytes,
     sync: {
@@ -224,6 +238,7 @@ export function loadConfig(env: Env): Config {
     practiceTimeZone: env.PRACTICE_TIME_ZONE || 'UTC',
     ...(databaseUrl !== undefined ? { databaseUrl } : {}),
     instanceId: env.INSTANCE_ID || `${hostname()}:${dataDir}`,
+    security: security.settings,
   };
   if (!isValidTimeZone(config.practiceTimeZone)) {
     c.problems.push(`PRACTICE_TIME_ZONE must be an IANA time zone such as America/New_York (got "${config.practiceTimeZone}")`);

@@ -18,8 +18,11 @@ export function sqliteStorePath(dataDir: string): string {
  * @param options.instanceId - the name on leases and import jobs (the service's INSTANCE_ID); a CLI
  *   command leaves it out and gets a name of its own, so it never takes over a running instance's leases.
  */
-export async function openStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: { instanceId?: string } = {}): Promise<Store> {
+export async function openStore(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'storeCommitSync'>>,
+  options: { instanceId?: string } = {}
+): Promise<Store> {
   return config.databaseUrl
     ? PostgresStore.open({ connectionString: config.databaseUrl, ...(options.instanceId ? { instanceId: options.instanceId } : {}) })
-    : new SqliteStore(sqliteStorePath(config.dataDir));
+    : new SqliteStore(sqliteStorePath(config.dataDir), config.storeCommitSync);
 }

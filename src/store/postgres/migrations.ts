@@ -230,4 +230,30 @@ export const PG_STORE_MIGRATIONS: PgMigration[] = [
   CREATE TRIGGER sync_state_changed AFTER INSERT OR UPDATE OR DELETE ON sync_state FOR EACH ROW EXECUTE FUNCTION sync_state_changed();
   `,
   },
+  {
+    id: '0002-access-audit',
+    sql: `
+  -- The access audit (issue #10; the SQLite store's 0007-access-audit): one BALP-shaped AuditEvent per
+  -- call that read or changed PHI, paged by time, by user or by client, purged oldest first by time.
+  CREATE TABLE access_audit (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL,
+    recorded_ms BIGINT NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    route TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    event JSONB NOT NULL
+  );
+  CREATE INDEX access_audit_time ON access_audit (recorded_ms, seq);
+  CREATE INDEX access_audit_who ON access_audit (who, recorded_ms, seq);
+  CREATE TABLE access_audit_client (
+    client_mrn TEXT NOT NULL,
+    recorded_ms BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (client_mrn, recorded_ms, seq)
+  );
+  CREATE INDEX access_audit_client_time ON access_audit_client (recorded_ms);
+  `,
+  },
 ];

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../port.js';
+import { PgAccessAudit } from './access-audit.js';
 import { PgAudit } from './audit.js';
 import { PgDb, type PgDbOptions } from './db.js';
 import { PgImportJobs } from './import-jobs.js';
@@ -35,6 +36,7 @@ export class PostgresStore implements Store {
   readonly audit: PgAudit;
   readonly status: PgStatus;
   readonly importJobs: PgImportJobs;
+  readonly accessAudit: PgAccessAudit;
   readonly listener: WorkListener;
   private readonly fold: NodeJS.Timeout;
 
@@ -48,6 +50,7 @@ export class PostgresStore implements Store {
     this.audit = new PgAudit(this.db);
     this.status = new PgStatus(this.db);
     this.importJobs = new PgImportJobs(this.db, instanceId);
+    this.accessAudit = new PgAccessAudit(this.db);
     this.fold = setInterval(() => void foldCounters(this.db).catch(() => {}), options.foldIntervalMs ?? 10_000);
     this.fold.unref();
   }

@@ -35,7 +35,14 @@ export class PgRecords implements RecordStore {
     });
   }
 
-  async putRecordGroup(puts: GroupPut[], jobs: ImportJobProgress[] = []): Promise<GroupPutOutcome[]> {
+  async putRecordGroup(puts: GroupPut[], jobs: ImportJobProgress[] = [], afterWrite?: (outcomes: GroupPutOutcome[]) => void): Promise<GroupPutOutcome[]> {
+    const outcomes = await this.writeGroup(puts, jobs);
+    // Committed: the caller's wake-ups run before anything else this process does with the store.
+    afterWrite?.(outcomes);
+    return outcomes;
+  }
+
+  private async writeGroup(puts: GroupPut[], jobs: ImportJobProgress[]): Promise<GroupPutOutcome[]> {
     return this.db.tx(async (c) => {
       const now = new Date().toISOString();
       await lockHeads(c, puts.flatMap((p) => headsOf(p.input)));

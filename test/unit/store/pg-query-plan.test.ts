@@ -87,6 +87,9 @@ if (!TEST_DATABASE_URL) {
     await admin.query(`INSERT INTO import_jobs (id, state, created_by, owner, started_at, updated_at)
       SELECT 'bulk-job-' || g, 'completed', 'x', 'old', 'x', 'x' FROM generate_series(1, 20000) g`);
     await admin.query(`INSERT INTO import_job_lines (job_seq, line, status) SELECT g % 20000 + 1, g, 'accepted' FROM generate_series(1, 40000) g`);
+    await admin.query(`INSERT INTO access_audit (id, recorded_ms, who, action, route, status, event)
+      SELECT 'bulk-' || g, 1767225600000 + g * 1000, 'user-' || (g % 50), 'read', 'GET /x', 200, '{}'::jsonb FROM generate_series(1, 40000) g`);
+    await admin.query(`INSERT INTO access_audit_client (client_mrn, recorded_ms, seq) SELECT 'BULK-' || (seq % 5000), recorded_ms, seq FROM access_audit`);
     await admin.query('ANALYZE');
 
     // The workload: every slice, every delivery outcome.
@@ -151,6 +154,13 @@ if (!TEST_DATABASE_URL) {
     await s.importJobs.listJobResults('job-1', 0, 100);
     await s.importJobs.finishJob('job-1', 'completed', undefined, new Date());
     await s.importJobs.failInterruptedJobs(new Date());
+    await s.accessAudit.appendAccess([
+      { id: 'ae-1', recorded: new Date().toISOString(), who: 'alice', action: 'read', route: 'GET /x', status: 200, clientMrns: ['BULK-1'], event: {} as never },
+    ]);
+    await s.accessAudit.listAccess({ limit: 50 });
+    await s.accessAudit.listAccess({ limit: 50, who: 'alice' });
+    await s.accessAudit.listAccess({ limit: 50, clientMrn: 'BULK-1' });
+    await s.accessAudit.purgeAccessBefore(new Date(Date.UTC(2026, 0, 2)), 100);
     recording = false;
   }, 180_000);
 
