@@ -2,6 +2,7 @@
  * Configuration from environment variables, validated once at start-up. Every bad or missing value is
  * reported in one error, in plain sentences, so an operator fixes them all in one go.
  */
+import { hostname } from 'node:os';
 import { COMMIT_SYNC_MODES, type CommitSync } from './store/sqlite/commit-sync.js';
 import { isAbsolute, resolve } from 'node:path';
 import { readFhirAuthSettings, type FhirAuthSettings } from './fhir/auth/settings.js';
@@ -75,6 +76,10 @@ export interface Config {
   embeddedFhirProfile: ProfileName;
   /** IANA time zone in which consent period dates are read: a date runs 00:00 to 24:00 there. */
   practiceTimeZone: string;
+  /** PostgreSQL store shared by several instances (DATABASE_URL; docs/postgres.md); undefined = the embedded SQLite store. */
+  databaseUrl?: string;
+  /** This instance's stable name on a shared store (INSTANCE_ID; default: host name and data folder). */
+  instanceId: string;
   /** Named keys, JWTs, rate limits, HTTP timeouts, access-audit retention (auth/settings.ts; docs/security.md). */
   security: SecuritySettings;
 }
@@ -183,6 +188,18 @@ export function loadConfig(env: Env): Config {
   if (embeddedFhirProfile !== 'full' && fhirBaseUrl) {
     c.problems.push('EMBEDDED_FHIR_PROFILE applies to the embedded FHIR server only; unset it or FHIR_BASE_URL');
   }
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    // The value is not repeated: it may hold a password.
+    c.problems.push('DATABASE_URL must be a PostgreSQL URL: postgres://user:password@host:5432/database');
+  }
+  if (databaseUrl !== undefined && !fhirBaseUrl) {
+    // The embedded FHIR server keeps its data in this instance's DATA_DIR (SQLite): instances sharing a
+    // database would each serve a different /fhir. See docs/postgres.md.
+    c.problems.push(
+      'DATABASE_URL is set but FHIR_BASE_URL is not: the embedded FHIR server stores its data in one instance\'s DATA_DIR, so instances sharing PostgreSQL need an external FHIR server; set FHIR_BASE_URL (or unset DATABASE_URL to use the embedded store and FHIR server)'
+    );
+  }
   if (maxBackoffMs < minBackoffMs) {
     c.problems.push('SYNC_MAX_BACKOFF_MS must not be smaller than SYNC_MIN_BACKOFF_MS');
   }
@@ -219,6 +236,8 @@ export function loadConfig(env: Env): Config {
     includeNonFamilyContactDetails: c.bool(env, 'INCLUDE_NON_FAMILY_CONTACT_DETAILS', false),
     embeddedFhirProfile,
     practiceTimeZone: env.PRACTICE_TIME_ZONE || 'UTC',
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    instanceId: env.INSTANCE_ID || `${hostname()}:${dataDir}`,
     security: security.settings,
   };
   if (!isValidTimeZone(config.practiceTimeZone)) {

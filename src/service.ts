@@ -31,7 +31,7 @@ import { mapRouter } from './http/routes/map.js';
 import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
 
@@ -85,7 +85,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
-  const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'), config.storeCommitSync);
+  // DATABASE_URL: the PostgreSQL store shared by several instances (docs/postgres.md); else the embedded SQLite.
+  const store: Store = await openStore(config, { instanceId: config.instanceId });
   const accessLog = new AccessAuditLog({
     store: store.accessAudit,
     logger,

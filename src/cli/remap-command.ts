@@ -4,14 +4,13 @@
  * without --dry-run it queues the records whose output changed, for the running service to sync.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createConsentGate } from '../consent/gate.js';
 import { isRecordKind } from '../domain/records.js';
 import type { MappingSet } from '../mapping/index.js';
 import { loadProfiles } from '../profiles/pack.js';
 import { formatDiff } from '../profiles/workbench/diff.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openStore, sqliteStorePath } from '../store/open-store.js';
 import { mappingConfigOf, serviceConfig, targetNameOf } from './cli-config.js';
 import type { CommandIo } from './io.js';
 import { loadMappingsOrReport } from './load-mappings.js';
@@ -45,8 +44,8 @@ export async function remapCommand(args: string[], io: CommandIo): Promise<numbe
     return 2;
   }
   const config = serviceConfig({ ...io.env, ...(values['data-dir'] ? { DATA_DIR: values['data-dir'] } : {}) });
-  const file = join(config.dataDir, 'collateral.sqlite');
-  if (!existsSync(file)) {
+  const file = sqliteStorePath(config.dataDir);
+  if (!config.databaseUrl && !existsSync(file)) {
     io.err(`No store at ${file}: pass --data-dir or set DATA_DIR.`);
     return 2;
   }
@@ -58,7 +57,7 @@ export async function remapCommand(args: string[], io: CommandIo): Promise<numbe
   if (values.diff && !baseline) {
     return 1;
   }
-  const store = new SqliteStore(file);
+  const store = await openStore(config);
   try {
     const target = targetNameOf(config);
     const report = await planRemap({

@@ -110,6 +110,13 @@ export interface OutboxStore {
   wake(event: WakeEvent, now?: Date): Promise<number>;
   /** The earliest due time of an entry of the target whose client is not leased (the worker's sleep), or undefined. */
   nextDueAt(target: string): Promise<Date | undefined>;
+  /**
+   * Calls `listener` whenever a process sharing this store (another instance, or this one) commits a
+   * change that may make work due on `target`: a put, a settlement releasing a client, a wake-up, a
+   * requeue. Returns the unsubscribe. Absent where one process owns the store (SQLite): its own worker is
+   * woken directly.
+   */
+  onWorkMaybeDue?(target: string, listener: () => void): () => void;
 }
 
 /** What this service wrote on each target (by business identifier), and write-ahead intents. */

@@ -86,6 +86,8 @@ export class SyncWorker {
   private readonly inFlight = new Set<Promise<void>>();
   /** A wake() that came while the loop was not asleep; the next sleep returns at once. */
   private woken = false;
+  /** Ends the subscription to other instances' "work may be due" signals (a shared store). */
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly o: SyncWorkerOptions) {
     const provenance: ProvenanceSettings = { ns: o.mappingConfig.ns, practiceId: o.practiceId ?? 'practice' };
@@ -112,6 +114,8 @@ export class SyncWorker {
       return;
     }
     this.running = true;
+    // A store shared by several instances tells us when another one made work due (PostgreSQL: NOTIFY).
+    this.unsubscribe = this.o.store.outbox.onWorkMaybeDue?.(this.o.target.name, () => this.wake());
     // A wake-up lost to a crash between a commit and its event is made good here: what was held looks again once.
     this.loopDone = this.o.store.outbox
       .wakeWaiting({ target: this.o.target.name, state: 'held' })
@@ -126,6 +130,8 @@ export class SyncWorker {
    */
   async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.running = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     this.wake();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {

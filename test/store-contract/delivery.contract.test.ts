@@ -1,41 +1,19 @@
 /**
- * The store's delivery state on real SQLite: dead letters are parked out of the claim (and do not block
- * their client), a new version or a replay brings them back, failures and their age are counted,
- * not-writable removes the entry, write intents are cleared by the ledger, and the status figures.
+ * The store's delivery state, on every implementation (harness.ts): dead letters are parked out of the
+ * claim (and do not block their client), a new version or a replay brings them back, failures and their
+ * age are counted, not-writable removes the entry, write intents are cleared by the ledger, holds and
+ * wake-ups, arrival order, and the status figures. (Moved from test/sync/store.test.ts.)
  */
-import { join } from 'node:path';
-import type { Participant } from '../../src/domain/records.js';
-import type { LedgerEntry, PutRecordInput } from '../../src/store/port.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { tempDir } from '../helpers/tmp.js';
+import type { Store } from '../../src/store/port.js';
+import { describeStores } from './harness.js';
+import { ledger, participant, put as putFor } from './fixtures.js';
 
-const participant = (id: string, mrn = 'MRN-1', family = 'Test'): Participant => ({ id, client: { mrn }, relationship: 'mother', name: { family } });
-const put = (record: Participant): PutRecordInput => ({ kind: 'participant', record, clientMrn: record.client.mrn, clientKey: record.client.mrn, targets: ['t1'] });
-const ledger = (identifier: string, over: Partial<LedgerEntry> = {}): LedgerEntry => ({
-  target: 't1',
-  kind: 'participant',
-  recordId: 'p-1',
-  resourceType: 'RelatedPerson',
-  identifier,
-  resourceId: 'rp-1',
-  versionId: '1',
-  recordVersion: 1,
-  mapping: 'm@1',
-  contentHash: 'h',
-  syncedAt: new Date().toISOString(),
-  ...over,
-});
+const put = (record: ReturnType<typeof participant>) => putFor(record);
 
-describe('SqliteStore delivery state', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let store: SqliteStore;
+describeStores('delivery state', (h) => {
+  let store: Store;
   beforeEach(() => {
-    tmp = tempDir();
-    store = new SqliteStore(join(tmp.dir, 's.sqlite'));
-  });
-  afterEach(async () => {
-    await store.close();
-    tmp.cleanup();
+    store = h().store;
   });
 
   test('a dead letter is never claimed, does not hold back its client, and is listed with its outcome', async () => {
