@@ -108,6 +108,8 @@ export function httpStatusFor(o: OperationOutcome): number {
       return 401;
     case 'too-large':
       return 413;
+    case 'unavailable':
+      return 503;
     case 'transform-failed':
     case 'output-invalid':
       return 422;
@@ -131,6 +133,16 @@ export function upstreamStatusOf(o: OperationOutcome): number | undefined {
     return undefined;
   }
   return Number(/upstream-status:(\d+)/.exec(o.issue?.[0]?.diagnostics ?? '')?.[1] ?? 0);
+}
+
+/** The credential may not call this route: names the roles that would do. HTTP 403. */
+export function accessDenied(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'forbidden', details: { text: message } }], 'forbidden');
+}
+
+/** Cannot answer now (a handler ran out of time, an identity provider out of reach). HTTP 503, with Retry-After. */
+export function unavailable(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'transient', details: { text: message } }], 'unavailable');
 }
 
 /** Throws an OperationOutcomeError for the given outcome. */

@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { resolveApiTokens } from './auth-tokens.js';
@@ -12,6 +13,7 @@ import { createConsentGate } from './consent/gate.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { createTargetAuth, staticTokenSource } from './fhir/auth/index.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
+import type { FhirTarget } from './fhir/port.js';
 import { createEmbeddedFhirServer, getTargetProfile } from './fhir-server/index.js';
 import { createApp } from './http/app.js';
 import { disclosuresRouter } from './http/routes/disclosures.js';
@@ -26,6 +28,18 @@ import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { SyncWorker } from './sync/worker.js';
+import type { Principal } from './auth/principal.js';
+import { IntakeGate } from './http/middleware/intake-gate.js';
+import { clientDisclosuresRouter } from './http/routes/client-disclosures.js';
+import { meRouter } from './http/routes/me.js';
+import { openapiRouter } from './http/routes/openapi.js';
+import { readyzRouter } from './http/routes/readyz.js';
+import { recordDetailRouter } from './http/routes/record-detail.js';
+import { recordsQueryRouter } from './http/routes/records-query.js';
+import { remapRouter } from './http/routes/remap.js';
+import { syncHealthRouter } from './http/routes/sync-health.js';
+import { CapabilityProbe } from './metrics/capability-probe.js';
+import { createServiceMetrics, statusClassOf, type ServiceMetrics } from './metrics/index.js';
 
 export const EMBEDDED_TARGET = 'embedded';
 
@@ -36,13 +50,23 @@ export interface RunningService {
   store: Store;
   worker: SyncWorker;
   logger: Logger;
+  /** The express app (the OpenAPI test walks its routes). */
+  app: Express;
+  metrics: ServiceMetrics;
+  /** Closed by close(): writes answer 503 while the service stops. */
+  intakeGate: IntakeGate;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
+  /** Tests only: tokens that authenticate as these principals (roles), see console/test-principals.ts. */
+  testPrincipals?: ReadonlyMap<string, Principal>;
 }
+
+/** How long close() lets sends in flight finish before it abandons them (their leases and write intents make that safe). */
+export const STOP_SENDS_WITHIN_MS = 7_000;
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const logger = createLogger(config.logLevel, options.logStream);
@@ -84,6 +108,14 @@ export async function startService(config: Config, options: StartOptions = {}): 
       void Promise.all(clientKeys.map((k) => store.outbox.wakeClient(targetName, k))).then(() => wakeWorker());
     },
   };
+  // Operations (issue #13): metrics, the intake gate for shutdown, readiness, the console's API.
+  const metrics = createServiceMetrics({ status: store.status });
+  const intakeGate = new IntakeGate();
+  // The sync's FhirTarget needs the listening port, so it is made after the app; these read it then.
+  const targetRef: { current?: FhirTarget } = {};
+  const capabilities = new CapabilityProbe(() => targetRef.current);
+  const consentGate = createConsentGate(store, { timeZone: config.practiceTimeZone });
+  const consoleMapping = { ns: config.identifierNamespace, mrnSystem: config.mrnSystem, includeNonFamilyContactDetails: config.includeNonFamilyContactDetails };
   const app = createApp({
     logger,
     apiTokens,
@@ -104,8 +136,36 @@ export async function startService(config: Config, options: StartOptions = {}): 
       // A replay or retry goes through the worker again (so consent is checked again); wake it at once.
       deadLettersRouter(store, () => wakeWorker()),
       disclosuresRouter(store, config.identifierNamespace),
+      meRouter(),
+      recordsQueryRouter(store),
+      recordDetailRouter({
+        store,
+        mappings,
+        pack: profiles,
+        mappingConfig: consoleMapping,
+        gate: consentGate,
+        target: (name) => (name === targetName ? targetRef.current : undefined),
+      }),
+      remapRouter({ store, mappings, pack: profiles, config: consoleMapping, gate: consentGate, target: targetName }),
+      syncHealthRouter(store, [
+        {
+          name: targetName,
+          url: () => config.fhirBaseUrl ?? `${publicUrl}/fhir`,
+          embedded: !config.fhirBaseUrl,
+          auth: config.fhirBaseUrl ? config.fhirAuth.type : 'internal',
+          token: () => targetAuth?.source.describe?.(),
+          health: metrics.targetHealth,
+          capabilities,
+        },
+      ]),
+      clientDisclosuresRouter(store, config.identifierNamespace),
+      openapiRouter(),
     ],
     jwks: targetAuth?.jwks,
+    publicRouters: [readyzRouter(store, intakeGate, capabilities)],
+    metrics,
+    intakeGate,
+    testPrincipals: options.testPrincipals,
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -122,7 +182,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
     baseUrl: config.fhirBaseUrl ?? `${publicUrl}/fhir`,
     auth: targetAuth?.source ?? staticTokenSource(() => apiTokens[0]),
     timeoutMs: config.sync.requestTimeoutMs,
+    onResponse: (r) => {
+      metrics.sync.observeTargetResponse(statusClassOf(r.status), r.operation, r.ms);
+      metrics.targetHealth.observe(r.status, r.retryAfterSeconds);
+    },
   });
+  targetRef.current = target;
   const worker = new SyncWorker({
     store,
     target,
@@ -145,7 +210,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     practiceId: config.sync.practiceOrganizationId,
     roiDocument: config.sync.roiDocument,
     // Consent is checked per participant right before every send (and again on every retry or replay).
-    gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
+    gate: consentGate,
   });
   wakeWorker = () => worker.wake();
   // Ask for the target's token now, so a refused credential or a scope that lacks our writes is in the
@@ -171,8 +236,24 @@ export async function startService(config: Config, options: StartOptions = {}): 
     store,
     worker,
     logger,
+    app,
+    metrics,
+    intakeGate,
     async close() {
-      await worker.stop();
+      // Intake first (writes answer 503 + Retry-After), then the sends in flight: finished, or after
+      // STOP_SENDS_WITHIN_MS abandoned safely (the lease expires, write intents make the retry look first).
+      intakeGate.close();
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        worker.stop().then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), STOP_SENDS_WITHIN_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!stopped) {
+        logger.warn('sends still in flight at shutdown were abandoned; they are retried after the restart', { waitedMs: STOP_SENDS_WITHIN_MS });
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -4,6 +4,9 @@
  */
 import express, { type Express, type Router } from 'express';
 import { notFound } from '@medplum/core';
+import type { Principal } from '../auth/principal.js';
+import { consoleRouter } from '../console/router.js';
+import { withTestPrincipals } from '../console/test-principals.js';
 import type { Jwks } from '../fhir/auth/index.js';
 import type { IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
@@ -11,7 +14,11 @@ import type { Store } from '../store/port.js';
 import { OperationOutcomeError } from '../outcomes.js';
 import { errorHandler } from './error-handler.js';
 import { requireBearer } from './middleware/auth.js';
+import type { IntakeGate } from './middleware/intake-gate.js';
 import { requestContext } from './middleware/request-context.js';
+import type { ServiceMetrics } from '../metrics/index.js';
+import { intakeObserver } from '../metrics/intake-observer.js';
+import { metricsRouter } from '../metrics/router.js';
 import { importRouter } from './routes/import.js';
 import { jwksRouter } from './routes/jwks.js';
 import { recordsRouter } from './routes/records.js';
@@ -30,6 +37,14 @@ export interface AppDeps {
   apiRouters?: Router[];
   /** Our public signing keys (SMART Backend Services), served at /.well-known/jwks.json without a token. */
   jwks?: Jwks;
+  /** Routes that need no token and say nothing about data (/readyz). */
+  publicRouters?: Router[];
+  /** Prometheus metrics: GET /metrics, and the intake's counts. */
+  metrics?: Pick<ServiceMetrics, 'registry' | 'intake'>;
+  /** Closed while the service stops: writes answer 503 with Retry-After. */
+  intakeGate?: IntakeGate;
+  /** Tests only: tokens that authenticate as the given principals (console/test-principals.ts). */
+  testPrincipals?: ReadonlyMap<string, Principal>;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -46,9 +61,24 @@ export function createApp(deps: AppDeps): Express {
   if (deps.jwks) {
     app.use(jwksRouter(deps.jwks));
   }
+  for (const r of deps.publicRouters ?? []) {
+    app.use(r);
+  }
+  // The console's page and assets (no data in them; its API calls carry the signed-in credential).
+  app.use(consoleRouter());
 
-  const auth = requireBearer(deps.apiTokens);
+  const bearer = requireBearer(deps.apiTokens);
+  const auth = deps.testPrincipals ? withTestPrincipals(bearer, deps.testPrincipals) : bearer;
+  if (deps.metrics) {
+    app.use(metricsRouter(deps.metrics.registry, auth));
+  }
   const api = express.Router();
+  if (deps.intakeGate) {
+    api.use(deps.intakeGate.middleware());
+  }
+  if (deps.metrics) {
+    api.use(intakeObserver(deps.metrics.intake));
+  }
   api.use(importRouter(deps.intake, deps.importLimitBytes));
   for (const r of deps.apiRouters ?? []) {
     api.use(r);

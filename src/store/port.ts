@@ -25,8 +25,10 @@ import type {
   TargetStatus,
   WriteIntent,
 } from './types.js';
+import type { RecordQueries } from './record-queries.js';
 
 export type * from './types.js';
+export type * from './record-queries.js';
 
 /** Source records, versioned. A put also enqueues the record for its targets, in the same transaction. */
 export interface RecordStore {
@@ -133,6 +135,7 @@ export interface Store {
   readonly outbox: OutboxStore;
   readonly ledger: LedgerStore;
   readonly audit: AuditStore;
-  readonly status: StatusQueries;
+  /** With the console's listing and readiness queries (record-queries.ts), kept in a file of their own. */
+  readonly status: StatusQueries & RecordQueries;
   close(): Promise<void>;
 }
