@@ -9,6 +9,8 @@ import type { SyncStateName } from './types.js';
 /** Selects records by their sync state on a target. Every field narrows; none = every record. */
 export interface RecordStateFilter {
   kind?: RecordKind;
+  /** One record (with kind): its rows on every target, by primary key. */
+  recordId?: string;
   state?: SyncStateName;
   /** The state's reason code (patient-not-found, no-consent, upstream-422...). */
   reasonCode?: string;

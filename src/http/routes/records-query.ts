@@ -2,7 +2,7 @@
  * GET /api/v1/records: the records listing of the console, one row per record and target, newest
  * state change first, a page at a time.
  *
- * Filters: `kind`, `state`, `reason` (code), `target`, `since`, `until` (when the state last changed),
+ * Filters: `kind`, `id` (one record, with kind), `state`, `reason` (code), `target`, `since`, `until` (when the state last changed),
  * `limit` (1-500, default 50), `cursor` (the `next` of the previous page). The client filter is the
  * `X-Client-MRN` header: an MRN is PHI and never goes in a URL (access logs, browser history, proxies).
  * Roles: operator (masked), source, privacy-officer, admin. Every filter is served by an index
@@ -27,6 +27,7 @@ export function recordsQueryRouter(store: Pick<Store, 'status'>): Router {
     const q = queryOf(req);
     const filter: RecordStateFilter = {
       kind: q.kind(),
+      recordId: q.string('id', 64),
       state: q.state(),
       reasonCode: q.token('reason'),
       target: q.token('target'),
@@ -36,6 +37,9 @@ export function recordsQueryRouter(store: Pick<Store, 'status'>): Router {
     };
     const limit = q.int('limit', 50, 1, 500);
     const cursor = q.token('cursor');
+    if (filter.recordId !== undefined && (!filter.kind || !/^[A-Za-z0-9._-]{1,64}$/.test(filter.recordId))) {
+      q.problems.push({ path: 'id', message: 'needs kind, and must be 1-64 characters of A-Za-z0-9._-' });
+    }
     q.done();
     const defined = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)) as RecordStateFilter;
     const page = await store.status.listRecordStates(defined, limit, cursor);

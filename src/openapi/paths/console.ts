@@ -16,6 +16,7 @@ export const CONSOLE_OPERATIONS: OperationSpec[] = [
     masksPhi: true,
     parameters: [
       queryParam('kind', 'record kind', schemaRef('RecordKind')),
+      queryParam('id', 'one record (with kind): its rows on every target', { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' }),
       queryParam('state', 'sync state', schemaRef('SyncStateName')),
       queryParam('reason', 'reason code (no-consent, patient-not-found, upstream-422 ...)'),
       queryParam('target', 'target name'),

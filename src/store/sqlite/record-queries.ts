@@ -67,6 +67,7 @@ export class SqliteStatusWithQueries extends SqliteStatus implements RecordQueri
       }
     };
     eq('s.kind', 'kind', filter.kind);
+    eq('s.record_id', 'recordId', filter.recordId);
     eq('s.state', 'state', filter.state);
     eq('s.reason_code', 'reason', filter.reasonCode);
     eq('s.target', 'target', filter.target);
@@ -106,7 +107,7 @@ export class SqliteStatusWithQueries extends SqliteStatus implements RecordQueri
     const startS = Math.floor(since.getTime() / 1000 / bucketS) * bucketS;
     const counts = this.conn
       .prepare(
-        `SELECT category, (CAST(strftime('%s', recorded) AS INTEGER) - @start) / @bucket AS b, COUNT(*) AS n
+        `SELECT category, CAST((CAST(strftime('%s', recorded) AS INTEGER) - @start) / @bucket AS INTEGER) AS b, COUNT(*) AS n
          FROM audit WHERE category IN ('disclosure', 'write-attempt') AND recorded >= @since
          GROUP BY category, b`
       )
