@@ -36,3 +36,14 @@ export function localToIso(v: string): string | undefined {
   const ms = Date.parse(v);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
+
+/** "1 attempt", "3 attempts". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/** A state's reason without the code it starts with ("no-consent: no consent covers ..." -> "no consent covers ..."). */
+export function reasonText(reason: string | undefined, code: string | undefined): string {
+  if (!reason) return '';
+  return code && reason.startsWith(`${code}: `) ? reason.slice(code.length + 2) : reason;
+}

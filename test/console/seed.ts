@@ -20,7 +20,7 @@ export const TEST_PRINCIPALS = new Map([
 ]);
 
 /** Strings that must never reach an operator. */
-export const PHI = ['Maria', 'Example', 'MRN-1001', 'Tomas', 'Teacherson', 'Dana', 'Duplicate', 'improved sleep', '+1-555-0100'];
+export const PHI = ['Maria', 'Example', 'MRN-1001', 'Tomas', 'Teacherson', 'Dana', 'Duplicate', 'improved sleep', '+1-555-0100', 'Nora', 'Nowhere', 'MRN-4040'];
 
 const NS = 'https://fhir.example-practice.org';
 export const DUP_IDENTIFIER = { system: `${NS}/sid/collateral-contact`, value: 'p-dup:MRN-1001' };
@@ -72,6 +72,9 @@ const note = {
 };
 const teacher = { id: 'p-teacher', client: { mrn: 'MRN-1001' }, name: { given: ['Tomas'], family: 'Teacherson' }, relationship: 'teacher' };
 const heldSession = { ...session, id: 's-held', participants: [{ participantId: 'p-teacher' }], start: '2026-02-08T16:00:00-05:00', end: '2026-02-08T16:50:00-05:00' };
+// A client the EHR does not know (no Patient with this MRN): on the review list.
+const unknown = { id: 'p-nowhere', client: { mrn: 'MRN-4040' }, name: { given: ['Nora'], family: 'Nowhere' }, relationship: 'sibling' };
+const unknownConsent = { ...consent, id: 'c-nowhere', client: { mrn: 'MRN-4040' }, recipients: ['p-nowhere'], signedBy: null };
 const dupConsent = { ...consent, id: 'c-dup', recipients: ['p-dup'] };
 const dup = { id: 'p-dup', client: { mrn: 'MRN-1001' }, name: { given: ['Dana'], family: 'Duplicate' }, relationship: 'grandparent' };
 
@@ -108,6 +111,8 @@ export async function seed(svc: TestService): Promise<{ duplicateIds: string[] }
     ['notes', note],
     ['participants', teacher],
     ['sessions', heldSession],
+    ['participants', unknown],
+    ['consents', unknownConsent],
   ] as const) {
     await ok(svc, 'PUT', `/api/v1/${collection}/${body.id}`, body);
   }
@@ -115,9 +120,24 @@ export async function seed(svc: TestService): Promise<{ duplicateIds: string[] }
     async () =>
       (await stateOf(svc, 'note', 'n-tour')) === 'synced' &&
       (await stateOf(svc, 'session', 's-held')) === 'held' &&
-      (await stateOf(svc, 'participant', 'p-dup')) === 'dead-letter',
+      (await stateOf(svc, 'participant', 'p-dup')) === 'dead-letter' &&
+      (await stateOf(svc, 'participant', 'p-nowhere')) === 'held',
     30_000,
     'the seeded records to settle'
   );
   return { duplicateIds };
+}
+
+/** Every PHI value of every stored record (names, MRNs, contact details, note text): none may reach an operator. */
+export async function storedPhi(svc: TestService): Promise<string[]> {
+  const out = new Set<string>(PHI);
+  for (const r of await svc.store.records.listRecords({})) {
+    const b = r.body as any;
+    if (r.clientMrn) out.add(r.clientMrn);
+    for (const v of [...(b.name?.given ?? []), b.name?.family, b.name?.text, ...(b.telecom ?? []).map((t: any) => t.value)]) {
+      if (typeof v === 'string' && v.length >= 3) out.add(v);
+    }
+    if (r.kind === 'note' && typeof b.text === 'string') out.add(b.text.slice(0, 24));
+  }
+  return [...out];
 }

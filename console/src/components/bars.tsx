@@ -9,7 +9,7 @@ export interface BarBucket {
 }
 
 export function ThroughputBars(p: { buckets: BarBucket[]; bucketSeconds: number }) {
-  const W = 600;
+  const W = 1200;
   const H = 120;
   const max = Math.max(1, ...p.buckets.map((b) => b.synced + b.failed));
   const w = W / Math.max(1, p.buckets.length);
@@ -23,7 +23,7 @@ export function ThroughputBars(p: { buckets: BarBucket[]; bucketSeconds: number 
           <title>{`${label(b.start)}: ${b.synced} synced, ${b.failed} failed (${p.bucketSeconds / 60} min)`}</title>
           <rect x={i * w + 2} width={Math.max(1, w - 4)} y={H - y(b.synced)} height={y(b.synced)} class="bar-synced" />
           <rect x={i * w + 2} width={Math.max(1, w - 4)} y={H - y(b.synced) - y(b.failed)} height={y(b.failed)} class="bar-failed" />
-          {i % Math.ceil(p.buckets.length / 6) === 0 && (
+          {i % Math.ceil(p.buckets.length / 12) === 0 && (
             <text x={i * w + 2} y={H + 13} class="tick">
               {label(b.start)}
             </text>

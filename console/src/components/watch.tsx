@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, v1 } from '../api';
 import type { RecordRow, RecordsPage } from '../types';
+import { reasonText } from '../format';
 import { StateBadge } from './ui';
 
 const SETTLED = new Set(['synced', 'dead-letter', 'held', 'failed', 'blocked', 'not-writable']);
@@ -55,7 +56,7 @@ export function WatchOutcome(p: Watched & { onSettled?: (rows: RecordRow[]) => v
         <span key={r.target} class="watch-row">
           {settled ? '→ ' : 'waiting… '}
           <StateBadge state={r.state} />
-          {settled && r.state !== 'synced' && r.reason && <span class="muted"> {r.reason}</span>}
+          {settled && r.state !== 'synced' && r.reason && <span class="muted"> {reasonText(r.reason, r.reasonCode)}</span>}
         </span>
       ))}
       {gaveUp && !settled && <span class="muted"> (still waiting after a minute; see the record)</span>}

@@ -6,7 +6,7 @@
 import { get, v1 } from '../api';
 import { ThroughputBars } from '../components/bars';
 import { Badge, Card, Empty, ErrorBox, Loading, Stat, StateBadge, Time } from '../components/ui';
-import { count, duration } from '../format';
+import { count, duration, plural } from '../format';
 import { useLoad } from '../hooks';
 import { href } from '../router';
 import { STATES, type SyncStatus, type TargetInfo, type Throughput } from '../types';
@@ -47,22 +47,22 @@ export function OverviewPage() {
           <table class="matrix">
             <thead>
               <tr>
-                <th>Target</th>
-                {STATES.map((st) => (
-                  <th key={st}>
-                    <StateBadge state={st} />
-                  </th>
+                <th>State</th>
+                {targetNames.map((t) => (
+                  <th key={t}>{t === 'local' ? 'kept local (policy)' : t}</th>
                 ))}
               </tr>
             </thead>
             <tbody>
-              {targetNames.map((t) => (
-                <tr key={t}>
-                  <th scope="row">{t === 'local' ? 'local (kept by policy)' : t}</th>
-                  {STATES.map((st) => {
+              {STATES.map((st) => (
+                <tr key={st}>
+                  <th scope="row">
+                    <StateBadge state={st} />
+                  </th>
+                  {targetNames.map((t) => {
                     const n = s.targets[t]?.[st] ?? 0;
                     return (
-                      <td key={st} class={n === 0 ? 'zero' : ''}>
+                      <td key={t} class={n === 0 ? 'zero' : ''}>
                         {n > 0 ? <a href={href('records', { state: st, target: t })}>{count(n)}</a> : '0'}
                       </td>
                     );
@@ -173,7 +173,7 @@ function TargetHealth(p: { t: TargetInfo; delivery?: SyncStatus['delivery'][stri
                   , oldest since <Time iso={p.delivery.oldestPendingAt} />
                 </>
               )}
-              , {count(p.delivery.deadLetters)} dead letters
+              , {plural(p.delivery.deadLetters, 'dead letter')}
             </dd>
           </>
         )}

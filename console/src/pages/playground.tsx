@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, post, v1 } from '../api';
 import { Badge, Card, DiffTable, Empty, ErrorBox, JsonView, Loading, MaskedNote, OutcomeView } from '../components/ui';
+import { plural } from '../format';
 import { href } from '../router';
 import { KINDS, type MapResult, type RecordDetail, type RemapReport } from '../types';
 
@@ -237,9 +238,9 @@ function RemapReportView(p: { r: RemapReport }) {
     <div class="remap-report" data-testid="remap-report">
       <MaskedNote masked={r.masked} />
       <p>
-        {r.candidate ? 'With the candidate mapping' : 'With the deployed mappings'} ({r.mappings.join(', ')}) on <strong>{r.target}</strong>: {r.records} records,{' '}
-        <strong>{r.resources.changed}</strong> resources would change, <strong>{r.resources.new}</strong> are not on the target, {r.resources.unchanged} unchanged;{' '}
-        {r.notMapped.length} records cannot be mapped now, {r.skipped.length} blocked by policy.
+        {r.candidate ? 'With the candidate mapping' : 'With the deployed mappings'} ({r.mappings.join(', ')}) on <strong>{r.target}</strong>: {plural(r.records, 'record')},{' '}
+        <strong>{plural(r.resources.changed, 'resource')}</strong> would change, <strong>{plural(r.resources.new, 'resource')}</strong> not on the target yet, {r.resources.unchanged} unchanged;{' '}
+        {plural(r.notMapped.length, 'record')} cannot be mapped now, {r.skipped.length} blocked by policy.
       </p>
       {r.changes.length === 0 && <Empty>Nothing on the target would change.</Empty>}
       {r.changes.map((c) => (

@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import { get, post, v1 } from '../api';
 import { Badge, Card, DiffTable, Empty, ErrorBox, JsonView, Loading, MaskedNote, OutcomeView, StateBadge, Tabs, Time } from '../components/ui';
 import { WatchOutcome, type Watched } from '../components/watch';
-import { when } from '../format';
+import { plural, reasonText, when } from '../format';
 import { useLoad } from '../hooks';
 import { href, navigate, type Route } from '../router';
 import type { RecordDetail } from '../types';
@@ -59,7 +59,7 @@ export function RecordPage(p: { route: Route }) {
                 <StateBadge state={s.state} /> <strong>{s.target}</strong>
                 <span class="muted">
                   {' '}
-                  · {s.attempts} attempts · changed <Time iso={s.updatedAt} />
+                  · {plural(s.attempts, 'attempt')} · changed <Time iso={s.updatedAt} />
                   {s.nextAttemptAt && (
                     <>
                       {' '}
@@ -70,7 +70,7 @@ export function RecordPage(p: { route: Route }) {
               </div>
               {s.reason && (
                 <p class="reason" data-testid="state-reason">
-                  {s.reasonCode && <code>{s.reasonCode}</code>} {s.reason}
+                  {s.reasonCode && <code>{s.reasonCode}</code>} {reasonText(s.reason, s.reasonCode)}
                 </p>
               )}
               {s.outcome && (

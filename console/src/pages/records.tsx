@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, v1 } from '../api';
 import { Card, Empty, ErrorBox, Loading, MaskedNote, StateBadge, Time } from '../components/ui';
-import { localToIso } from '../format';
+import { localToIso, reasonText } from '../format';
 import { href, navigate, type Route } from '../router';
 import { KINDS, type RecordRow, type RecordsPage, STATES } from '../types';
 
@@ -171,7 +171,7 @@ export function RecordTable(p: { rows: RecordRow[]; extra?: (r: RecordRow) => pr
             </td>
             <td>{r.target}</td>
             <td class="reason" data-testid="reason">
-              {r.reasonCode && <code>{r.reasonCode}</code>} {r.reason}
+              {r.reasonCode && <code>{r.reasonCode}</code>} {reasonText(r.reason, r.reasonCode)}
             </td>
             <td>{r.attempts}</td>
             <td>
