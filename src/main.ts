@@ -20,6 +20,9 @@ async function main(): Promise<void> {
     }
     stopping = true;
     service.logger.info('stopping', { signal });
+    // close() stops intake at once and gives sends in flight a few seconds; whatever still hangs after
+    // that must not keep the process from exiting within 10 s (a supervisor's usual grace period).
+    setTimeout(() => process.exit(1), 9_500).unref();
     service.close().then(
       () => process.exit(0),
       () => process.exit(1)

@@ -71,7 +71,7 @@ describe('web console in a browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByTestId('stat-queued').waitFor();
     expect(page.url()).not.toContain(svc.apiTokens[0]);
-    expect(await page.evaluate(() => sessionStorage.getItem('collateral-fhir.token'))).toBe(svc.apiTokens[0]);
+    expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('collateral-fhir.token'))).toBe(svc.apiTokens[0]);
     expect(await page.getByTestId('who').innerText()).toContain('local-admin');
     await page.getByTestId('stat-synced-hour').filter({ hasNotText: '…' }).waitFor();
     await page.getByTestId('target-embedded').getByText('FHIR 4.0.1').waitFor();
@@ -195,7 +195,7 @@ describe('web console in a browser', () => {
 
     const phi = await storedPhi(svc);
     expect(phi.length).toBeGreaterThan(20);
-    const visibleText = async (): Promise<string> => page.evaluate(() => document.body.innerText);
+    const visibleText = async (): Promise<string> => page.evaluate(() => (globalThis as any).document.body.innerText as string);
     const leaks = (text: string): string[] => phi.filter((v) => text.includes(v));
 
     await page.goto(`${svc.url}/console/#/records?limit=500`);
@@ -214,7 +214,7 @@ describe('web console in a browser', () => {
       await page.goto(`${svc.url}/console/#/records/${kind}/${id}?tab=${tab}`);
       await page.getByTestId('masked-note').waitFor();
       // Open every collapsed JSON view, so hidden text counts too.
-      await page.evaluate(() => document.querySelectorAll('details').forEach((d) => d.setAttribute('open', '')));
+      await page.evaluate(() => (globalThis as any).document.querySelectorAll('details').forEach((d: any) => d.setAttribute('open', '')));
       expect({ page: `${kind}/${id}/${tab}`, leaked: leaks(await visibleText()) }).toEqual({ page: `${kind}/${id}/${tab}`, leaked: [] });
       if (kind === 'participant' && tab === 'source') {
         await screenshot(page, 'operator-record');

@@ -66,7 +66,7 @@ export async function screenshot(page: Page, name: string, part?: Locator): Prom
     return;
   }
   // The header is sticky: from the top, a full-page shot shows it once, where it belongs.
-  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
   await page.waitForTimeout(150); // let the last paint settle (no assertion depends on this)
   await page.screenshot({ path, fullPage: true });
 }

@@ -1,0 +1,109 @@
+/**
+ * Shutdown (SIGTERM): intake stops at once (503 with Retry-After), a send still in flight is waited
+ * for a few seconds and then abandoned safely (the record stays queued and goes after the restart),
+ * and the process exits within 10 s. Against a target that never answers, the hardest case.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { projectRoot } from '../../src/paths.js';
+import { STOP_SENDS_WITHIN_MS } from '../../src/service.js';
+import { startFhirTarget } from '../helpers/fhir-target.js';
+import { startTestService, waitFor } from '../helpers/service.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startHangingTarget } from './hanging-target.js';
+
+const TOKEN = 'shutdown-test-token-0123456789';
+const participant = { id: 'p-stop', client: { mrn: 'MRN-1001' }, relationship: 'coach', name: { given: ['Sam'], family: 'Stop' } };
+const consent = {
+  id: 'c-stop',
+  client: { mrn: 'MRN-1001' },
+  status: 'active',
+  recipients: ['p-stop'],
+  actions: ['disclose'],
+  purposes: ['treatment'],
+  dataClasses: ['attendance'],
+  period: { start: '2026-01-01', end: '2099-12-31' },
+  signedAt: '2026-01-02T10:00:00Z',
+  legalBasis: 'hipaa-authorization',
+};
+
+describe('shutdown', () => {
+  test('close(): a send that hangs is abandoned after a few seconds, safely: after a restart the record goes, once', async () => {
+    const tmp = tempDir();
+    const hanging = await startHangingTarget();
+    const ehr = await startFhirTarget('full', join(tmp.dir, 'ehr'));
+    const env = { FHIR_BASE_URL: hanging.url, FHIR_REQUEST_TIMEOUT_MS: '60000' };
+    try {
+      const svc = await startTestService(join(tmp.dir, 'svc'), env);
+      await svc.api('PUT', '/api/v1/consents/c-stop', consent);
+      await svc.api('PUT', '/api/v1/participants/p-stop', participant);
+      await waitFor(async () => hanging.requests.length > 0, 10_000, 'a request to the target');
+      const started = Date.now();
+      await svc.close();
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(STOP_SENDS_WITHIN_MS - 100);
+      expect(took).toBeLessThan(STOP_SENDS_WITHIN_MS + 2_000);
+      expect(svc.logs()).toContain('sends still in flight at shutdown were abandoned');
+
+      // The EHR answers again, at the same address: after the restart nothing was lost, the record goes.
+      await ehr.seed([{ resourceType: 'Patient', identifier: [{ system: 'https://fhir.example-hospital.org/sid/mrn', value: 'MRN-1001' }] }]);
+      hanging.forwardTo(new URL(ehr.url).origin);
+      const again = await startTestService(join(tmp.dir, 'svc'), env);
+      try {
+        await waitFor(async () => (await again.store.status.getSyncStates('participant', 'p-stop'))[0]?.state === 'synced', 30_000, 'p-stop to be synced after the restart');
+        expect(await ehr.countByIdentifier('RelatedPerson', 'https://fhir.example-practice.org/sid/collateral-contact', 'p-stop:MRN-1001')).toBe(1);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await hanging.close();
+      await ehr.close();
+      tmp.cleanup();
+    }
+  });
+
+  test('SIGTERM: writes answer 503 with Retry-After at once, and the process exits within 10 s with a send hanging', async () => {
+    const tmp = tempDir();
+    const hanging = await startHangingTarget();
+    // The real entry point, bundled in a moment (esbuild) instead of compiled with tsc.
+    const outDir = join(projectRoot(), '.tmp', 'console-shutdown');
+    mkdirSync(outDir, { recursive: true });
+    const mainJs = join(outDir, 'main.mjs');
+    await build({ entryPoints: [join(projectRoot(), 'src', 'main.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: mainJs, logLevel: 'error' });
+    let child: ChildProcess | undefined;
+    try {
+      child = spawn(process.execPath, [mainJs], {
+        env: { ...process.env, PORT: '0', DATA_DIR: tmp.dir, API_TOKENS: TOKEN, FHIR_BASE_URL: hanging.url, FHIR_REQUEST_TIMEOUT_MS: '60000', LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+      const url = await waitFor(async () => /"url":"([^"]+)"[^\n]*collateral-fhir started|collateral-fhir started[^\n]*"url":"([^"]+)"/.exec(out)?.slice(1).find(Boolean), 30_000, `the service to start:\n${out}`);
+      const put = (path: string, body: unknown): Promise<Response> =>
+        fetch(`${url}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect((await put('/api/v1/consents/c-stop', consent)).status).toBe(201);
+      expect((await put('/api/v1/participants/p-stop', participant)).status).toBe(201);
+      await waitFor(async () => hanging.requests.length > 0, 10_000, 'a request to the target');
+
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      await waitFor(async () => out.includes('"stopping"') || out.includes('stopping'), 5_000, 'the stop to begin');
+      const refused = await put('/api/v1/participants/p-late', { ...participant, id: 'p-late' });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('10');
+      const code = await exited;
+      const took = Date.now() - signalled;
+      expect(took).toBeLessThan(10_000);
+      expect(code).toBe(0);
+      expect(out).toContain('sends still in flight at shutdown were abandoned');
+    } finally {
+      if (child && child.exitCode === null) child.kill('SIGKILL');
+      await hanging.close();
+      tmp.cleanup();
+    }
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * GET /metrics on the real service (embedded defaults, sync running): the text exposition format, for
+ * operator and admin only, with records received by kind and result, the delivery state per target
+ * (by state, queue depth, oldest pending age, dead letters, holds by reason), target responses by
+ * status class, Node's process and event-loop metrics, and no identifier or PHI in any label.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { startFaultProxy } from '../../src/devtools/fault-proxy.js';
+import { createKitClientTarget } from '../../src/fhir/kit-client.js';
+import { TargetHealth } from '../../src/metrics/index.js';
+import { registerStatusGauges } from '../../src/metrics/status-collector.js';
+import { createSyncMetrics, statusClassOf } from '../../src/metrics/sync-metrics.js';
+import { startTestService, type TestService } from '../helpers/service.js';
+import { tempDir } from '../helpers/tmp.js';
+import { OPERATOR_TOKEN, seed, SOURCE_TOKEN, storedPhi, TEST_PRINCIPALS } from '../console/seed.js';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text format (the samples; comments skipped). */
+function parse(text: string): Sample[] {
+  return text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(l);
+      if (!m) throw new Error(`not exposition format: ${l}`);
+      const labels: Record<string, string> = {};
+      for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
+      return { name: m[1], labels, value: Number(m[3]) };
+    });
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+describe('GET /metrics', () => {
+  const tmp = tempDir();
+  let svc: TestService;
+  const scrape = async (): Promise<Sample[]> => {
+    const res = await svc.api('GET', '/metrics', undefined, { authorization: `Bearer ${OPERATOR_TOKEN}` });
+    expect(res.status).toBe(200);
+    return parse(res.text);
+  };
+
+  beforeAll(async () => {
+    svc = await startTestService(tmp.dir, { SYNC_MAX_ATTEMPTS: '2' }, { testPrincipals: TEST_PRINCIPALS });
+    await seed(svc);
+  });
+  afterAll(async () => {
+    await svc.close();
+    tmp.cleanup();
+  });
+
+  test('is for operator and admin, in the text exposition format', async () => {
+    expect((await fetch(`${svc.url}/metrics`)).status).toBe(401);
+    expect((await svc.api('GET', '/metrics', undefined, { authorization: `Bearer ${SOURCE_TOKEN}` })).status).toBe(403);
+    const res = await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain;/);
+    expect(res.headers.get('content-type')).toContain('version=0.0.4');
+    const admin = await svc.api('GET', '/metrics');
+    expect(admin.status).toBe(200);
+    expect(admin.text).toMatch(/# TYPE collateral_sync_latency_seconds histogram/);
+    expect(admin.text).toMatch(/# TYPE collateral_sync_attempts histogram/);
+    expect(admin.text).toMatch(/# TYPE collateral_sync_attempt_duration_seconds histogram/);
+  });
+
+  test('the delivery state per target: records by state, queue, oldest pending age, dead letters, holds by reason', async () => {
+    const s = await scrape();
+    expect(value(s, 'collateral_records', { target: 'embedded', state: 'synced' })).toBe(4);
+    expect(value(s, 'collateral_records', { target: 'embedded', state: 'dead-letter' })).toBe(1);
+    expect(value(s, 'collateral_dead_letters', { target: 'embedded' })).toBe(1);
+    expect(value(s, 'collateral_held_records', { target: 'embedded', reason: 'no-consent' })).toBe(2);
+    expect(value(s, 'collateral_held_records', { target: 'embedded', reason: 'patient-not-found' })).toBe(2);
+    const queued = value(s, 'collateral_queue_depth', { target: 'embedded' }) ?? 0;
+    expect(queued).toBeGreaterThanOrEqual(4);
+    expect(value(s, 'collateral_oldest_pending_age_seconds', { target: 'embedded' })).toBeGreaterThan(0);
+    // The same figures as the status API.
+    const status = (await svc.api('GET', '/api/v1/sync/status')).body;
+    expect(queued).toBe(status.delivery.embedded.queued);
+  });
+
+  test('records received by kind and result: accepted, unchanged, rejected (PUT and import)', async () => {
+    const before = await scrape();
+    const p = { id: 'p-metrics', client: { mrn: 'MRN-1001' }, relationship: 'coach' };
+    await svc.api('PUT', '/api/v1/participants/p-metrics', p);
+    await svc.api('PUT', '/api/v1/participants/p-metrics', p);
+    expect((await svc.api('PUT', '/api/v1/sessions/s-bad', { id: 's-bad', type: 'group' })).status).toBe(400);
+    const ndjson = [JSON.stringify({ kind: 'note', record: { id: 'n-bad' } }), JSON.stringify({ kind: 'consent', record: { id: 'x' } }), '{not json'].join('\n');
+    await svc.api('POST', '/api/v1/import', ndjson, { 'content-type': 'application/x-ndjson' });
+    const after = await scrape();
+    const delta = (labels: Record<string, string>): number =>
+      (value(after, 'collateral_records_received_total', labels) ?? 0) - (value(before, 'collateral_records_received_total', labels) ?? 0);
+    expect(delta({ kind: 'participant', result: 'accepted' })).toBe(1);
+    expect(delta({ kind: 'participant', result: 'unchanged' })).toBe(1);
+    expect(delta({ kind: 'session', result: 'rejected' })).toBe(1);
+    expect(delta({ kind: 'unknown', result: 'rejected' })).toBe(3);
+    expect(value(after, 'collateral_records_received_total', { kind: 'consent', result: 'accepted' })).toBe(3);
+  });
+
+  test("the target's answers by operation and status class, and Node's process and event-loop metrics", async () => {
+    const s = await scrape();
+    expect(value(s, 'collateral_target_responses_total', { operation: 'transaction', status_class: '2xx' })).toBeGreaterThanOrEqual(4);
+    expect(value(s, 'collateral_target_responses_total', { operation: 'search', status_class: '2xx' })).toBeGreaterThanOrEqual(1);
+    expect(value(s, 'collateral_target_request_duration_seconds_count', { operation: 'transaction' })).toBeGreaterThanOrEqual(4);
+    expect(value(s, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value(s, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value(s, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(value(s, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(value(s, 'collateral_import_jobs_running')).toBe(0);
+  });
+
+  test('no identifier or PHI in any label', async () => {
+    const s = await scrape();
+    const phi = await storedPhi(svc);
+    const ids = (await svc.store.records.listRecords({})).map((r) => r.id);
+    const labelValues = [...new Set(s.flatMap((x) => Object.values(x.labels)))];
+    const leaked = labelValues.filter((v) => phi.some((p) => v.includes(p)) || ids.includes(v));
+    expect(leaked).toEqual([]);
+    const labelNames = new Set(s.filter((x) => x.name.startsWith('collateral_')).flatMap((x) => Object.keys(x.labels)));
+    expect([...labelNames].sort()).toEqual(expect.arrayContaining(['kind', 'operation', 'reason', 'result', 'state', 'status_class', 'target']));
+    for (const n of labelNames) {
+      expect(['kind', 'le', 'operation', 'outcome', 'progress', 'reason', 'result', 'state', 'status_class', 'target']).toContain(n);
+    }
+  });
+});
+
+describe('metrics parts', () => {
+  test('SyncMetrics: attempt durations, settled latency and attempts, target responses and pauses', async () => {
+    const registry = new Registry();
+    const m = createSyncMetrics(registry);
+    m.observeAttempt('synced', 120);
+    m.observeAttempt('held', 15);
+    m.observeSettled('synced', 3, 42_000);
+    m.observeSettled('dead-letter', 2, 600_000);
+    m.observeTargetResponse('429', 'transaction', 30);
+    m.observeTargetResponse('2xx', 'not-an-operation', 5);
+    m.observeTargetPause(30);
+    const s = parse(await registry.metrics());
+    expect(value(s, 'collateral_sync_attempt_duration_seconds_bucket', { outcome: 'synced', le: '0.25' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempt_duration_seconds_bucket', { outcome: 'synced', le: '0.1' })).toBe(0);
+    expect(value(s, 'collateral_sync_attempts_bucket', { outcome: 'synced', le: '3' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempts_bucket', { outcome: 'synced', le: '2' })).toBe(0);
+    expect(value(s, 'collateral_sync_latency_seconds_sum', { outcome: 'dead-letter' })).toBe(600);
+    expect(value(s, 'collateral_target_responses_total', { operation: 'transaction', status_class: '429' })).toBe(1);
+    expect(value(s, 'collateral_target_responses_total', { operation: 'other', status_class: '2xx' })).toBe(1);
+    expect(value(s, 'collateral_target_pauses_total')).toBe(1);
+    expect(value(s, 'collateral_target_last_pause_seconds')).toBe(30);
+    expect([0, 200, 302, 404, 429, 503].map(statusClassOf)).toEqual(['none', '2xx', '3xx', '4xx', '429', '5xx']);
+  });
+
+  test('one status read serves every gauge of a scrape', async () => {
+    const registry = new Registry();
+    let reads = 0;
+    registerStatusGauges(registry, {
+      targetStatus: async () => {
+        reads++;
+        return [{ target: 't', states: { held: 2 }, queued: 2, deadLetters: 0, heldBy: { 'no-consent': 2 }, oldestPendingAt: new Date(Date.now() - 5000).toISOString() }];
+      },
+    });
+    const s = parse(await registry.metrics());
+    expect(reads).toBe(1);
+    expect(value(s, 'collateral_held_records', { target: 't', reason: 'no-consent' })).toBe(2);
+    expect(value(s, 'collateral_oldest_pending_age_seconds', { target: 't' })).toBeGreaterThanOrEqual(5);
+  });
+
+  test("the FHIR client's hook sees a real 429 with its Retry-After; the target's health shows the pause", async () => {
+    // A server that answers every search with an empty Bundle; the fault proxy in front throttles.
+    const upstream = await new Promise<Server>((resolve) => {
+      const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/fhir+json' }).end('{"resourceType":"Bundle","type":"searchset"}'));
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    const port = (upstream.address() as AddressInfo).port;
+    const proxy = await startFaultProxy({ target: `http://127.0.0.1:${port}/fhir`, seed: 7, rates: { throttle: 1 }, retryAfterSeconds: 30 });
+    const health = new TargetHealth();
+    const seen: { status: number; retryAfterSeconds?: number; operation: string }[] = [];
+    const target = createKitClientTarget({
+      name: 't',
+      baseUrl: proxy.url,
+      timeoutMs: 5000,
+      onResponse: (r) => {
+        seen.push(r);
+        health.observe(r.status, r.retryAfterSeconds);
+      },
+    });
+    try {
+      await expect(target.search('Patient', { identifier: 'x' })).rejects.toThrow();
+      proxy.setRates({});
+      await target.search('Patient', { identifier: 'x' });
+      expect(seen.map((r) => [r.operation, r.status, r.retryAfterSeconds])).toEqual([
+        ['search', 429, 30],
+        ['search', 200, undefined],
+      ]);
+      const h = health.snapshot();
+      expect(h).toMatchObject({ throttledLastHour: 1, lastRetryAfterSeconds: 30, lastStatusClass: '2xx', consecutiveFailures: 0, requests: 2 });
+      expect(Date.parse(h.pausedUntil as string)).toBeGreaterThan(Date.now() + 20_000);
+      expect(health.snapshot(Date.now() + 3_700_000)).toMatchObject({ throttledLastHour: 0 });
+      expect(health.snapshot(Date.now() + 3_700_000).pausedUntil).toBeUndefined();
+    } finally {
+      await proxy.close();
+      upstream.close();
+    }
+  });
+});
