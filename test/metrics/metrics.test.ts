@@ -4,12 +4,15 @@
  * (by state, queue depth, oldest pending age, dead letters, holds by reason), target responses by
  * status class, Node's process and event-loop metrics, and no identifier or PHI in any label.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { startFaultProxy } from '../../src/devtools/fault-proxy.js';
 import { createKitClientTarget } from '../../src/fhir/kit-client.js';
 import { TargetHealth } from '../../src/metrics/index.js';
+import { projectRoot } from '../../src/paths.js';
 import { registerStatusGauges } from '../../src/metrics/status-collector.js';
 import { createSyncMetrics, statusClassOf } from '../../src/metrics/sync-metrics.js';
 import { startTestService, type TestService } from '../helpers/service.js';
@@ -114,6 +117,18 @@ describe('GET /metrics', () => {
     expect(value(s, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(value(s, 'process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(value(s, 'collateral_import_jobs_running')).toBe(0);
+  });
+
+  test('the Grafana dashboard and the alert rules use only metrics the service exposes', async () => {
+    const exposed = new Set((await svc.api('GET', '/metrics')).text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]));
+    for (const file of ['docs/grafana-dashboard.json', 'docs/alerts.yml']) {
+      const text = readFileSync(join(projectRoot(), file), 'utf8');
+      const used = [...new Set(text.match(/\b(collateral|nodejs|process)_[a-z0-9_]+/g) ?? [])];
+      expect(used.length).toBeGreaterThan(5);
+      const unknown = used.filter((m) => !exposed.has(m) && !exposed.has(m.replace(/_(bucket|sum|count)$/, '')));
+      expect({ file, unknown }).toEqual({ file, unknown: [] });
+    }
+    expect(JSON.parse(readFileSync(join(projectRoot(), 'docs/grafana-dashboard.json'), 'utf8')).panels.length).toBeGreaterThan(10);
   });
 
   test('no identifier or PHI in any label', async () => {

@@ -58,41 +58,7 @@ export class SqliteStatusWithQueries extends SqliteStatus implements RecordQueri
   }
 
   async listRecordStates(filter: RecordStateFilter, limit: number, cursor?: string): Promise<RecordStatePage> {
-    const where: string[] = [];
-    const params: Record<string, string | number> = { limit: limit + 1 };
-    const eq = (column: string, name: string, value: string | undefined): void => {
-      if (value !== undefined) {
-        where.push(`${column} = @${name}`);
-        params[name] = value;
-      }
-    };
-    eq('s.kind', 'kind', filter.kind);
-    eq('s.record_id', 'recordId', filter.recordId);
-    eq('s.state', 'state', filter.state);
-    eq('s.reason_code', 'reason', filter.reasonCode);
-    eq('s.target', 'target', filter.target);
-    eq('r.client_mrn', 'mrn', filter.clientMrn);
-    if (filter.since !== undefined) {
-      where.push('s.updated_at >= @since');
-      params.since = filter.since;
-    }
-    if (filter.until !== undefined) {
-      where.push('s.updated_at < @until');
-      params.until = filter.until;
-    }
-    if (cursor !== undefined) {
-      const [at, rid] = decodeCursor(cursor);
-      where.push('(s.updated_at < @cAt OR (s.updated_at = @cAt AND s.rowid < @cRid))');
-      params.cAt = at;
-      params.cRid = rid;
-    }
-    // With a client, the client's few records come by records_client and are sorted; otherwise the
-    // state/reason/kind/time index gives rows in order. INDEXED BY is not used: SQLite picks correctly.
-    const sql = `SELECT s.rowid AS rid, s.kind, s.record_id, s.target, s.state, s.reason, s.reason_code, s.attempts,
-                        s.next_attempt_at, s.updated_at, r.client_mrn, r.version, r.updated_at AS record_updated_at
-                 FROM sync_state s JOIN records r ON r.kind = s.kind AND r.id = s.record_id
-                 ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-                 ORDER BY s.updated_at DESC, s.rowid DESC LIMIT @limit`;
+    const { sql, params } = listingQuery(filter, limit, cursor);
     const rows = this.conn.prepare(sql).all(params) as Row[];
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -134,6 +100,49 @@ export class SqliteStatusWithQueries extends SqliteStatus implements RecordQueri
       return { reachable: false, migrationsPending: [] };
     }
   }
+}
+
+/**
+ * The SQL of one listing page and its parameters: only the filters given become conditions, so the
+ * planner sees exactly what it can use an index for (bench/console-queries.ts shows the plans).
+ */
+export function listingQuery(filter: RecordStateFilter, limit: number, cursor?: string): { sql: string; params: Record<string, string | number> } {
+  const where: string[] = [];
+  const params: Record<string, string | number> = { limit: limit + 1 };
+  const eq = (column: string, name: string, value: string | undefined): void => {
+    if (value !== undefined) {
+      where.push(`${column} = @${name}`);
+      params[name] = value;
+    }
+  };
+  eq('s.kind', 'kind', filter.kind);
+  eq('s.record_id', 'recordId', filter.recordId);
+  eq('s.state', 'state', filter.state);
+  eq('s.reason_code', 'reason', filter.reasonCode);
+  eq('s.target', 'target', filter.target);
+  eq('r.client_mrn', 'mrn', filter.clientMrn);
+  if (filter.since !== undefined) {
+    where.push('s.updated_at >= @since');
+    params.since = filter.since;
+  }
+  if (filter.until !== undefined) {
+    where.push('s.updated_at < @until');
+    params.until = filter.until;
+  }
+  if (cursor !== undefined) {
+    const [at, rid] = decodeCursor(cursor);
+    where.push('(s.updated_at < @cAt OR (s.updated_at = @cAt AND s.rowid < @cRid))');
+    params.cAt = at;
+    params.cRid = rid;
+  }
+  // With a client, the client's few records come by records_client and are sorted; otherwise the
+  // state/reason/kind/time index gives rows in order.
+  const sql = `SELECT s.rowid AS rid, s.kind, s.record_id, s.target, s.state, s.reason, s.reason_code, s.attempts,
+                      s.next_attempt_at, s.updated_at, r.client_mrn, r.version, r.updated_at AS record_updated_at
+               FROM sync_state s JOIN records r ON r.kind = s.kind AND r.id = s.record_id
+               ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+               ORDER BY s.updated_at DESC, s.rowid DESC LIMIT @limit`;
+  return { sql, params };
 }
 
 function toRow(r: Row): RecordStateRow {
