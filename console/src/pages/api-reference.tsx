@@ -48,7 +48,9 @@ export function ApiReferencePage() {
           </a>
         }
       >
-        <p>{d.info.description}</p>
+        <p>
+          <Inline text={d.info.description ?? ''} />
+        </p>
         <input class="search" placeholder="Filter operations (method, path, words)" value={filter} onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)} />
       </Card>
       {d.tags.map((t) => {
@@ -83,7 +85,9 @@ function Operation(p: { method: string; path: string; op: Op; doc: Doc }) {
         {op.description && (
           <div class="op-desc">
             {op.description.split('\n\n').map((para, i) => (
-              <p key={i}>{para.replace(/\*\*/g, '')}</p>
+              <p key={i}>
+                <Inline text={para} />
+              </p>
             ))}
           </div>
         )}
@@ -144,6 +148,17 @@ function Operation(p: { method: string; path: string; op: Op; doc: Doc }) {
         </ul>
       </div>
     </details>
+  );
+}
+
+/** The description's Markdown, inline only: `code` and **bold**. */
+function Inline(p: { text: string }) {
+  return (
+    <>
+      {p.text.split(/(`[^`]+`|\*\*[^*]+\*\*)/).map((part, i) =>
+        part.startsWith('`') ? <code key={i}>{part.slice(1, -1)}</code> : part.startsWith('**') ? <strong key={i}>{part.slice(2, -2)}</strong> : part
+      )}
+    </>
   );
 }
 
