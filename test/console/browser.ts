@@ -61,12 +61,9 @@ export async function screenshot(page: Page, name: string, part?: Locator): Prom
   const dir = process.env.UPDATE_CONSOLE_SCREENSHOTS === '1' ? join(projectRoot(), 'docs', 'console') : join(projectRoot(), '.tmp', 'console-screenshots');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.png`);
-  if (part) {
-    await part.screenshot({ path });
-    return;
-  }
   // The header is sticky: from the top, a full-page shot shows it once, where it belongs.
   await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
   await page.waitForTimeout(150); // let the last paint settle (no assertion depends on this)
-  await page.screenshot({ path, fullPage: true });
+  const box = part ? await part.boundingBox() : null;
+  await page.screenshot({ path, fullPage: true, ...(box ? { clip: { x: 0, y: Math.max(0, box.y - 12), width: 1360, height: box.height + 24 } } : {}) });
 }
