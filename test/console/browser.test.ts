@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { type Browser, buildConsole, openBrowser, screenshot } from './browser.js';
 import { OPERATOR_TOKEN, seed, session, stateOf, storedPhi, TEST_PRINCIPALS } from './seed.js';
 
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 
 describe('web console in a browser', () => {
   const tmp = tempDir();
@@ -34,10 +34,10 @@ describe('web console in a browser', () => {
     expect(imported.body.rejected).toBe(0);
     // A second version of a session, so its page has a diff between sent versions.
     await svc.api('PUT', '/api/v1/sessions/s-tour', { ...session, end: '2026-02-01T17:05:00-05:00' });
-    await waitFor(async () => (await svc.api('GET', '/api/v1/records?kind=session&id=s-tour')).body.records[0]?.recordVersion === 2 && (await stateOf(svc, 'session', 's-tour')) === 'synced');
-    await waitFor(async () => (await svc.api('GET', '/api/v1/sync/status')).body.delivery.embedded.queued <= 12, 30_000, 'the example dataset to be sent');
+    await waitFor(async () => (await svc.api('GET', '/api/v1/records?kind=session&id=s-tour')).body.records[0]?.recordVersion === 2 && (await stateOf(svc, 'session', 's-tour')) === 'synced', 90_000, 's-tour v2 to be synced');
+    await waitFor(async () => (await svc.api('GET', '/api/v1/sync/status')).body.delivery.embedded.queued <= 12, 120_000, 'the example dataset to be sent');
     b = await openBrowser();
-  });
+  }, 400_000);
   afterAll(async () => {
     await b?.close();
     await svc?.close();

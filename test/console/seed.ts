@@ -122,7 +122,7 @@ export async function seed(svc: TestService): Promise<{ duplicateIds: string[] }
       (await stateOf(svc, 'session', 's-held')) === 'held' &&
       (await stateOf(svc, 'participant', 'p-dup')) === 'dead-letter' &&
       (await stateOf(svc, 'participant', 'p-nowhere')) === 'held',
-    30_000,
+    120_000,
     'the seeded records to settle'
   );
   return { duplicateIds };

@@ -55,7 +55,7 @@ describe('GET /metrics', () => {
   beforeAll(async () => {
     svc = await startTestService(tmp.dir, { SYNC_MAX_ATTEMPTS: '2' }, { testPrincipals: TEST_PRINCIPALS });
     await seed(svc);
-  });
+  }, 180_000);
   afterAll(async () => {
     await svc.close();
     tmp.cleanup();
