@@ -19,7 +19,7 @@ import { createApp } from './http/app.js';
 import { disclosuresRouter } from './http/routes/disclosures.js';
 import { deadLettersRouter } from './http/routes/dead-letters.js';
 import { statusRouter } from './http/routes/status.js';
-import type { IntakeDeps } from './intake/accept.js';
+import { Intake } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
 import { mapRouter } from './http/routes/map.js';
@@ -27,6 +27,7 @@ import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
 import type { Principal } from './auth/principal.js';
 import { IntakeGate } from './http/middleware/intake-gate.js';
@@ -65,9 +66,6 @@ export interface StartOptions {
   testPrincipals?: ReadonlyMap<string, Principal>;
 }
 
-/** How long close() lets sends in flight finish before it abandons them (their leases and write intents make that safe). */
-export const STOP_SENDS_WITHIN_MS = 7_000;
-
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const logger = createLogger(config.logLevel, options.logStream);
   // First: a bad signing key (or key file) stops the start before anything is opened or written.
@@ -87,6 +85,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
+  // Import jobs still running belonged to a process that is gone: they say how far they had committed.
+  await store.importJobs.failInterruptedJobs(new Date());
 
   let publicUrl = '';
   const embedded = config.fhirBaseUrl
@@ -101,13 +101,18 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
-  const intake: IntakeDeps = {
+  const intake = new Intake({
     store,
     targets: [targetName],
-    onAccepted: (clientKeys) => {
-      void Promise.all(clientKeys.map((k) => store.outbox.wakeClient(targetName, k))).then(() => wakeWorker());
+    // Held records waiting for what just arrived (a consent, a participant, a session...) become due now.
+    onAccepted: (changed) => {
+      void store.outbox
+        .wake(intakeWakeEvent(changed))
+        .catch((err: unknown) => logger.error('sync wake-up failed', { error: err instanceof Error ? err.name : typeof err }))
+        .then(() => wakeWorker());
     },
-  };
+    logger,
+  });
   // Operations (issue #13): metrics, the intake gate for shutdown, readiness, the console's API.
   const metrics = createServiceMetrics({ status: store.status });
   const intakeGate = new IntakeGate();
@@ -172,6 +177,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  // Import jobs stream their body for as long as it takes (a 1M-line file: minutes), so no limit on a
+  // whole request (Node's default is 5 minutes); a client that stalls is dropped by the idle timeout.
+  server.requestTimeout = 0;
+  server.setTimeout(120_000);
   const port = (server.address() as AddressInfo).port;
   const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
   publicUrl = `http://${loopbackHost.includes(':') ? `[${loopbackHost}]` : loopbackHost}:${port}`;
@@ -209,6 +218,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     ...(config.sync.writeMode !== 'auto' ? { writeMode: config.sync.writeMode } : {}),
     practiceId: config.sync.practiceOrganizationId,
     roiDocument: config.sync.roiDocument,
+    heldRecheckMs: config.sync.heldRecheckMs,
+    maxBundleEntries: config.sync.maxBundleEntries,
     // Consent is checked per participant right before every send (and again on every retry or replay).
     gate: consentGate,
   });
@@ -240,19 +251,14 @@ export async function startService(config: Config, options: StartOptions = {}): 
     metrics,
     intakeGate,
     async close() {
-      // Intake first (writes answer 503 + Retry-After), then the sends in flight: finished, or after
-      // STOP_SENDS_WITHIN_MS abandoned safely (the lease expires, write intents make the retry look first).
+      // Intake first (writes answer 503 + Retry-After; running import jobs stop, each saying how far it
+      // committed), then the sync: sends still in flight after SYNC_SHUTDOWN_GRACE_MS are abandoned safely
+      // (unknown outcome: the next attempt looks before writing; leases are released when the store opens again).
       intakeGate.close();
-      let timer: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([
-        worker.stop().then(() => true),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), STOP_SENDS_WITHIN_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!stopped) {
-        logger.warn('sends still in flight at shutdown were abandoned; they are retried after the restart', { waitedMs: STOP_SENDS_WITHIN_MS });
+      await intake.close();
+      await worker.stop(config.sync.shutdownGraceMs);
+      if (worker.slotsInFlight > 0) {
+        logger.warn('sends still in flight at shutdown were abandoned; they are retried after the restart', { waitedMs: config.sync.shutdownGraceMs });
       }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -8,7 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { consoleRouter } from '../console/router.js';
 import { withTestPrincipals } from '../console/test-principals.js';
 import type { Jwks } from '../fhir/auth/index.js';
-import type { IntakeDeps } from '../intake/accept.js';
+import { Intake, type IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/port.js';
 import { OperationOutcomeError } from '../outcomes.js';
@@ -26,7 +26,8 @@ import { recordsRouter } from './routes/records.js';
 export interface AppDeps {
   logger: Logger;
   apiTokens: readonly string[];
-  intake: IntakeDeps;
+  /** The service's intake (group commit, import jobs); plain dependencies get an intake of their own. */
+  intake: IntakeDeps | Intake;
   /** Reads of records and their sync state for the record routes. */
   store: Pick<Store, 'records' | 'status' | 'ledger'>;
   bodyLimitBytes: number;
@@ -79,11 +80,12 @@ export function createApp(deps: AppDeps): Express {
   if (deps.metrics) {
     api.use(intakeObserver(deps.metrics.intake));
   }
-  api.use(importRouter(deps.intake, deps.importLimitBytes));
+  const intake = Intake.of(deps.intake);
+  api.use(importRouter(intake, { lineLimitBytes: deps.bodyLimitBytes, syncLimitBytes: deps.importLimitBytes }));
   for (const r of deps.apiRouters ?? []) {
     api.use(r);
   }
-  api.use(recordsRouter(deps.intake, deps.store, deps.bodyLimitBytes));
+  api.use(recordsRouter(intake, deps.store, deps.bodyLimitBytes));
   app.use('/api/v1', auth, api);
   if (deps.fhirRouter) {
     app.use('/fhir', auth, deps.fhirRouter);

@@ -57,6 +57,7 @@ export async function writeView(store: ViewStore, result: PutRecordResult): Prom
     id: record.id,
     status: result.changed ? 'accepted' : 'unchanged',
     version: record.version,
-    sync: await syncView(store, record.kind, record.id),
+    // A create's states are the ones just written with it (no earlier version, no resources yet).
+    sync: result.createdStates ? result.createdStates.map(({ kind: _k, recordId: _r, ...s }) => s) : await syncView(store, record.kind, record.id),
   };
 }

@@ -6,7 +6,7 @@ import type { AnyRecord, RecordKind } from '../domain/records.js';
 
 /**
  * pending: waiting its turn; synced: on the target; held: cannot go yet (a missing Patient, a
- * dependency, consent) and retried; failed: the target refused or did not answer, retried with
+ * dependency, consent) and waits for what it needs (an event wakes it; a slow recheck); failed: the target refused or did not answer, retried with
  * backoff; blocked: policy keeps it local; dead-letter: parked after a permanent refusal or too many
  * failures, until replayed; not-writable: the target cannot write its resource type (kept in our store).
  */
@@ -59,7 +59,9 @@ export interface SyncState {
   updatedAt: string;
 }
 
+/** One claimed outbox entry: a record version to deliver to a target. */
 export interface OutboxEntry {
+  /** The entry's identity in the store (unique, increasing with arrival). */
   seq: number;
   kind: RecordKind;
   recordId: string;
@@ -138,6 +140,12 @@ export interface PutRecordResult {
   /** false when the body was identical to the stored one (nothing was written or enqueued). */
   changed: boolean;
   created: boolean;
+  /**
+   * For a created record: the sync states written with it (pending on each target, or blocked), so
+   * the answer to a create needs no read. Absent otherwise (an update's answer reads the states and
+   * the resources of earlier versions).
+   */
+  createdStates?: SyncState[];
 }
 
 /** One local audit entry: a FHIR AuditEvent plus the columns it is found by. */
@@ -165,4 +173,65 @@ export interface AuditFilter {
 export interface RecordFilter {
   kind?: RecordKind;
   clientMrn?: string;
+}
+
+/** Fields every settlement may carry. */
+interface SettlementBase {
+  /** The entry as claimed (recordVersion: the version the attempt worked on). */
+  entry: OutboxEntry;
+  /** Local AuditEvents of the attempt, committed with its outcome. */
+  audit?: AuditEntry[];
+  /**
+   * Wait keys this outcome fulfils on the entry's target (see OutboxStore.wake): the entries held on them
+   * become due now, in the same transaction.
+   */
+  wake?: string[];
+}
+
+/**
+ * What became of one claimed entry, recorded by OutboxStore.settle. Each ends the client's lease.
+ * - synced: the ledger entries are written, the entry removed and the record is synced (a newer version
+ *   that arrived meanwhile keeps the entry, due now, and the record pending);
+ * - not-writable: as synced, but the record's state says the target cannot hold its type (kept local);
+ * - held: kept, not due before `recheckAt` unless one of `waitFor` is woken first (or an operator retries);
+ * - failed: kept, due at `nextAttemptAt`; `countFailure` (default true) adds to the version's failures;
+ * - dead-letter: kept but parked (never claimed) until replayed or a new version arrives;
+ * - blocked: policy forbids sending this record to this target: the entry is removed.
+ * held, failed and dead-letter of a version older than the entry's current one change nothing but the
+ * audit: the newer version is pending and gets its own attempt.
+ */
+export type Settlement = SettlementBase &
+  (
+    | { state: 'synced'; ledger: LedgerEntry[]; note?: string }
+    | { state: 'not-writable'; reason: string; ledger?: LedgerEntry[] }
+    | { state: 'held'; reason: string; code: string; recheckAt: Date; waitFor?: string[] }
+    | { state: 'failed'; reason: string; code: string; nextAttemptAt: Date; outcome?: OperationOutcome; countFailure?: boolean }
+    | { state: 'dead-letter'; reason: string; code: string; outcome?: OperationOutcome }
+    | { state: 'blocked'; reason: string }
+  );
+
+/** What settling one entry did. */
+export interface SettleResult {
+  /** The record's state or reason code on the target differs from before (logged once per change). */
+  changed: boolean;
+  /** A newer version of the record arrived during the attempt: it stays pending for its own attempt. */
+  superseded: boolean;
+  /** Held, but due at once: something it may wait for happened while it was in flight. */
+  rewoken: boolean;
+}
+
+/**
+ * Something held entries may be waiting for has happened (a record stored, a dependency delivered...):
+ * see OutboxStore.wake.
+ */
+export interface WakeEvent {
+  /** Opaque wait keys (src/sync/wait-keys.ts builds them). */
+  keys: string[];
+  /** Only entries of this target (a delivery outcome); all targets when absent (an arrival at intake). */
+  target?: string;
+  /**
+   * Clients the event concerns: an attempt of theirs in flight right now re-evaluates a hold it is
+   * about to record (it may have checked before the event).
+   */
+  clientKeys?: string[];
 }

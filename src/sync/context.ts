@@ -8,6 +8,7 @@ import type { MappingConfig, MappingContext } from '../mapping/index.js';
 import type { Store, StoredRecord } from '../store/port.js';
 import type { DisclosureDecision } from './gate.js';
 import { HoldError } from './hold.js';
+import { recordKey } from './wait-keys.js';
 
 export interface RecordToMap {
   record: StoredRecord;
@@ -35,7 +36,11 @@ async function collect(store: Pick<Store, 'records'>, rec: StoredRecord, config:
     const found = await store.records.getRecords('participant', ids);
     const missing = ids.filter((id) => !found.some((p) => p.id === id));
     if (missing.length > 0) {
-      throw new HoldError('waiting-for-record', `${rec.kind} ${rec.id} names participant ${missing.join(', ')}, not received yet`);
+      throw new HoldError(
+        'waiting-for-record',
+        `${rec.kind} ${rec.id} names participant ${missing.join(', ')}, not received yet`,
+        missing.map((id) => recordKey('participant', id))
+      );
     }
     context.participants = Object.fromEntries(found.map((p) => [p.id, p.body as Participant]));
     for (const p of found) {
@@ -45,7 +50,7 @@ async function collect(store: Pick<Store, 'records'>, rec: StoredRecord, config:
     const note = rec.body as NoteRecord;
     const session = await store.records.getRecord('session', note.sessionId);
     if (!session) {
-      throw new HoldError('waiting-for-record', `note ${rec.id} belongs to session ${note.sessionId}, not received yet`);
+      throw new HoldError('waiting-for-record', `note ${rec.id} belongs to session ${note.sessionId}, not received yet`, [recordKey('session', note.sessionId)]);
     }
     await collect(store, session, config, out);
     context.session = session.body as SessionRecord;

@@ -17,6 +17,7 @@ import { contentHash } from '../store/hash.js';
 import type { LedgerEntry, Store } from '../store/port.js';
 import type { RecordToMap } from './context.js';
 import { HoldError } from './hold.js';
+import { depKey, ledgerKey } from './wait-keys.js';
 import type { IdentityResolver } from './identity.js';
 import { toLogicalReferences } from './logical-refs.js';
 import { forEachReference, parseConditionalRef, rewriteReferences } from './references.js';
@@ -184,10 +185,14 @@ function cannotWrite(caps: TargetCapabilities, type: string, exists: boolean): s
 async function awaitQueuedDependency(store: Pick<Store, 'status'>, targetName: string, item: RecordToMap): Promise<void> {
   const state = (await store.status.getSyncStates(item.record.kind, item.record.id)).find((s) => s.target === targetName);
   if (state?.state === 'dead-letter') {
-    throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is in the dead-letter list of this target; replay it first`);
+    throw new HoldError(
+      'waiting-for-dependency',
+      `${item.record.kind} ${item.record.id} is in the dead-letter list of this target; replay it first`,
+      [depKey(item.record.kind, item.record.id)]
+    );
   }
   if (state?.state === 'pending' || state?.state === 'failed') {
-    throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is queued and goes first`);
+    throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is queued and goes first`, [depKey(item.record.kind, item.record.id)]);
   }
 }
 
@@ -237,5 +242,5 @@ async function resolveReference(
   if (LOOKED_UP.has(ref.resourceType)) {
     return identity.resolve(ref);
   }
-  throw new HoldError('waiting-for-dependency', `${ref.resourceType} ${ref.value} is not on the target yet`);
+  throw new HoldError('waiting-for-dependency', `${ref.resourceType} ${ref.value} is not on the target yet`, [ledgerKey(ref.resourceType, ref.identifier)]);
 }

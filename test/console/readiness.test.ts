@@ -54,8 +54,8 @@ describe('readiness', () => {
     const store = new SqliteStore(join(tmp.dir, 'collateral.sqlite'));
     try {
       expect(await store.status.probe()).toEqual({ reachable: true, migrationsPending: [] });
-      store.db.raw.prepare("DELETE FROM schema_migrations WHERE id = 'console-0001-record-state-indexes'").run();
-      expect(await store.status.probe()).toEqual({ reachable: true, migrationsPending: ['console-0001-record-state-indexes'] });
+      store.db.raw.prepare("DELETE FROM schema_migrations WHERE id = '0007-console-record-state-indexes'").run();
+      expect(await store.status.probe()).toEqual({ reachable: true, migrationsPending: ['0007-console-record-state-indexes'] });
       await store.close();
       expect(await store.status.probe()).toEqual({ reachable: false, migrationsPending: [] });
     } finally {

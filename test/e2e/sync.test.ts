@@ -137,7 +137,7 @@ describe('end to end on the embedded FHIR server', () => {
     expect(svc.logs()).not.toContain(marker);
   });
 
-  test('a record whose Patient is missing is held with the reason, then released when the Patient appears', async () => {
+  test('a record whose Patient is missing is held with the reason, then released by a retry once the Patient appears', async () => {
     const rec = { ...records.participant, id: 'p-900', client: { mrn: 'MRN-9999' } };
     // A participant is disclosed only while a consent names it (issue #4).
     await svc.api('PUT', '/api/v1/consents/c-900', {
@@ -157,6 +157,10 @@ describe('end to end on the embedded FHIR server', () => {
       { resourceType: 'Patient', identifier: [{ system: MRN_SYSTEM, value: 'MRN-9999' }] },
       { 'content-type': 'application/fhir+json' }
     );
+    // The EHR registering a Patient is nothing the service can observe: a held record waits for the
+    // operator's retry (the review list's workflow), a record of the client synced, or the slow recheck.
+    const retried = await svc.api('POST', '/api/v1/sync/retry', { reason: 'patient-not-found', client: 'MRN-9999' });
+    expect(retried.body.woken).toBeGreaterThanOrEqual(1);
     await waitForState(svc, 'participants', 'p-900', 'synced');
     await one(svc, 'RelatedPerson', `${NS}/sid/collateral-contact`, 'p-900:MRN-9999');
   });

@@ -4,7 +4,7 @@ import { copy, noteExample, pathsOf, problemsOf } from './helpers.js';
 const valid = (body: unknown) => () => validateRecord('note', body);
 
 describe('note', () => {
-  test('the product.md example is valid', () => {
+  test('the contract example is valid', () => {
     expect(validateRecord('note', copy(noteExample))).toEqual(noteExample);
   });
 

@@ -23,6 +23,8 @@ import type { DeliveryFilter, Store } from '../../store/port.js';
 export const REVIEW_CODES = ['patient-not-found', 'patient-ambiguous', 'practitioner-not-found', 'practitioner-ambiguous'] as const;
 
 const TOKEN = /^[A-Za-z0-9._:/|-]{1,200}$/;
+/** Records one step of a replay or requeue-all handles. */
+const PAGE = 500;
 
 export function deadLettersRouter(store: Store, wake: () => void): Router {
   const router = express.Router();
@@ -60,8 +62,16 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     if (Object.keys(filter).length === 0 && body.all !== true) {
       throw new OperationOutcomeError(inputInvalid([{ path: '', message: 'give a filter (target, kind, client, reason) or {"all": true}' }]));
     }
-    const found = await store.status.listDeadLetters(filter, 100_000);
-    const replayed = await replay(store, found);
+    // Page by page (a replay takes them off the list): the event loop keeps running whatever the count.
+    let replayed = 0;
+    for (;;) {
+      const page = await store.status.listDeadLetters(filter, PAGE);
+      const n = page.length > 0 ? await replay(store, page) : 0;
+      replayed += n;
+      if (page.length < PAGE || n === 0) {
+        break;
+      }
+    }
     wake();
     res.json({ replayed });
   });
@@ -75,10 +85,18 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     }
     if (state === 'not-writable') {
       // After the target's capabilities changed: plan these records again.
-      const states = await store.status.listSyncStates({ ...filter, state: 'not-writable' }, 100_000);
       let queued = 0;
-      for (const [target, keys] of groupByTarget(states.map((s) => ({ target: s.target, kind: s.kind, id: s.recordId })))) {
-        queued += await store.outbox.requeue(keys, target);
+      for (;;) {
+        // Page by page: queued again, they are no longer not-writable.
+        const states = await store.status.listSyncStates({ ...filter, state: 'not-writable' }, PAGE);
+        let n = 0;
+        for (const [target, keys] of groupByTarget(states.map((s) => ({ target: s.target, kind: s.kind, id: s.recordId })))) {
+          n += await store.outbox.requeue(keys, target);
+        }
+        queued += n;
+        if (states.length < PAGE || n === 0) {
+          break;
+        }
       }
       wake();
       res.json({ queued });

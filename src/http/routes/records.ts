@@ -6,7 +6,7 @@ import { notFound } from '@medplum/core';
 import express, { type Router } from 'express';
 import type { RecordKind } from '../../domain/records.js';
 import { validateRecord } from '../../inbound/validate.js';
-import { acceptRecords, type IntakeDeps } from '../../intake/accept.js';
+import { Intake, type IntakeDeps } from '../../intake/accept.js';
 import { inputInvalid, OperationOutcomeError, type Problem } from '../../outcomes.js';
 import type { Store } from '../../store/port.js';
 import { recordView, writeView } from '../record-view.js';
@@ -21,9 +21,11 @@ export const KIND_BY_COLLECTION: Record<string, RecordKind> = {
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
+ * @param deps - the service's intake (or its dependencies, for tests that build the app alone).
  * @param store - reads of records and their sync state (the intake writes through deps).
  */
-export function recordsRouter(deps: IntakeDeps, store: Pick<Store, 'records' | 'status' | 'ledger'>, bodyLimitBytes: number): Router {
+export function recordsRouter(deps: IntakeDeps | Intake, store: Pick<Store, 'records' | 'status' | 'ledger'>, bodyLimitBytes: number): Router {
+  const intake = Intake.of(deps);
   const router = express.Router();
   const json = express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'] });
 
@@ -33,7 +35,8 @@ export function recordsRouter(deps: IntakeDeps, store: Pick<Store, 'records' | '
       throw new OperationOutcomeError(notFound);
     }
     const record = validatePut(kind, req.params.id as string, req.body);
-    const [result] = await acceptRecords(deps, [{ kind, record }]);
+    // Answered after the group commit that holds it (shared with concurrent requests) is durable.
+    const [result] = await intake.accept([{ kind, record }]);
     res.status(result.created ? 201 : 200).json(await writeView(store, result));
   });
 

@@ -33,18 +33,22 @@ export class SqliteAudit implements AuditStore {
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    // Only the given fields become conditions, so the client and record indexes apply.
+    const where: string[] = [];
+    const params: Record<string, string> = {};
+    const add = (column: string, name: string, value: string | undefined): void => {
+      if (value !== undefined) {
+        where.push(`${column} = @${name}`);
+        params[name] = value;
+      }
+    };
+    add('client_mrn', 'mrn', filter.clientMrn);
+    add('kind', 'kind', filter.kind);
+    add('record_id', 'recordId', filter.recordId);
+    add('category', 'category', filter.category);
     const rows = this.db
-      .prepare(
-        `SELECT * FROM audit WHERE (@mrn IS NULL OR client_mrn = @mrn) AND (@kind IS NULL OR kind = @kind)
-           AND (@recordId IS NULL OR record_id = @recordId) AND (@category IS NULL OR category = @category)
-         ORDER BY recorded, rowid`
-      )
-      .all({
-        mrn: filter.clientMrn ?? null,
-        kind: filter.kind ?? null,
-        recordId: filter.recordId ?? null,
-        category: filter.category ?? null,
-      }) as AuditRow[];
+      .prepare(`SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recorded, rowid`)
+      .all(params) as AuditRow[];
     return rows.map(toAudit);
   }
 }

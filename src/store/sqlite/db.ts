@@ -31,6 +31,7 @@ export class SqliteDb {
     this.raw = openDatabase(path);
   }
 
+  /** Prepares (once) and returns the statement for `sql`; every statement of the store goes through here. */
   prepare(sql: string): Database.Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
@@ -38,6 +39,13 @@ export class SqliteDb {
       this.statements.set(sql, stmt);
     }
     return stmt;
+  }
+
+  /**
+   * The SQL of every statement prepared so far, read-only (the query-plan test explains each one).
+   */
+  preparedSql(): readonly string[] {
+    return [...this.statements.keys()];
   }
 
   /** Runs fn in one transaction (a savepoint when nested): everything or nothing is committed. */

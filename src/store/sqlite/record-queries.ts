@@ -19,7 +19,7 @@ import { SqliteStatus } from './status.js';
  */
 export const RECORD_QUERY_MIGRATIONS: Migration[] = [
   {
-    id: 'console-0001-record-state-indexes',
+    id: '0007-console-record-state-indexes',
     sql: `
   CREATE INDEX sync_state_changed ON sync_state (updated_at);
   CREATE INDEX sync_state_state_changed ON sync_state (state, updated_at);

@@ -6,6 +6,7 @@
 import type { Store } from '../port.js';
 import { SqliteAudit } from './audit.js';
 import { SqliteDb } from './db.js';
+import { SqliteImportJobs } from './import-jobs.js';
 import { SqliteLedger } from './ledger.js';
 import { LEGACY_MIGRATION_ORDER, STORE_MIGRATIONS } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
@@ -21,6 +22,7 @@ export class SqliteStore implements Store {
   readonly ledger: SqliteLedger;
   readonly audit: SqliteAudit;
   readonly status: SqliteStatusWithQueries;
+  readonly importJobs: SqliteImportJobs;
 
   constructor(path: string) {
     this.db = new SqliteDb(path);
@@ -32,10 +34,12 @@ export class SqliteStore implements Store {
     this.audit = new SqliteAudit(this.db);
     // The status queries with the console's listing (record-queries.ts), in a file of its own.
     this.status = new SqliteStatusWithQueries(this.db, migrations.map((m) => m.id));
+    this.importJobs = new SqliteImportJobs(this.db);
     this.outbox.releaseAllLeases();
   }
 
   async close(): Promise<void> {
+    this.records.close();
     this.db.close();
   }
 }

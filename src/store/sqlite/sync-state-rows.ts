@@ -37,3 +37,10 @@ export function setSyncState(db: SqliteDb, s: StateWrite): void {
     s.now
   );
 }
+
+/** A record's current state and reason code on one target (primary key lookup), if any. */
+export function getSyncStateCode(db: SqliteDb, kind: string, recordId: string, target: string): { state: string; reason_code: string | null } | undefined {
+  return db.prepare('SELECT state, reason_code FROM sync_state WHERE kind = ? AND record_id = ? AND target = ?').get(kind, recordId, target) as
+    | { state: string; reason_code: string | null }
+    | undefined;
+}

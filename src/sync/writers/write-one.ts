@@ -1,6 +1,6 @@
 /**
  * Writes one planned resource on a target without transactions, exactly once in effect
- * (fhir-modeling.md 7.3, 7.4):
+ * (docs/sync.md, section 2; FHIR R4 http.html conditional operations):
  * 1. the ledger knows it: update by id, guarded by If-Match (PUT), or PATCH where only patch is offered;
  *    a 409/412 re-reads the resource and re-applies on the version read;
  * 2. the target offers the conditional operation: conditional update (upsert) or If-None-Exist;

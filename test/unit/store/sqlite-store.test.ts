@@ -84,8 +84,12 @@ describe('SqliteStore', () => {
     await store.records.putRecord(put(participant('p-4')));
     const [entry] = await store.outbox.claimOutbox('t1', 1, 60_000);
     await store.records.putRecord(put({ ...participant('p-4'), relationship: 'father' })); // version 2 arrives mid-send
-    await store.outbox.completeOutbox(entry, [
+    await store.outbox.settle([
       {
+        entry,
+        state: 'synced',
+        ledger: [
+          {
         target: 't1',
         kind: 'participant',
         recordId: 'p-4',
@@ -96,25 +100,31 @@ describe('SqliteStore', () => {
         recordVersion: 1,
         mapping: 'participant.v1@1.0.0',
         contentHash: 'h',
-        syncedAt: new Date().toISOString(),
+            syncedAt: new Date().toISOString(),
+          },
+        ],
       },
     ]);
     expect(await store.status.outboxSize('t1')).toBe(1);
     expect((await store.status.getSyncStates('participant', 'p-4'))[0].state).toBe('pending');
     const [again] = await store.outbox.claimOutbox('t1', 1, 60_000);
-    await store.outbox.completeOutbox({ ...again, recordVersion: 2 }, []);
+    await store.outbox.settle([{ entry: { ...again, recordVersion: 2 }, state: 'synced', ledger: [] }]);
     expect(await store.status.outboxSize('t1')).toBe(0);
     expect((await store.status.getSyncStates('participant', 'p-4'))[0].state).toBe('synced');
     expect(await store.ledger.getLedgerByIdentifier('t1', 'RelatedPerson', 'sys|p-4:MRN-1')).toMatchObject({ resourceId: 'rp1' });
   });
 
-  test('defer keeps the entry with its reason until due; wakeClient makes it due now', async () => {
+  test('a hold keeps the entry with its reason until due; an event on what it waits for makes it due now', async () => {
     await store.records.putRecord(put(participant('p-5')));
     const [entry] = await store.outbox.claimOutbox('t1', 1, 60_000);
-    await store.outbox.deferOutbox(entry, 'held', 'patient-not-found: x', new Date(Date.now() + 3_600_000));
+    await store.outbox.settle([
+      { entry, state: 'held', reason: 'patient-not-found: x', code: 'patient-not-found', recheckAt: new Date(Date.now() + 3_600_000), waitFor: ['client:MRN-1'] },
+    ]);
     expect(await store.outbox.claimOutbox('t1', 1, 60_000)).toEqual([]);
     expect((await store.status.getSyncStates('participant', 'p-5'))[0]).toMatchObject({ state: 'held', attempts: 1, reason: 'patient-not-found: x' });
-    expect(await store.outbox.wakeClient('t1', 'MRN-1')).toBe(1);
+    expect(await store.outbox.wake({ keys: ['client:MRN-2'] })).toBe(0);
+    expect(await store.outbox.wake({ keys: ['client:MRN-1'], target: 't2' })).toBe(0);
+    expect(await store.outbox.wake({ keys: ['client:MRN-1'], target: 't1' })).toBe(1);
     expect(await store.outbox.claimOutbox('t1', 1, 60_000)).toHaveLength(1);
   });
 
@@ -122,8 +132,13 @@ describe('SqliteStore', () => {
     await store.records.putRecord(put(participant('p-6')));
     const [entry] = await store.outbox.claimOutbox('t1', 1, 60_000);
     const event = { resourceType: 'AuditEvent', id: 'a1', recorded: '2026-01-01T00:00:00Z' } as any;
-    await store.outbox.blockOutbox(entry, 'deny: consent revoked', [
-      { id: 'a1', recorded: '2026-01-01T00:00:00Z', clientMrn: 'MRN-1', kind: 'participant', recordId: 'p-6', category: 'disclosure-denied', outcome: 'failure', event },
+    await store.outbox.settle([
+      {
+        entry,
+        state: 'blocked',
+        reason: 'deny: consent revoked',
+        audit: [{ id: 'a1', recorded: '2026-01-01T00:00:00Z', clientMrn: 'MRN-1', kind: 'participant', recordId: 'p-6', category: 'disclosure-denied', outcome: 'failure', event }],
+      },
     ]);
     expect(await store.status.outboxSize()).toBe(0);
     expect((await store.status.getSyncStates('participant', 'p-6'))[0]).toMatchObject({ state: 'blocked', reason: 'deny: consent revoked' });
@@ -138,7 +153,7 @@ describe('SqliteStore', () => {
     await store.records.putRecord(put(participant('p-7')));
     await store.records.putRecord(put(participant('p-8'), { blocked: 'local only' }));
     const [entry] = await store.outbox.claimOutbox('t1', 1, 60_000);
-    await store.outbox.completeOutbox(entry, []);
+    await store.outbox.settle([{ entry, state: 'synced', ledger: [] }]);
     expect(await store.status.outboxSize('t1')).toBe(0);
     expect(await store.outbox.requeue([{ kind: 'participant', id: 'p-7' }, { kind: 'participant', id: 'p-8' }, { kind: 'participant', id: 'nope' }], 't1')).toBe(1);
     expect(await store.status.outboxSize('t1')).toBe(1);
