@@ -101,6 +101,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
+  // Operations (issue #13): metrics (the import jobs' progress is read from the store when scraped).
+  const metrics = createServiceMetrics({
+    status: store.status,
+    runningImportJobs: async () => (await Promise.all(intake.jobs.runningIds().map((id) => store.importJobs.getJob(id)))).filter((j) => j !== undefined),
+  });
   const intake = new Intake({
     store,
     targets: [targetName],
@@ -112,9 +117,9 @@ export async function startService(config: Config, options: StartOptions = {}): 
         .then(() => wakeWorker());
     },
     logger,
+    onJobLines: (results) => metrics.intake.observeLines(results),
   });
-  // Operations (issue #13): metrics, the intake gate for shutdown, readiness, the console's API.
-  const metrics = createServiceMetrics({ status: store.status });
+  // The intake gate for shutdown, readiness, the console's API.
   const intakeGate = new IntakeGate();
   // The sync's FhirTarget needs the listening port, so it is made after the app; these read it then.
   const targetRef: { current?: FhirTarget } = {};
@@ -222,6 +227,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     maxBundleEntries: config.sync.maxBundleEntries,
     // Consent is checked per participant right before every send (and again on every retry or replay).
     gate: consentGate,
+    metrics: metrics.sync,
   });
   wakeWorker = () => worker.wake();
   // Ask for the target's token now, so a refused credential or a scope that lacks our writes is in the

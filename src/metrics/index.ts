@@ -10,7 +10,7 @@ import { registerStatusGauges } from './status-collector.js';
 import { createSyncMetrics, type SyncMetrics } from './sync-metrics.js';
 import { TargetHealth } from './target-health.js';
 
-export type { AttemptOutcome, SettledOutcome, StatusClass, SyncMetrics } from './sync-metrics.js';
+export type { AttemptOutcome, StatusClass, SyncMetrics } from './sync-metrics.js';
 export { NO_SYNC_METRICS, statusClassOf } from './sync-metrics.js';
 export type { ImportJobProgress, IntakeMetrics, IntakeResult } from './intake-metrics.js';
 export { TargetHealth, type TargetHealthView } from './target-health.js';

@@ -19,6 +19,8 @@ export interface ImportJobProgress {
 export interface IntakeMetrics {
   /** `count` records of a kind were accepted, found unchanged or rejected. */
   observeRecords(kind: string | undefined, result: IntakeResult, count?: number): void;
+  /** An import job's committed chunk of line results (counted by kind and result, a few increments per chunk). */
+  observeLines(results: readonly { kind?: string; status: IntakeResult }[]): void;
 }
 
 /**
@@ -53,9 +55,21 @@ export function createIntakeMetrics(registry: Registry, runningJobs?: () => Prom
       this.set({ progress: 'rejected' }, sum((j) => j.rejected));
     },
   });
+  const observeRecords = (kind: string | undefined, result: IntakeResult, count = 1): void => {
+    records.inc({ kind: isRecordKind(kind) ? kind : 'unknown', result }, count);
+  };
   return {
-    observeRecords(kind, result, count = 1) {
-      records.inc({ kind: isRecordKind(kind) ? kind : 'unknown', result }, count);
+    observeRecords,
+    observeLines(results) {
+      const counts = new Map<string, number>();
+      for (const r of results) {
+        const key = `${isRecordKind(r.kind) ? r.kind : 'unknown'} ${r.status}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      for (const [key, n] of counts) {
+        const [kind, result] = key.split(' ') as [string, IntakeResult];
+        observeRecords(kind, result, n);
+      }
     },
   };
 }

@@ -15,7 +15,8 @@ import { TargetHealth } from '../../src/metrics/index.js';
 import { projectRoot } from '../../src/paths.js';
 import { registerStatusGauges } from '../../src/metrics/status-collector.js';
 import { createSyncMetrics, statusClassOf } from '../../src/metrics/sync-metrics.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startTestService, type TestService, waitFor } from '../helpers/service.js';
+import { openUpload, participantLines } from '../import/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { OPERATOR_TOKEN, seed, SOURCE_TOKEN, storedPhi, TEST_PRINCIPALS } from '../console/seed.js';
 
@@ -107,11 +108,67 @@ describe('GET /metrics', () => {
     expect(value(after, 'collateral_records_received_total', { kind: 'consent', result: 'accepted' })).toBe(3);
   });
 
+  test('the sync per target: attempts by outcome, claim and send durations, attempts and latency of settled versions', async () => {
+    const s = await scrape();
+    const t = { target: 'embedded' };
+    // The seed: 4 records synced, 1 parked as a dead letter after 2 attempts (SYNC_MAX_ATTEMPTS), 4 held.
+    expect(value(s, 'collateral_sync_attempts_total', { ...t, outcome: 'synced' })).toBeGreaterThanOrEqual(4);
+    expect(value(s, 'collateral_sync_attempts_total', { ...t, outcome: 'dead-letter' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempts_total', { ...t, outcome: 'held' })).toBeGreaterThanOrEqual(4);
+    expect(value(s, 'collateral_sync_attempts_total', { ...t, outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(value(s, 'collateral_sync_attempt_duration_seconds_count', { ...t, outcome: 'synced' })).toBe(value(s, 'collateral_sync_attempts_total', { ...t, outcome: 'synced' }));
+    // The dead letter's attempts (every attempt at its version, holds included) as the store counts them.
+    const [dead] = await svc.store.status.getSyncStates('participant', 'p-dup');
+    expect(dead.state).toBe('dead-letter');
+    expect(value(s, 'collateral_sync_attempts_sum', { ...t, outcome: 'dead-letter' })).toBe(dead.attempts);
+    expect(value(s, 'collateral_sync_attempts_count', { ...t, outcome: 'dead-letter' })).toBe(1);
+    expect(value(s, 'collateral_sync_latency_seconds_count', { ...t, outcome: 'synced' })).toBeGreaterThanOrEqual(4);
+    // Every claim is timed (most find nothing due); the entries handed out cover every attempt.
+    const claims = value(s, 'collateral_sync_claim_duration_seconds_count', t) ?? 0;
+    expect(claims).toBeGreaterThanOrEqual(1);
+    // Once nothing is in flight, every entry handed out was settled once.
+    const settledAll = (x: Sample[]): number => x.filter((y) => y.name === 'collateral_sync_attempts_total' && y.labels.target === 'embedded').reduce((a, y) => a + y.value, 0);
+    await waitFor(async () => {
+      const now = await scrape();
+      return value(now, 'collateral_sync_claimed_total', t) === settledAll(now);
+    }, 30_000, 'every claimed entry to be settled');
+    // The embedded server takes transactions: the writes went as transaction Bundles.
+    expect(value(s, 'collateral_sync_send_duration_seconds_count', { ...t, mode: 'transaction' })).toBeGreaterThanOrEqual(1);
+    expect(value(s, 'collateral_sync_sent_records_total', { ...t, mode: 'transaction' })).toBeGreaterThanOrEqual(5);
+  });
+
+  test("an import job's progress while it runs, and its records by kind and result once committed", async () => {
+    const before = await scrape();
+    const upload = openUpload(svc.url, svc.apiTokens[0]);
+    // A chunk (100 lines) commits while the body is still open; then 50 more and a broken line.
+    await upload.write(participantLines('metrics-job', 100));
+    await waitFor(async () => value(await scrape(), 'collateral_import_running_lines', { progress: 'read' }) === 100, 60_000, 'the first chunk to commit');
+    const running = await scrape();
+    expect(value(running, 'collateral_import_jobs_running')).toBe(1);
+    expect(value(running, 'collateral_import_running_lines', { progress: 'accepted' })).toBe(100);
+    await upload.write(participantLines('metrics-job', 50, 101));
+    await upload.write('{not json\n');
+    upload.req.end();
+    const res = await upload.response;
+    expect(res.statusCode).toBe(202);
+    await upload.text(res);
+    const after = await waitFor(async () => {
+      const now = await scrape();
+      return value(now, 'collateral_import_jobs_running') === 0 ? now : undefined;
+    }, 60_000, 'the job to end');
+    const delta = (labels: Record<string, string>): number =>
+      (value(after, 'collateral_records_received_total', labels) ?? 0) - (value(before, 'collateral_records_received_total', labels) ?? 0);
+    expect(delta({ kind: 'participant', result: 'accepted' })).toBe(150);
+    expect(delta({ kind: 'unknown', result: 'rejected' })).toBe(1);
+    expect(value(after, 'collateral_import_running_lines', { progress: 'read' })).toBe(0);
+  });
+
   test("the target's answers by operation and status class, and Node's process and event-loop metrics", async () => {
     const s = await scrape();
-    expect(value(s, 'collateral_target_responses_total', { operation: 'transaction', status_class: '2xx' })).toBeGreaterThanOrEqual(4);
+    // Records of several clients share a transaction Bundle: at least one, as many as the sends.
+    expect(value(s, 'collateral_target_responses_total', { operation: 'transaction', status_class: '2xx' })).toBeGreaterThanOrEqual(1);
     expect(value(s, 'collateral_target_responses_total', { operation: 'search', status_class: '2xx' })).toBeGreaterThanOrEqual(1);
-    expect(value(s, 'collateral_target_request_duration_seconds_count', { operation: 'transaction' })).toBeGreaterThanOrEqual(4);
+    expect(value(s, 'collateral_target_request_duration_seconds_count', { operation: 'transaction' })).toBeGreaterThanOrEqual(value(s, 'collateral_sync_send_duration_seconds_count', { target: 'embedded', mode: 'transaction' }) ?? 1);
     expect(value(s, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(value(s, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
     expect(value(s, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
@@ -141,28 +198,53 @@ describe('GET /metrics', () => {
     const labelNames = new Set(s.filter((x) => x.name.startsWith('collateral_')).flatMap((x) => Object.keys(x.labels)));
     expect([...labelNames].sort()).toEqual(expect.arrayContaining(['kind', 'operation', 'reason', 'result', 'state', 'status_class', 'target']));
     for (const n of labelNames) {
-      expect(['kind', 'le', 'operation', 'outcome', 'progress', 'reason', 'result', 'state', 'status_class', 'target']).toContain(n);
+      expect(['kind', 'le', 'mode', 'operation', 'outcome', 'progress', 'reason', 'result', 'state', 'status_class', 'target']).toContain(n);
     }
   });
 });
 
 describe('metrics parts', () => {
-  test('SyncMetrics: attempt durations, settled latency and attempts, target responses and pauses', async () => {
+  test('SyncMetrics: attempts by outcome, durations, settled latency and attempts, claims, sends, target responses and pauses', async () => {
     const registry = new Registry();
     const m = createSyncMetrics(registry);
-    m.observeAttempt('synced', 120);
-    m.observeAttempt('held', 15);
-    m.observeSettled('synced', 3, 42_000);
-    m.observeSettled('dead-letter', 2, 600_000);
+    const entry = (attempts: number) => ({ seq: 1, kind: 'participant' as const, recordId: 'p-1', target: 't', recordVersion: 1, clientKey: 'MRN-1', attempts });
+    const ok = { changed: true, superseded: false, rewoken: false };
+    const startedAt = Date.now() - 120;
+    m.observeSettlements(
+      't',
+      [
+        { entry: entry(2), state: 'synced', ledger: [] },
+        { entry: entry(0), state: 'held', reason: 'r', code: 'no-consent', recheckAt: new Date() },
+        { entry: entry(1), state: 'dead-letter', reason: 'r', code: 'conflict' },
+        { entry: entry(0), state: 'synced', ledger: [] },
+      ],
+      [ok, ok, ok, { ...ok, superseded: true }],
+      startedAt,
+      [new Date(Date.now() - 42_000).toISOString(), undefined, new Date(Date.now() - 600_000).toISOString()]
+    );
+    m.observeClaim('t', 3, 4);
+    m.observeSend('t', 'batch', 250, 3);
     m.observeTargetResponse('429', 'transaction', 30);
     m.observeTargetResponse('2xx', 'not-an-operation', 5);
     m.observeTargetPause(30);
     const s = parse(await registry.metrics());
-    expect(value(s, 'collateral_sync_attempt_duration_seconds_bucket', { outcome: 'synced', le: '0.25' })).toBe(1);
-    expect(value(s, 'collateral_sync_attempt_duration_seconds_bucket', { outcome: 'synced', le: '0.1' })).toBe(0);
-    expect(value(s, 'collateral_sync_attempts_bucket', { outcome: 'synced', le: '3' })).toBe(1);
-    expect(value(s, 'collateral_sync_attempts_bucket', { outcome: 'synced', le: '2' })).toBe(0);
-    expect(value(s, 'collateral_sync_latency_seconds_sum', { outcome: 'dead-letter' })).toBe(600);
+    expect(value(s, 'collateral_sync_attempts_total', { target: 't', outcome: 'synced' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempts_total', { target: 't', outcome: 'superseded' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempts_total', { target: 't', outcome: 'held' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempt_duration_seconds_bucket', { target: 't', outcome: 'synced', le: '0.25' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempt_duration_seconds_bucket', { target: 't', outcome: 'synced', le: '0.1' })).toBe(0);
+    // A held or superseded attempt has not settled its version: no attempts-per-version or latency sample.
+    expect(value(s, 'collateral_sync_attempts_count', { target: 't', outcome: 'synced' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempts_count', { target: 't', outcome: 'held' })).toBeUndefined();
+    expect(value(s, 'collateral_sync_attempts_bucket', { target: 't', outcome: 'synced', le: '3' })).toBe(1);
+    expect(value(s, 'collateral_sync_attempts_bucket', { target: 't', outcome: 'synced', le: '2' })).toBe(0);
+    expect(Math.round(value(s, 'collateral_sync_latency_seconds_sum', { target: 't', outcome: 'dead-letter' }) ?? 0)).toBe(600);
+    expect(Math.round(value(s, 'collateral_sync_latency_seconds_sum', { target: 't', outcome: 'synced' }) ?? 0)).toBe(42);
+    expect(value(s, 'collateral_sync_claim_duration_seconds_bucket', { target: 't', le: '0.005' })).toBe(1);
+    expect(value(s, 'collateral_sync_claimed_total', { target: 't' })).toBe(4);
+    expect(value(s, 'collateral_sync_send_duration_seconds_bucket', { target: 't', mode: 'batch', le: '0.1' })).toBe(0);
+    expect(value(s, 'collateral_sync_send_duration_seconds_bucket', { target: 't', mode: 'batch', le: '0.25' })).toBe(1);
+    expect(value(s, 'collateral_sync_sent_records_total', { target: 't', mode: 'batch' })).toBe(3);
     expect(value(s, 'collateral_target_responses_total', { operation: 'transaction', status_class: '429' })).toBe(1);
     expect(value(s, 'collateral_target_responses_total', { operation: 'other', status_class: '2xx' })).toBe(1);
     expect(value(s, 'collateral_target_pauses_total')).toBe(1);
