@@ -262,8 +262,15 @@ export async function startService(config: Config, options: StartOptions = {}): 
       // (unknown outcome: the next attempt looks before writing; leases are released when the store opens again).
       intakeGate.close();
       await intake.close();
-      await worker.stop(config.sync.shutdownGraceMs);
-      if (worker.slotsInFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        worker.stop().then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), config.sync.shutdownGraceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) {
         logger.warn('sends still in flight at shutdown were abandoned; they are retried after the restart', { waitedMs: config.sync.shutdownGraceMs });
       }
       await new Promise<void>((resolve) => {

@@ -141,11 +141,6 @@ export class SyncWorker {
     clearTimeout(timer);
   }
 
-  /** Slots still at work (after stop(): sends abandoned at the end of the grace period). */
-  get slotsInFlight(): number {
-    return this.inFlight.size;
-  }
-
   /** Looks for work now (called after a write, and when a slot is done). */
   wake(): void {
     if (this.wakeUp) {

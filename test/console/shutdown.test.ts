@@ -1,13 +1,15 @@
 /**
  * Shutdown (SIGTERM): intake stops at once (503 with Retry-After), a send still in flight is waited
- * for a few seconds and then abandoned safely (the record stays queued and goes after the restart),
- * and the process exits within 10 s. Against a target that never answers, the hardest case.
+ * for SYNC_SHUTDOWN_GRACE_MS and then abandoned safely (the record stays queued and goes once after
+ * the restart), and the process exits within 10 s. Against a write the EHR applied but never answered
+ * (the outcome is unknown), and a target that never answers at all.
  */
 import { jest } from '@jest/globals';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { startFaultProxy } from '../../src/devtools/fault-proxy.js';
 import { projectRoot } from '../../src/paths.js';
 import { startFhirTarget } from '../helpers/fhir-target.js';
 import { startTestService, waitFor } from '../helpers/service.js';
@@ -34,16 +36,19 @@ const consent = {
 jest.setTimeout(240_000);
 
 describe('shutdown', () => {
-  test('close(): a send that hangs is abandoned after a few seconds, safely: after a restart the record goes, once', async () => {
+  test('close(): a write applied by the EHR but never answered is abandoned after the grace period, safely: after a restart the record is there once', async () => {
     const tmp = tempDir();
-    const hanging = await startHangingTarget();
     const ehr = await startFhirTarget('full', join(tmp.dir, 'ehr'));
-    const env = { FHIR_BASE_URL: hanging.url, FHIR_REQUEST_TIMEOUT_MS: '60000', SYNC_SHUTDOWN_GRACE_MS: String(GRACE_MS) };
+    await ehr.seed([{ resourceType: 'Patient', identifier: [{ system: 'https://fhir.example-hospital.org/sid/mrn', value: 'MRN-1001' }] }]);
+    // Reads pass; every write reaches the EHR and is applied, and its answer never comes (the worst
+    // case: the sync cannot know whether it landed).
+    const proxy = await startFaultProxy({ target: ehr.url, seed: 1, rates: { 'timeout-after-forward': 1 }, applies: (method) => method === 'POST' || method === 'PUT' });
+    const env = { FHIR_BASE_URL: proxy.url, FHIR_REQUEST_TIMEOUT_MS: '60000', SYNC_SHUTDOWN_GRACE_MS: String(GRACE_MS) };
     try {
       const svc = await startTestService(join(tmp.dir, 'svc'), env);
       await svc.api('PUT', '/api/v1/consents/c-stop', consent);
       await svc.api('PUT', '/api/v1/participants/p-stop', participant);
-      await waitFor(async () => hanging.requests.length > 0, 60_000, 'a request to the target');
+      await waitFor(async () => proxy.stats().injected['timeout-after-forward'] > 0, 60_000, 'a write to hang');
       const started = Date.now();
       await svc.close();
       const took = Date.now() - started;
@@ -51,18 +56,20 @@ describe('shutdown', () => {
       expect(took).toBeLessThan(10_000);
       expect(svc.logs()).toContain('sends still in flight at shutdown were abandoned');
 
-      // The EHR answers again, at the same address: after the restart nothing was lost, the record goes.
-      await ehr.seed([{ resourceType: 'Patient', identifier: [{ system: 'https://fhir.example-hospital.org/sid/mrn', value: 'MRN-1001' }] }]);
-      hanging.forwardTo(new URL(ehr.url).origin);
+      // The write had landed (only its answer was lost): the retry after the restart must not repeat it.
+      const contact = ['RelatedPerson', 'https://fhir.example-practice.org/sid/collateral-contact', 'p-stop:MRN-1001'] as const;
+      expect(await ehr.countByIdentifier(...contact)).toBe(1);
+      // The EHR answers again: after the restart the record is synced, and exists there once.
+      proxy.setRates({});
       const again = await startTestService(join(tmp.dir, 'svc'), env);
       try {
         await waitFor(async () => (await again.store.status.getSyncStates('participant', 'p-stop'))[0]?.state === 'synced', 90_000, 'p-stop to be synced after the restart');
-        expect(await ehr.countByIdentifier('RelatedPerson', 'https://fhir.example-practice.org/sid/collateral-contact', 'p-stop:MRN-1001')).toBe(1);
+        expect(await ehr.countByIdentifier(...contact)).toBe(1);
       } finally {
         await again.close();
       }
     } finally {
-      await hanging.close();
+      await proxy.close();
       await ehr.close();
       tmp.cleanup();
     }
