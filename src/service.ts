@@ -32,6 +32,7 @@ import { SyncWorker } from './sync/worker.js';
 import type { Principal } from './auth/principal.js';
 import { IntakeGate } from './http/middleware/intake-gate.js';
 import { clientDisclosuresRouter } from './http/routes/client-disclosures.js';
+import { importJobsListRouter } from './http/routes/import-jobs-list.js';
 import { meRouter } from './http/routes/me.js';
 import { openapiRouter } from './http/routes/openapi.js';
 import { readyzRouter } from './http/routes/readyz.js';
@@ -169,6 +170,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         },
       ]),
       clientDisclosuresRouter(store, config.identifierNamespace),
+      importJobsListRouter(store),
       openapiRouter(),
     ],
     jwks: targetAuth?.jwks,

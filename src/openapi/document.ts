@@ -13,6 +13,7 @@ import { inboundComponents } from './inbound-schemas.js';
 import type { OperationSpec } from './operation.js';
 import { CONSOLE_OPERATIONS } from './paths/console.js';
 import { FHIR_OPERATIONS } from './paths/fhir.js';
+import { IMPORT_JOB_OPERATIONS } from './paths/import-jobs.js';
 import { PLANNED_OPERATIONS } from './paths/planned.js';
 import { RECORD_OPERATIONS } from './paths/records.js';
 import { SERVICE_OPERATIONS } from './paths/service.js';
@@ -22,6 +23,7 @@ import { SYNC_OPERATIONS } from './paths/sync.js';
 export const ALL_OPERATIONS: readonly OperationSpec[] = [
   ...SERVICE_OPERATIONS,
   ...RECORD_OPERATIONS,
+  ...IMPORT_JOB_OPERATIONS,
   ...CONSOLE_OPERATIONS,
   ...SYNC_OPERATIONS,
   ...FHIR_OPERATIONS,

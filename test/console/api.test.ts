@@ -155,7 +155,9 @@ describe('console API', () => {
 
     const disclosures = await svc.api('GET', '/api/v1/disclosures', undefined, { ...as(PRIVACY_TOKEN), 'x-client-mrn': 'MRN-1001' });
     expect(disclosures.status).toBe(200);
-    expect(disclosures.body.disclosures.map((x: any) => x.record.id)).toEqual(expect.arrayContaining(['p-tour-mother', 's-tour', 'n-tour']));
+    expect(disclosures.body.disclosures.map((x: any) => x.record.id)).toEqual(expect.arrayContaining(['s-tour', 'n-tour']));
+    // The mother's RelatedPerson is disclosed with her own record or with her consent (they may share a Bundle).
+    expect(JSON.stringify(disclosures.body.disclosures)).toContain('"resourceType":"RelatedPerson"');
     expect((await svc.api('GET', '/api/v1/disclosures', undefined, as(PRIVACY_TOKEN))).status).toBe(400);
     expect((await svc.api('GET', '/api/v1/records', undefined, as(SOURCE_TOKEN))).body.masked).toBe(false);
   });
@@ -206,9 +208,36 @@ describe('console API', () => {
 
     const tp = (await svc.api('GET', '/api/v1/sync/throughput?minutes=60&bucket=300')).body;
     expect(tp.buckets.length).toBeGreaterThanOrEqual(12);
-    expect(tp.synced).toBeGreaterThanOrEqual(5);
+    // At least the consent, session and note (the mother's RelatedPerson may go with her consent).
+    expect(tp.synced).toBeGreaterThanOrEqual(3);
     expect(tp.failed).toBeGreaterThanOrEqual(1);
     expect(tp.buckets.reduce((a: number, b: any) => a + b.synced, 0)).toBe(tp.synced);
     expect((await svc.api('GET', '/api/v1/sync/throughput?minutes=1')).status).toBe(400);
+  });
+
+  test('the latest import jobs, newest first, with their state and committed counts; for source and operator', async () => {
+    const job = async (lines: string[]): Promise<string> => {
+      const res = await fetch(`${svc.url}/api/v1/import`, {
+        method: 'POST',
+        headers: { ...as(SOURCE_TOKEN), 'content-type': 'application/x-ndjson', prefer: 'respond-async' },
+        body: lines.join('\n'),
+      });
+      expect(res.status).toBe(202);
+      await res.text(); // ends with the job
+      return String(res.headers.get('content-location')).split('/').pop() as string;
+    };
+    const p = (id: string): string => JSON.stringify({ kind: 'participant', record: { id, client: { mrn: 'MRN-1001' }, relationship: 'coach' } });
+    const first = await job([p('p-job-1'), p('p-job-2')]);
+    const second = await job([p('p-job-3'), '{broken']);
+    const list = await svc.api('GET', '/api/v1/import?limit=2', undefined, as(OPERATOR_TOKEN));
+    expect(list.status).toBe(200);
+    expect(list.body.jobs.map((j: any) => j.id)).toEqual([second, first]);
+    expect(list.body.jobs[0]).toMatchObject({ state: 'completed', linesRead: 2, accepted: 1, unchanged: 0, rejected: 1, results: `/api/v1/import/${second}/results` });
+    expect(list.body.jobs[1]).toMatchObject({ state: 'completed', linesRead: 2, accepted: 2, rejected: 0 });
+    expect((await svc.api('GET', '/api/v1/import?limit=1', undefined, as(SOURCE_TOKEN))).body.jobs).toHaveLength(1);
+    expect((await svc.api('GET', '/api/v1/import', undefined, as(PRIVACY_TOKEN))).status).toBe(403);
+    const bad = await svc.api('GET', '/api/v1/import?limit=0');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('limit');
   });
 });

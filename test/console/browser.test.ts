@@ -150,12 +150,15 @@ describe('web console in a browser', () => {
     await page.getByRole('button', { name: 'Show disclosures' }).click();
     const table = page.getByTestId('disclosures');
     await table.waitFor();
-    expect(await table.innerText()).toMatch(/p-tour-mother[\s\S]*consent/);
+    // The mother's RelatedPerson may be disclosed in one Bundle with her consent (records share Bundles).
+    const disclosed = await table.innerText();
+    expect(disclosed).toMatch(/RelatedPerson\/[0-9a-f-]+\/_history\/1/);
+    expect(disclosed).toMatch(/SESSION s-tour[\s\S]*consent c-tour/);
     expect(page.url()).not.toContain('MRN-1001');
     await screenshot(page, 'privacy');
   });
 
-  test('an import is sent and its result shown line by line', async () => {
+  test('an import runs as a job: listed with its state and counts, its rejected lines shown with why', async () => {
     const { page } = b;
     await page.goto(`${svc.url}/console/#/imports`);
     const lines = [
@@ -164,9 +167,16 @@ describe('web console in a browser', () => {
     ].join('\n');
     await page.getByTestId('import-text').fill(lines);
     await page.getByRole('button', { name: 'Import' }).click();
-    const summary = page.getByTestId('import-summary');
-    await summary.waitFor();
-    expect(await summary.innerText()).toContain('2 lines · 1 accepted · 0 unchanged · 1 rejected');
+    const job = page.locator('[data-testid="import-job"][data-state="completed"]').first();
+    await job.waitFor();
+    expect(await job.getByTestId('import-counts').innerText()).toContain('2 lines read · 1 accepted · 0 unchanged · 1 rejected');
+    await job.getByRole('button', { name: 'Rejected lines' }).click();
+    const rejected = job.getByTestId('import-rejected');
+    await rejected.waitFor();
+    expect(await rejected.innerText()).toMatch(/^2\b[\s\S]*\/record\/client\/mrn[\s\S]*is required/m);
+    // The job is the service's: the API lists it too, with the same counts.
+    const listed = (await svc.api('GET', '/api/v1/import')).body.jobs[0];
+    expect(listed).toMatchObject({ state: 'completed', linesRead: 2, accepted: 1, rejected: 1 });
     await screenshot(page, 'imports');
   });
 

@@ -1,13 +1,14 @@
 /**
- * Import jobs: send an NDJSON file (one {"kind","record"} per line) and follow it. Where the service
- * runs imports as jobs (POST /import with Prefer: respond-async answers 202), the job's progress is
- * polled (GET /import/{jobId}) against the file's line count; otherwise the import answers at once
- * with a result per line. Jobs started in this tab are remembered for the tab's life.
+ * Import jobs: send an NDJSON file (one {"kind","record"} per line) as a job (POST /import with
+ * Prefer: respond-async answers 202 at once), and the latest jobs (GET /import) with their state and
+ * committed counts, refreshed while one runs. The rejected lines of a job and why come from its
+ * results (GET /import/{jobId}/results, NDJSON), read up to a bound so a huge job cannot stall the page.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { call, get, v1 } from '../api';
+import { ApiError, call, get, v1 } from '../api';
 import { Badge, Card, Empty, ErrorBox, OutcomeView } from '../components/ui';
-import { when } from '../format';
+import { count, when } from '../format';
+import { storedToken } from '../session';
 
 interface Job {
   id: string;
@@ -19,39 +20,73 @@ interface Job {
   message?: string;
   startedAt: string;
   updatedAt: string;
+  finishedAt?: string;
 }
 
-interface SyncResult {
-  lines: number;
-  accepted: number;
-  unchanged: number;
-  rejected: number;
-  results: { line: number; kind?: string; id?: string; status: string; outcome?: { issue: [] } }[];
-}
-
-interface Started {
+interface LineResult {
+  line: number;
+  status: 'accepted' | 'unchanged' | 'rejected';
+  kind?: string;
   id?: string;
-  name: string;
-  totalLines: number;
-  at: string;
-  result?: SyncResult;
+  outcome?: { issue?: [] };
 }
 
-const KEY = 'collateral-fhir.imports';
+/** Lines counted in the files sent from this tab, by job id: the progress bar's end where known. */
+const KEY = 'collateral-fhir.import-sizes';
+/** The most of a job's results the page reads to list its rejected lines. */
+const RESULTS_BYTES = 2 * 1024 * 1024;
 
-function remembered(): Started[] {
+function sizes(): Record<string, number> {
   try {
-    return JSON.parse(sessionStorage.getItem(KEY) ?? '[]') as Started[];
+    return JSON.parse(sessionStorage.getItem(KEY) ?? '{}') as Record<string, number>;
   } catch {
-    return [];
+    return {};
   }
 }
 
+/**
+ * Starts a job. Only the answer's head is awaited: its body ends when the job does, and a browser may
+ * stop uploading once a response has been read to its end.
+ */
+async function startJob(text: string): Promise<string> {
+  const res = await fetch(v1('/import'), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${storedToken() ?? ''}`, 'content-type': 'application/x-ndjson', prefer: 'respond-async', accept: 'application/json' },
+    body: text,
+  });
+  const id = /\/import\/([^/]+)$/.exec(res.headers.get('content-location') ?? '')?.[1];
+  if (res.status !== 202 || !id) {
+    const body = (await res.json().catch(() => undefined)) as { resourceType?: string } | undefined;
+    throw new ApiError(res.status, body?.resourceType === 'OperationOutcome' ? (body as never) : undefined);
+  }
+  return decodeURIComponent(id);
+}
+
 export function ImportsPage() {
-  const [started, setStarted] = useState<Started[]>(remembered);
+  const [jobs, setJobs] = useState<Job[] | undefined>();
   const [error, setError] = useState<Error | undefined>();
   const [busy, setBusy] = useState(false);
-  useEffect(() => sessionStorage.setItem(KEY, JSON.stringify(started.map(({ result: _r, ...s }) => s))), [started]);
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => {
+    let stop = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = async (): Promise<void> => {
+      try {
+        const list = (await get<{ jobs: Job[] }>(v1('/import'), { query: { limit: 20 } })).jobs;
+        if (stop) return;
+        setJobs(list);
+        if (list.some((j) => j.state === 'running')) timer = setTimeout(() => void load(), 1000);
+      } catch (e) {
+        if (!stop) setError(e as Error);
+      }
+    };
+    void load();
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [tick]);
 
   const send = async (e: Event): Promise<void> => {
     e.preventDefault();
@@ -60,20 +95,12 @@ export function ImportsPage() {
     const pasted = String(form.get('text') ?? '');
     const text = file && file.size > 0 ? await file.text() : pasted;
     if (!text.trim()) return;
-    const name = file && file.size > 0 ? file.name : 'pasted lines';
-    const totalLines = text.split(/\r?\n/).filter((l) => l.trim()).length;
     setBusy(true);
     setError(undefined);
     try {
-      const res = await call<Job | SyncResult>(v1('/import'), {
-        method: 'POST',
-        body: text,
-        contentType: 'application/x-ndjson',
-        headers: { Prefer: 'respond-async' },
-      });
-      const entry: Started =
-        res.status === 202 ? { id: (res.body as Job).id, name, totalLines, at: new Date().toISOString() } : { name, totalLines, at: new Date().toISOString(), result: res.body as SyncResult };
-      setStarted((prev) => [entry, ...prev]);
+      const id = await startJob(text);
+      sessionStorage.setItem(KEY, JSON.stringify({ ...sizes(), [id]: text.split(/\r?\n/).filter((l) => l.trim()).length }));
+      setTick((t) => t + 1);
     } catch (err) {
       setError(err as Error);
     } finally {
@@ -95,68 +122,60 @@ export function ImportsPage() {
         </form>
         <ErrorBox error={error} />
       </Card>
-      {started.length === 0 && <Empty>No import started in this tab yet.</Empty>}
-      {started.map((s) => (s.id ? <JobCard key={s.id} s={s} /> : <SyncCard key={s.at} s={s} />))}
+      <Card title="Latest import jobs">
+        {jobs && jobs.length === 0 && <Empty>No import job yet.</Empty>}
+        {jobs?.map((j) => <JobRow key={j.id} job={j} total={sizes()[j.id]} />)}
+      </Card>
     </div>
   );
 }
 
-function JobCard(p: { s: Started }) {
-  const [job, setJob] = useState<Job | undefined>();
-  const [error, setError] = useState<Error | undefined>();
-  useEffect(() => {
-    let stop = false;
-    const tick = async (): Promise<void> => {
-      try {
-        const j = await get<Job>(v1(`/import/${encodeURIComponent(p.s.id as string)}`));
-        if (stop) return;
-        setJob(j);
-        if (j.state !== 'running') return;
-      } catch (e) {
-        setError(e as Error);
-        return;
-      }
-      setTimeout(() => void tick(), 1000);
-    };
-    void tick();
-    return () => {
-      stop = true;
-    };
-  }, [p.s.id]);
-  const read = job?.linesRead ?? 0;
-  return (
-    <Card title={<>Import {p.s.name}</>} actions={job && <Badge tone={job.state === 'completed' ? 'ok' : job.state === 'running' ? 'info' : 'bad'}>{job.state}</Badge>}>
-      <ErrorBox error={error} />
-      <progress max={Math.max(1, p.s.totalLines)} value={Math.min(read, p.s.totalLines)} data-testid="import-progress" />
-      <p>
-        {read} of about {p.s.totalLines} lines read · {job?.accepted ?? 0} accepted · {job?.unchanged ?? 0} unchanged · {job?.rejected ?? 0} rejected
-      </p>
-      <p class="muted">
-        job <code>{p.s.id}</code> · started {when(p.s.at)}
-        {job?.message && <> · {job.message}</>}
-      </p>
-    </Card>
-  );
+function tone(state: Job['state']): 'ok' | 'info' | 'bad' | 'warn' {
+  return state === 'completed' ? 'ok' : state === 'running' ? 'info' : state === 'cancelled' ? 'warn' : 'bad';
 }
 
-function SyncCard(p: { s: Started }) {
-  const r = p.s.result;
-  if (!r) {
-    return (
-      <Card title={<>Import {p.s.name}</>}>
-        <p class="muted">Imported {when(p.s.at)} (the per-line results are not kept after a reload).</p>
-      </Card>
-    );
-  }
-  const rejected = r.results.filter((x) => x.status === 'rejected');
+function JobRow(p: { job: Job; total?: number }) {
+  const { job } = p;
+  const [rejected, setRejected] = useState<{ lines: LineResult[]; partial: boolean } | undefined>();
+  const [error, setError] = useState<Error | undefined>();
+  const cancel = async (): Promise<void> => {
+    try {
+      await call(v1(`/import/${encodeURIComponent(job.id)}`), { method: 'DELETE' });
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  const showRejected = async (): Promise<void> => {
+    try {
+      setRejected(await rejectedLines(job.id));
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
   return (
-    <Card title={<>Import {p.s.name}</>} actions={<Badge tone={r.rejected > 0 ? 'warn' : 'ok'}>done</Badge>}>
-      <progress max={Math.max(1, r.lines)} value={r.lines} />
-      <p data-testid="import-summary">
-        {r.lines} lines · {r.accepted} accepted · {r.unchanged} unchanged · {r.rejected} rejected
+    <div class="import-job" data-testid="import-job" data-state={job.state}>
+      <div class="import-job-head">
+        <Badge tone={tone(job.state)}>{job.state}</Badge> <code>{job.id.slice(0, 8)}</code> <span class="muted">started {when(job.startedAt)}</span>
+        {job.state === 'running' && (
+          <button type="button" onClick={() => void cancel()}>
+            Cancel
+          </button>
+        )}
+        {job.rejected > 0 && !rejected && (
+          <button type="button" onClick={() => void showRejected()}>
+            Rejected lines
+          </button>
+        )}
+      </div>
+      {p.total ? <progress max={Math.max(1, p.total)} value={Math.min(job.linesRead, p.total)} /> : job.state === 'running' ? <progress /> : null}
+      <p data-testid="import-counts">
+        {count(job.linesRead)} lines read · {count(job.accepted)} accepted · {count(job.unchanged)} unchanged · {count(job.rejected)} rejected
+        {p.total ? <span class="muted"> (the file has {count(p.total)})</span> : null}
       </p>
-      {rejected.length > 0 && (
-        <table class="rows">
+      {job.message && <p class="muted">{job.message}</p>}
+      <ErrorBox error={error} />
+      {rejected && (
+        <table class="rows" data-testid="import-rejected">
           <thead>
             <tr>
               <th>Line</th>
@@ -164,7 +183,7 @@ function SyncCard(p: { s: Started }) {
             </tr>
           </thead>
           <tbody>
-            {rejected.map((x) => (
+            {rejected.lines.map((x) => (
               <tr key={x.line}>
                 <td>{x.line}</td>
                 <td>
@@ -173,8 +192,36 @@ function SyncCard(p: { s: Started }) {
               </tr>
             ))}
           </tbody>
+          {rejected.partial && <caption class="muted">The first rejected lines only (the results are long).</caption>}
         </table>
       )}
-    </Card>
+    </div>
   );
+}
+
+/** The rejected lines of a job's results, reading at most RESULTS_BYTES of them. */
+async function rejectedLines(id: string): Promise<{ lines: LineResult[]; partial: boolean }> {
+  const res = await fetch(v1(`/import/${encodeURIComponent(id)}/results`), { headers: { authorization: `Bearer ${storedToken() ?? ''}` } });
+  if (!res.ok || !res.body) throw new ApiError(res.status);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let partial = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    if (text.length > RESULTS_BYTES) {
+      partial = true;
+      await reader.cancel();
+      text = text.slice(0, text.lastIndexOf('\n') + 1);
+      break;
+    }
+  }
+  const lines = text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as LineResult)
+    .filter((r) => r.status === 'rejected');
+  return { lines, partial };
 }

@@ -1,6 +1,6 @@
 /** The inbound API: records by kind, bulk import, and the mapping dry run. */
 import * as ex from '../examples.js';
-import { content, ID_SCHEMA, type OperationSpec, pathParam, queryParam, response, schemaRef } from '../operation.js';
+import { content, headerParam, ID_SCHEMA, type OperationSpec, pathParam, queryParam, response, schemaRef } from '../operation.js';
 
 const COLLECTIONS = [
   { collection: 'participants', kind: 'participant', schema: 'Participant' },
@@ -59,10 +59,20 @@ export const RECORD_OPERATIONS: OperationSpec[] = [
     summary: 'Import records from NDJSON',
     description:
       'One `{"kind", "record"}` object per line (schema ImportLine). Good lines are stored even when others are ' +
-      'rejected; the answer has a result per line. Lines are committed in chunks, so every line answered accepted is durable.',
+      'rejected; the answer has a result per line. Lines are committed in chunks, so every line answered accepted is durable. ' +
+      'Up to IMPORT_LIMIT_BYTES the answer comes at the end; with `Prefer: respond-async` (no size limit) the import runs as a job: ' +
+      '202 at once with `Content-Location: /api/v1/import/{jobId}` and the job, whose progress GET /api/v1/import/{jobId} shows.',
     roles: ['source'],
+    parameters: [headerParam('Prefer', '`respond-async`: run the import as a job (202)')],
     requestBody: { required: true, ...content({ type: 'string', description: 'NDJSON: one ImportLine per line' }, { twoLines: ex.importNdjson }, 'application/x-ndjson') },
-    responses: { '200': response('A result per line', schemaRef('ImportResult'), { mixed: ex.importResult }) },
+    responses: {
+      '200': response('A result per line', schemaRef('ImportResult'), { mixed: ex.importResult }),
+      '202': {
+        description: 'The job, started (Prefer: respond-async); the response ends when the job does',
+        headers: { 'Content-Location': { description: '/api/v1/import/{jobId}', schema: { type: 'string' } } },
+        content: { 'application/json': { schema: { type: 'object', required: ['id', 'state'], properties: { id: { type: 'string' }, state: { const: 'running' } } } } },
+      },
+    },
     errors: [400, 413, 415, 503],
   },
   {
