@@ -1,5 +1,5 @@
 /**
- * Examples shown in the OpenAPI description: the contract's example records (product.md) and answers
+ * Examples shown in the OpenAPI description: the contract's example records (docs/contract.md) and answers
  * shaped like the real ones. test/openapi checks every example against the schema it illustrates.
  */
 export const participant = {
