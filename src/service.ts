@@ -85,7 +85,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
-  const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
+  const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'), config.storeCommitSync);
   // Import jobs still running belonged to a process that is gone: they say how far they had committed.
   await store.importJobs.failInterruptedJobs(new Date());
 
