@@ -63,7 +63,7 @@ export function App() {
         </div>
       </header>
       <main class="main">
-        {page && permitted ? <page.component route={route} /> : <ErrorBox title="Not available" error={new Error('Your roles do not include this page.')} />}
+        {page && permitted ? <page.component route={route} me={me} /> : <ErrorBox title="Not available" error={new Error('Your roles do not include this page.')} />}
       </main>
     </div>
   );

@@ -233,6 +233,15 @@ describe('web console in a browser', () => {
     await page.goto(`${svc.url}/console/#/dead-letters?tab=review`);
     await page.locator('tr[data-record="participant/p-nowhere"]').waitFor();
     expect(leaks(await visibleText())).toEqual([]);
+
+    // Import jobs: the operator follows their progress; starting, cancelling and per-line results are the source's.
+    await page.goto(`${svc.url}/console/#/imports`);
+    const job = page.getByTestId('import-job').first();
+    await job.waitFor();
+    expect(await job.getByTestId('import-counts').innerText()).toContain('1 rejected');
+    expect(await page.getByText('New import').count()).toBe(0);
+    expect(await job.getByRole('button').count()).toBe(0);
+    expect(leaks(await visibleText())).toEqual([]);
   });
 
   test('no page broke the Content Security Policy or threw', () => {

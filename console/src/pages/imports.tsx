@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, get, v1 } from '../api';
 import { Badge, Card, Empty, ErrorBox, OutcomeView } from '../components/ui';
 import { count, when } from '../format';
-import { storedToken } from '../session';
+import { allowed, type Me, storedToken } from '../session';
 
 interface Job {
   id: string;
@@ -62,7 +62,9 @@ async function startJob(text: string): Promise<string> {
   return decodeURIComponent(id);
 }
 
-export function ImportsPage() {
+export function ImportsPage(p: { me: Me }) {
+  // Cancelling a job and reading its per-line results are for the source that imports (issue #10's route table); an operator follows progress.
+  const manages = allowed(p.me, ['source']);
   const [jobs, setJobs] = useState<Job[] | undefined>();
   const [error, setError] = useState<Error | undefined>();
   const [busy, setBusy] = useState(false);
@@ -110,21 +112,24 @@ export function ImportsPage() {
 
   return (
     <div class="page imports">
-      <Card title="New import">
-        <form class="import-form" onSubmit={(e) => void send(e)}>
-          <label>
-            NDJSON file <input type="file" name="file" accept=".ndjson,.jsonl,.json,application/x-ndjson" />
-          </label>
-          <textarea name="text" class="code short" spellcheck={false} placeholder='or paste lines: {"kind": "participant", "record": {...}}' data-testid="import-text" />
-          <button type="submit" class="primary" disabled={busy}>
-            {busy ? 'Sending…' : 'Import'}
-          </button>
-        </form>
-        <ErrorBox error={error} />
-      </Card>
+      {manages && (
+        <Card title="New import">
+          <form class="import-form" onSubmit={(e) => void send(e)}>
+            <label>
+              NDJSON file <input type="file" name="file" accept=".ndjson,.jsonl,.json,application/x-ndjson" />
+            </label>
+            <textarea name="text" class="code short" spellcheck={false} placeholder='or paste lines: {"kind": "participant", "record": {...}}' data-testid="import-text" />
+            <button type="submit" class="primary" disabled={busy}>
+              {busy ? 'Sending…' : 'Import'}
+            </button>
+          </form>
+          <ErrorBox error={error} />
+        </Card>
+      )}
       <Card title="Latest import jobs">
+        {!manages && <ErrorBox error={error} />}
         {jobs && jobs.length === 0 && <Empty>No import job yet.</Empty>}
-        {jobs?.map((j) => <JobRow key={j.id} job={j} total={sizes()[j.id]} />)}
+        {jobs?.map((j) => <JobRow key={j.id} job={j} total={sizes()[j.id]} manages={manages} />)}
       </Card>
     </div>
   );
@@ -134,7 +139,7 @@ function tone(state: Job['state']): 'ok' | 'info' | 'bad' | 'warn' {
   return state === 'completed' ? 'ok' : state === 'running' ? 'info' : state === 'cancelled' ? 'warn' : 'bad';
 }
 
-function JobRow(p: { job: Job; total?: number }) {
+function JobRow(p: { job: Job; total?: number; manages: boolean }) {
   const { job } = p;
   const [rejected, setRejected] = useState<{ lines: LineResult[]; partial: boolean } | undefined>();
   const [error, setError] = useState<Error | undefined>();
@@ -156,12 +161,12 @@ function JobRow(p: { job: Job; total?: number }) {
     <div class="import-job" data-testid="import-job" data-state={job.state}>
       <div class="import-job-head">
         <Badge tone={tone(job.state)}>{job.state}</Badge> <code>{job.id.slice(0, 8)}</code> <span class="muted">started {when(job.startedAt)}</span>
-        {job.state === 'running' && (
+        {p.manages && job.state === 'running' && (
           <button type="button" onClick={() => void cancel()}>
             Cancel
           </button>
         )}
-        {job.rejected > 0 && !rejected && (
+        {p.manages && job.rejected > 0 && !rejected && (
           <button type="button" onClick={() => void showRejected()}>
             Rejected lines
           </button>

@@ -4,6 +4,7 @@
  */
 import type { FunctionComponent } from 'preact';
 import type { Route } from '../router';
+import type { Me } from '../session';
 import { ApiReferencePage } from './api-reference';
 import { DeadLettersPage } from './dead-letters';
 import { ImportsPage } from './imports';
@@ -18,7 +19,8 @@ export interface PageDef {
   title: string;
   /** Roles that see the page ('all': any signed-in credential). */
   roles: readonly string[] | 'all';
-  component: FunctionComponent<{ route: Route }>;
+  /** `me`: who is signed in (a page may offer an action only to the roles the route table allows). */
+  component: FunctionComponent<{ route: Route; me: Me }>;
 }
 
 export const PAGES: PageDef[] = [
