@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { readFhirAuthSettings, type FhirAuthSettings } from './fhir/auth/settings.js';
 import { PROFILE_NAMES, type ProfileName } from './fhir-server/target-profiles.js';
 import { isValidTimeZone } from './consent/time.js';
+import { readSecuritySettings, type SecuritySettings } from './auth/settings.js';
 
 export type { FhirAuthType } from './fhir/auth/settings.js';
 
@@ -74,6 +75,8 @@ export interface Config {
   embeddedFhirProfile: ProfileName;
   /** IANA time zone in which consent period dates are read: a date runs 00:00 to 24:00 there. */
   practiceTimeZone: string;
+  /** Named keys, JWTs, rate limits, HTTP timeouts, access-audit retention (auth/settings.ts; docs/security.md). */
+  security: SecuritySettings;
 }
 
 type Env = Record<string, string | undefined>;
@@ -162,6 +165,9 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  const security = readSecuritySettings(env);
+  c.problems.push(...security.problems);
+
   const fhirBaseUrl = c.url(env, 'FHIR_BASE_URL');
   const fhirAuth = readFhirAuthSettings(env, fhirBaseUrl);
   c.problems.push(...fhirAuth.problems);
@@ -213,6 +219,7 @@ export function loadConfig(env: Env): Config {
     includeNonFamilyContactDetails: c.bool(env, 'INCLUDE_NON_FAMILY_CONTACT_DETAILS', false),
     embeddedFhirProfile,
     practiceTimeZone: env.PRACTICE_TIME_ZONE || 'UTC',
+    security: security.settings,
   };
   if (!isValidTimeZone(config.practiceTimeZone)) {
     c.problems.push(`PRACTICE_TIME_ZONE must be an IANA time zone such as America/New_York (got "${config.practiceTimeZone}")`);

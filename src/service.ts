@@ -2,12 +2,18 @@
  * The composition root: config -> logger -> store, mappings, embedded FHIR server -> HTTP app -> sync
  * worker. main.ts runs it; the end-to-end tests start and stop it the same way.
  */
-import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { Express } from 'express';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Express } from 'express';
+import { AccessAuditLog } from './audit/access-audit-log.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import { createSyncCredential } from './auth/internal-credential.js';
+import { createJwtVerifier } from './auth/jwt.js';
+import { KeyRegistry } from './auth/key-registry.js';
 import { resolveApiTokens } from './auth-tokens.js';
+import { prepareDataDir, warnLooseModes } from './data-dir.js';
+import { accessAuditRouter } from './http/routes/access-audit.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
@@ -29,7 +35,6 @@ import type { Store } from './store/port.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
-import type { Principal } from './auth/principal.js';
 import { IntakeGate } from './http/middleware/intake-gate.js';
 import { clientDisclosuresRouter } from './http/routes/client-disclosures.js';
 import { importJobsListRouter } from './http/routes/import-jobs-list.js';
@@ -63,8 +68,6 @@ export interface RunningService {
 export interface StartOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
-  /** Tests only: tokens that authenticate as these principals (roles), see console/test-principals.ts. */
-  testPrincipals?: ReadonlyMap<string, Principal>;
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
@@ -78,14 +81,33 @@ export async function startService(config: Config, options: StartOptions = {}): 
         logger,
       })
     : undefined;
-  mkdirSync(config.dataDir, { recursive: true });
+  // 0700 folder, umask 077 (every file we create is 0600), a warning for anything looser.
+  warnLooseModes(prepareDataDir(config.dataDir), config.dataDir, logger);
   const apiTokens = resolveApiTokens(config, logger);
+  const sec = config.security;
+  // An invalid keys file stops the start here, naming every problem.
+  const keys = sec.keysFile ? new KeyRegistry(sec.keysFile, logger) : undefined;
+  keys?.watch();
+  // The sync's own credential for the embedded server: made now, held in memory only.
+  const syncCredential = config.fhirBaseUrl ? undefined : createSyncCredential();
+  const authenticator = createAuthenticator({
+    adminTokens: apiTokens,
+    keys,
+    jwt: sec.jwt ? createJwtVerifier(sec.jwt) : undefined,
+    internal: syncCredential ? [syncCredential] : [],
+  });
   loadFhirDefinitions();
   const mappings = loadMappings();
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'), config.storeCommitSync);
+  const accessLog = new AccessAuditLog({
+    store: store.accessAudit,
+    logger,
+    retentionDays: sec.accessAudit.retentionDays,
+    flushMs: sec.accessAudit.flushMs,
+  });
   // Import jobs still running belonged to a process that is gone: they say how far they had committed.
   await store.importJobs.failInterruptedJobs(new Date());
 
@@ -135,7 +157,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
+    authenticator,
+    limits: sec.limits,
+    handlerTimeoutMs: sec.http.handlerTimeoutMs,
+    trustProxy: sec.http.trustProxy,
+    accessAudit: { log: accessLog, ns: config.identifierNamespace, mrnSystem: config.mrnSystem },
     apiRouters: [
+      accessAuditRouter(store),
       statusRouter(store),
       mapRouter({
         store,
@@ -177,16 +205,21 @@ export async function startService(config: Config, options: StartOptions = {}): 
     publicRouters: [readyzRouter(store, intakeGate, capabilities)],
     metrics,
     intakeGate,
-    testPrincipals: options.testPrincipals,
   });
 
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    // Slow headers are cut off (408, slowloris), checked every second. No deadline on a whole request by
+    // default (HTTP_REQUEST_TIMEOUT_MS=0): an import job streams its body for as long as the file takes.
+    // Slow bodies elsewhere are bounded by the handler timeout, and an error answered before the body
+    // was read closes the connection (http/middleware/close-unread-body.ts). docs/security.md section 7.
+    const s = createServer(
+      { requestTimeout: sec.http.requestTimeoutMs, headersTimeout: sec.http.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+      app
+    );
+    s.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  // Import jobs stream their body for as long as it takes (a 1M-line file: minutes), so no limit on a
-  // whole request (Node's default is 5 minutes); a client that stalls is dropped by the idle timeout.
-  server.requestTimeout = 0;
+  // A client that stalls (no byte for 2 minutes, also mid-upload) is dropped by the idle timeout.
   server.setTimeout(120_000);
   const port = (server.address() as AddressInfo).port;
   const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
@@ -196,7 +229,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const target = createKitClientTarget({
     name: targetName,
     baseUrl: config.fhirBaseUrl ?? `${publicUrl}/fhir`,
-    auth: targetAuth?.source ?? staticTokenSource(() => apiTokens[0]),
+    // Never an API token: the embedded server knows the sync by its internal credential (role fhir-sync).
+    auth: targetAuth?.source ?? staticTokenSource(() => syncCredential?.token),
     timeoutMs: config.sync.requestTimeoutMs,
     onResponse: (r) => {
       metrics.sync.observeTargetResponse(statusClassOf(r.status), r.operation, r.ms);
@@ -279,6 +313,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      keys?.stop();
+      await accessLog.close();
       embedded?.close();
       await store.close();
     },

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../src/paths.js';
 import { startTestService, type TestService, waitFor } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
-import { OPERATOR_TOKEN, PHI, PRIVACY_TOKEN, seed, session, SOURCE_TOKEN, stateOf, TEST_PRINCIPALS } from './seed.js';
+import { OPERATOR_TOKEN, PHI, PRIVACY_TOKEN, seed, session, SOURCE_TOKEN, stateOf, testKeysEnv } from './seed.js';
 
 const as = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
@@ -18,7 +18,7 @@ describe('console API', () => {
   let svc: TestService;
 
   beforeAll(async () => {
-    svc = await startTestService(tmp.dir, { SYNC_MAX_ATTEMPTS: '2' }, { testPrincipals: TEST_PRINCIPALS });
+    svc = await startTestService(tmp.dir, { SYNC_MAX_ATTEMPTS: '2', ...testKeysEnv() });
     await seed(svc);
   }, 180_000);
   afterAll(async () => {

@@ -12,7 +12,7 @@ import { projectRoot } from '../../src/paths.js';
 import { startTestService, type TestService, waitFor } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 import { type Browser, buildConsole, openBrowser, screenshot } from './browser.js';
-import { OPERATOR_TOKEN, seed, session, stateOf, storedPhi, TEST_PRINCIPALS } from './seed.js';
+import { OPERATOR_TOKEN, seed, session, stateOf, storedPhi, testKeysEnv } from './seed.js';
 
 jest.setTimeout(180_000);
 
@@ -26,7 +26,7 @@ describe('web console in a browser', () => {
     buildConsole();
     // Backoff as a real deployment would have it (not the tests' 50 ms), so held records are not retried
     // in a tight loop while the pages are looked at.
-    svc = await startTestService(tmp.dir, { SYNC_MAX_ATTEMPTS: '2', SYNC_MIN_BACKOFF_MS: '2000', SYNC_MAX_BACKOFF_MS: '60000' }, { testPrincipals: TEST_PRINCIPALS });
+    svc = await startTestService(tmp.dir, { SYNC_MAX_ATTEMPTS: '2', SYNC_MIN_BACKOFF_MS: '2000', SYNC_MAX_BACKOFF_MS: '60000', ...testKeysEnv() });
     ({ duplicateIds } = await seed(svc));
     // The example dataset too, so the pages show a realistic mix (some of it is held on purpose).
     const ndjson = readFileSync(join(projectRoot(), 'examples', 'records.ndjson'), 'utf8');

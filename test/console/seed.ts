@@ -4,7 +4,9 @@
  * teacher, and a participant that becomes a dead letter because the EHR already holds two resources
  * with our identifier (someone made a duplicate there); removing one and replaying makes it sync.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/paths.js';
 import { type TestService, waitFor } from '../helpers/service.js';
@@ -18,6 +20,17 @@ export const TEST_PRINCIPALS = new Map([
   [PRIVACY_TOKEN, { name: 'privacy-office', roles: ['privacy-officer' as const] }],
   [SOURCE_TOKEN, { name: 'integration', roles: ['source' as const] }],
 ]);
+
+/**
+ * An API_KEYS_FILE (issue #10) with the test principals' tokens (only their SHA-256 is stored), for the
+ * service's environment: the console tests sign in with these roles.
+ */
+export function testKeysEnv(): Record<string, string> {
+  const file = join(mkdtempSync(join(tmpdir(), 'collateral-console-keys-')), 'api-keys.json');
+  const keys = [...TEST_PRINCIPALS].map(([token, p]) => ({ name: p.name, roles: p.roles, tokenSha256: createHash('sha256').update(token).digest('hex') }));
+  writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  return { API_KEYS_FILE: file };
+}
 
 /** Strings that must never reach an operator. */
 export const PHI = ['Maria', 'Example', 'MRN-1001', 'Tomas', 'Teacherson', 'Dana', 'Duplicate', 'improved sleep', '+1-555-0100', 'Nora', 'Nowhere', 'MRN-4040'];

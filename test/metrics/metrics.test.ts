@@ -18,7 +18,7 @@ import { createSyncMetrics, statusClassOf } from '../../src/metrics/sync-metrics
 import { startTestService, type TestService, waitFor } from '../helpers/service.js';
 import { openUpload, participantLines } from '../import/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
-import { OPERATOR_TOKEN, seed, SOURCE_TOKEN, storedPhi, TEST_PRINCIPALS } from '../console/seed.js';
+import { OPERATOR_TOKEN, seed, SOURCE_TOKEN, storedPhi, testKeysEnv } from '../console/seed.js';
 
 interface Sample {
   name: string;
@@ -54,7 +54,7 @@ describe('GET /metrics', () => {
   };
 
   beforeAll(async () => {
-    svc = await startTestService(tmp.dir, { SYNC_MAX_ATTEMPTS: '2' }, { testPrincipals: TEST_PRINCIPALS });
+    svc = await startTestService(tmp.dir, { SYNC_MAX_ATTEMPTS: '2', ...testKeysEnv() });
     await seed(svc);
   }, 180_000);
   afterAll(async () => {

@@ -15,6 +15,8 @@ export function clientDisclosuresRouter(store: Pick<Store, 'audit'>, ns: string)
     const q = queryOf(req);
     const mrn = clientHeader(req, q, true) as string;
     q.done();
+    // The access audit (issue #10) names the client whose accounting was read.
+    res.locals.auditDetail = { clients: [mrn] };
     const entries = await store.audit.listAudit({ clientMrn: mrn, category: 'disclosure' });
     res.json({ client: { mrn }, count: entries.length, disclosures: entries.map((e) => toDisclosureItem(e, ns)) });
   });
