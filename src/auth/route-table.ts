@@ -96,7 +96,7 @@ export const ROUTE_TABLE: readonly RouteRule[] = [
   },
   {
     methods: ['GET'],
-    path: '/api/v1/records/:collection(participant|consent|session|note)/:id',
+    path: '/api/v1/records/:collection/:id',
     allow: ['operator', 'source', 'privacy-officer'],
     maskFor: OPERATOR,
     audit: { interaction: 'read', subject: 'record' },
