@@ -32,6 +32,8 @@ import { resolveConditionalEntries } from './transaction-prep.js';
 import { validateOperationRouter } from './validate-operation.js';
 import type { TargetProfile } from './target-profiles.js';
 import { isRestricted } from './target-profiles.js';
+import type { MedplumLikeRuntime } from './medplum-like.js';
+import { medplumRuntimeFor } from './medplum-like.js';
 
 /** Where the embedded server reports problems. Never given resource bodies or query strings (PHI). */
 export interface FhirServerLogger {
@@ -47,6 +49,8 @@ export interface FhirHttpRouterOptions {
   logger?: FhirServerLogger;
   /** What the server accepts (target-profiles.ts); undefined = full, everything. */
   profile?: TargetProfile;
+  /** The state of a medplum-like server (medplum-like.ts); created when the profile needs one and none is given. */
+  medplum?: MedplumLikeRuntime;
 }
 
 const BODY_LIMIT = '20mb';
@@ -63,6 +67,7 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
   const { repo, logger } = options;
   const { profile } = options;
   const fhirRouter = isRestricted(profile) ? new ProfiledFhirRouter(profile) : new FhirRouter();
+  const medplum = medplumRuntimeFor(profile, options.medplum);
   const router = express.Router();
 
   router.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
@@ -72,7 +77,8 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
 
   router.get('/metadata', (_req, res) => {
     const full = capabilityStatement(base(options));
-    send(res, { status: 200, headers: {}, body: isRestricted(profile) ? restrictCapability(full, profile) : full });
+    const body = medplum ? medplum.capability(full) : isRestricted(profile) ? restrictCapability(full, profile) : full;
+    send(res, { status: 200, headers: {}, body });
   });
 
   // $validate against our profile pack: reads nothing and writes nothing, so no target profile restricts it.
@@ -87,8 +93,8 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
     let answer: HttpAnswer;
     try {
       const refused = checkRequest(req, res.locals.checkBundleEntries as BundleEntryCheck | undefined);
-      const [outcome, resource] = refused ? [refused] : await handle(req, fhirRouter, repo);
-      answer = toHttpAnswer(outcome, resource, ctx);
+      const [outcome, resource] = refused ? [refused] : await handle(req, fhirRouter, repo, medplum && { runtime: medplum, res });
+      answer = medplum ? medplum.answer(outcome, resource, ctx) : toHttpAnswer(outcome, resource, ctx);
     } catch (err) {
       answer = toHttpAnswer(toOutcome(err), undefined, ctx);
     }
@@ -145,7 +151,12 @@ function isBatchOrTransaction(body: unknown): boolean {
   return (body as Partial<Bundle>).resourceType === 'Bundle' && (t === 'batch' || t === 'transaction');
 }
 
-async function handle(req: Request, fhirRouter: FhirRouter, repo: SqliteFhirRepository): Promise<FhirResponse> {
+async function handle(
+  req: Request,
+  fhirRouter: FhirRouter,
+  repo: SqliteFhirRepository,
+  medplum?: { runtime: MedplumLikeRuntime; res: Response }
+): Promise<FhirResponse> {
   // HEAD is answered like GET; express leaves the body out.
   const method = (req.method === 'HEAD' ? 'GET' : req.method) as HttpMethod;
   if (!METHODS.has(method)) {
@@ -162,6 +173,10 @@ async function handle(req: Request, fhirRouter: FhirRouter, repo: SqliteFhirRepo
     headers: req.headers,
     config: { transactions: true },
   };
+  if (medplum) {
+    // medplum-like: medplum's own batch/transaction semantics, quota, scopes (medplum-transactions.ts).
+    return medplum.runtime.handle(fhirReq, fhirRouter, repo, medplum.res);
+  }
   if (method === 'POST' && isTransactionBundle(body) && /^\/*(\?|$)/.test(req.url)) {
     return runTransaction(fhirReq, body, fhirRouter, repo);
   }

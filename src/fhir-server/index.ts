@@ -9,7 +9,9 @@ import type { FhirServerLogger } from './http.js';
 import { createFhirHttpRouter } from './http.js';
 import { SqliteFhirRepository } from './sqlite-repository.js';
 import type { TargetProfile } from './target-profiles.js';
-import { FULL, isRestricted } from './target-profiles.js';
+import { FULL, hasAdminSide } from './target-profiles.js';
+import type { MedplumLikeRuntime } from './medplum-like.js';
+import { medplumRuntimeFor } from './medplum-like.js';
 
 export { openFhirDatabase } from './database.js';
 export type { FhirDatabase } from './database.js';
@@ -18,6 +20,8 @@ export type { FhirHttpRouterOptions, FhirServerLogger } from './http.js';
 export { SqliteFhirRepository } from './sqlite-repository.js';
 export { getTargetProfile, PROFILE_NAMES } from './target-profiles.js';
 export type { ProfileName, TargetProfile } from './target-profiles.js';
+export { MedplumLikeRuntime, medplumLikeProfile } from './medplum-like.js';
+export type { MedplumLikeControl, MedplumLikeOptions } from './medplum-like.js';
 
 /** Where a restricted server also answers without restriction (the hospital's own side: seeding, counting). */
 export const ADMIN_PATH = '/_admin';
@@ -36,12 +40,14 @@ export interface EmbeddedFhirServerOptions {
 /** A running embedded FHIR server. */
 export interface EmbeddedFhirServer {
   /**
-   * Mount at /fhir. Under a restricted profile it also serves `${ADMIN_PATH}/…` without restriction over
+   * Mount at /fhir. Under any profile but full it also serves `${ADMIN_PATH}/…` without restriction over
    * the same data, standing in for what the EHR does by itself (registration creates Patients, the
    * invariant test counts DocumentReferences by identifier where the profile cannot search them).
    */
   router: express.Router;
   profile: TargetProfile;
+  /** Under `medplum-like`: its state and controls (quota, injected failures, OAuth clients). */
+  medplum?: MedplumLikeRuntime;
   /** The repository, for in-process reads (tests, diagnostics). */
   repo: SqliteFhirRepository;
   /** Closes the database; call after the HTTP server stopped accepting requests. */
@@ -58,9 +64,10 @@ export function createEmbeddedFhirServer(options: EmbeddedFhirServerOptions): Em
   // The service passes its winston logger: re-index progress then goes to info (counts only).
   const repo = new SqliteFhirRepository(db, { logger: options.logger });
   const profile = options.profile ?? FULL;
-  const profiled = createFhirHttpRouter({ repo, baseUrl: options.baseUrl, logger: options.logger, profile });
+  const medplum = medplumRuntimeFor(profile);
+  const profiled = createFhirHttpRouter({ repo, baseUrl: options.baseUrl, logger: options.logger, profile, medplum });
   let router = profiled;
-  if (isRestricted(profile)) {
+  if (hasAdminSide(profile)) {
     const admin = createFhirHttpRouter({ repo, baseUrl: () => `${options.baseUrl()}${ADMIN_PATH}`, logger: options.logger });
     router = express.Router();
     router.use(ADMIN_PATH, admin);
@@ -70,6 +77,7 @@ export function createEmbeddedFhirServer(options: EmbeddedFhirServerOptions): Em
     router,
     repo,
     profile,
+    medplum,
     close: () => {
       if (db.open) {
         db.close();

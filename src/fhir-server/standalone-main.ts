@@ -1,39 +1,40 @@
 /**
  * `npm run fhir-target`: the embedded FHIR server alone, with a target profile, for syncing to it with
- * FHIR_BASE_URL (see docs/target-profiles-and-faults.md). Environment:
- *   FHIR_PROFILE  full | epic-like | oracle-like (default full)
- *   PORT          default 8090 (0 = any free port)
- *   HOST          default 127.0.0.1
- *   DATA_DIR      default ./data/fhir-target (fhir.sqlite inside; kept between runs)
- *   FHIR_TOKEN    optional static bearer token required on every request
- *   LOG_LEVEL     default info
+ * FHIR_BASE_URL (see docs/target-profiles-and-faults.md). Flags and environment: standalone-args.ts,
+ * e.g. `npm run fhir-target -- --profile medplum-like --quota 5000 --client sync:secret`.
  */
 import { resolve } from 'node:path';
 import { createLogger } from '../logger.js';
+import { parseTargetSettings } from './standalone-args.js';
 import { startStandaloneFhirServer } from './standalone.js';
-import { getTargetProfile } from './target-profiles.js';
 
 async function main(): Promise<void> {
-  const env = process.env;
-  const logger = createLogger(env.LOG_LEVEL || 'info');
-  const port = Number(env.PORT ?? 8090);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`PORT must be a whole number from 0 to 65535 (got "${env.PORT}")`);
-  }
+  const settings = parseTargetSettings(process.argv.slice(2), process.env);
+  const logger = createLogger(settings.logLevel);
   const server = await startStandaloneFhirServer({
-    profile: getTargetProfile(env.FHIR_PROFILE || 'full'),
-    dataDir: resolve(env.DATA_DIR || './data/fhir-target'),
-    host: env.HOST || '127.0.0.1',
-    port,
-    token: env.FHIR_TOKEN || undefined,
+    profile: settings.profile,
+    ...(settings.medplum ? { medplum: settings.medplum } : {}),
+    dataDir: resolve(settings.dataDir),
+    host: settings.host,
+    port: settings.port,
+    token: settings.token,
     logger,
   });
-  // The token itself is never logged, only whether one is required.
+  // Tokens and client secrets are never logged, only whether there are any.
   logger.info('FHIR target started', {
     url: server.url,
     adminUrl: server.adminUrl,
     profile: server.profile.name,
-    token: Boolean(env.FHIR_TOKEN),
+    token: Boolean(settings.token),
+    ...(settings.medplum
+      ? {
+          atomicTransactions: settings.medplum.atomicTransactions === true,
+          quota: settings.medplum.quota?.points,
+          conflictRate: settings.medplum.conflictRate,
+          oauthClients: Object.keys(settings.medplum.clients ?? {}),
+          tokenUrl: server.tokenUrl,
+        }
+      : {}),
   });
   const stop = (): void => {
     server.close().then(

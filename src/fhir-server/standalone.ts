@@ -17,20 +17,32 @@ import { unauthenticated } from '../outcomes.js';
 import type { FhirServerLogger } from './http.js';
 import { ADMIN_PATH, createEmbeddedFhirServer } from './index.js';
 import type { SqliteFhirRepository } from './sqlite-repository.js';
+import type { MedplumLikeControl, MedplumLikeOptions } from './medplum-like.js';
+import { medplumLikeProfile } from './medplum-like.js';
+import { TOKEN_PATH, medplumBearer, medplumOAuthRouter } from './medplum-oauth.js';
 import type { ProfileName, TargetProfile } from './target-profiles.js';
 import { getTargetProfile } from './target-profiles.js';
 
 /** Options of startStandaloneFhirServer. */
 export interface StandaloneFhirOptions {
-  /** A profile or its name: full, epic-like, oracle-like. */
+  /** A profile or its name: full, epic-like, oracle-like, medplum-like. */
   profile: ProfileName | TargetProfile;
+  /**
+   * Options of `medplum-like` when `profile` is its name (atomic transactions, quota, conflicts, OAuth
+   * clients; see medplum-options.ts). Refused with any other profile.
+   */
+  medplum?: MedplumLikeOptions;
   /** Folder of the database (`fhir.sqlite`); created when missing. Reusing it keeps the data. */
   dataDir: string;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0: any free port. */
   port?: number;
-  /** When set, every request needs `Authorization: Bearer <token>` (401 otherwise). Default: none. */
+  /**
+   * When set, every request needs `Authorization: Bearer <token>` (401 otherwise). Default: none.
+   * Under medplum-like with OAuth clients, the API needs a token from `/oauth2/token` instead and this
+   * static token guards `/fhir/_admin` only.
+   */
   token?: string;
   logger?: FhirServerLogger;
 }
@@ -43,6 +55,10 @@ export interface StandaloneFhirServer {
   adminUrl: string;
   port: number;
   profile: TargetProfile;
+  /** Under medplum-like: its controls (quota, injected failures, OAuth clients, counters). */
+  medplum?: MedplumLikeControl;
+  /** Under medplum-like with OAuth clients: `http://127.0.0.1:<port>/oauth2/token`. */
+  tokenUrl?: string;
   /** In-process access to the stored resources (tests, diagnostics). */
   repo: SqliteFhirRepository;
   /** Stops accepting requests, drops open connections, closes the database. */
@@ -55,7 +71,7 @@ export interface StandaloneFhirServer {
  * @returns Its URLs, the repository and close().
  */
 export async function startStandaloneFhirServer(options: StandaloneFhirOptions): Promise<StandaloneFhirServer> {
-  const profile = typeof options.profile === 'string' ? getTargetProfile(options.profile) : options.profile;
+  const profile = resolveProfile(options);
   const host = options.host ?? '127.0.0.1';
   mkdirSync(options.dataDir, { recursive: true });
   loadFhirDefinitions();
@@ -70,7 +86,14 @@ export async function startStandaloneFhirServer(options: StandaloneFhirOptions):
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  if (options.token) {
+  const medplum = fhir.medplum;
+  if (medplum?.oauth) {
+    app.use(medplumOAuthRouter(medplum, '/fhir'));
+    if (options.token) {
+      app.use(`/fhir${ADMIN_PATH}`, requireToken(options.token));
+    }
+    app.use('/fhir', medplumBearer(medplum));
+  } else if (options.token) {
     app.use(requireToken(options.token));
   }
   app.use('/fhir', fhir.router);
@@ -89,12 +112,18 @@ export async function startStandaloneFhirServer(options: StandaloneFhirOptions):
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
-  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/fhir`;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  url = `${origin}/fhir`;
+  if (medplum?.oauth) {
+    medplum.tokenUrl = `${origin}${TOKEN_PATH}`;
+  }
   return {
     url,
     adminUrl: profile.name === 'full' ? url : `${url}${ADMIN_PATH}`,
     port,
     profile,
+    ...(medplum ? { medplum } : {}),
+    ...(medplum?.tokenUrl ? { tokenUrl: medplum.tokenUrl } : {}),
     repo: fhir.repo,
     close: async () => {
       await new Promise<void>((resolve) => {
@@ -104,6 +133,22 @@ export async function startStandaloneFhirServer(options: StandaloneFhirOptions):
       fhir.close();
     },
   };
+}
+
+function resolveProfile(options: StandaloneFhirOptions): TargetProfile {
+  if (typeof options.profile !== 'string') {
+    if (options.medplum) {
+      throw new Error('medplum options go with the profile name "medplum-like", not with a profile object');
+    }
+    return options.profile;
+  }
+  if (options.medplum) {
+    if (options.profile !== 'medplum-like') {
+      throw new Error(`medplum options apply to the medplum-like profile only (profile: ${options.profile})`);
+    }
+    return medplumLikeProfile(options.medplum);
+  }
+  return getTargetProfile(options.profile);
 }
 
 /** A fixed bearer token, compared in constant time (OAuth flows are proven against their own test servers). */

@@ -4,10 +4,13 @@
  * of Epic's R4 sandbox and Oracle Health Millennium R4, so the sync can be proven against the EHR reality
  * with a real server instead of mocks. The HTTP layer enforces a profile (profile-rules.ts) and
  * /metadata publishes it (profile-capability.ts); docs/target-profiles-and-faults.md has the tables.
+ * `medplum-like` accepts everything but behaves as a Medplum 4.5 server does (non-atomic transactions,
+ * per-entry errors, a request quota, first-wildcard-scope access): see medplum-like.ts.
  */
+import type { MedplumLikeOptions } from './medplum-options.js';
 
 /** The names accepted by EMBEDDED_FHIR_PROFILE, the standalone server and the test helpers. */
-export const PROFILE_NAMES = ['full', 'epic-like', 'oracle-like'] as const;
+export const PROFILE_NAMES = ['full', 'epic-like', 'oracle-like', 'medplum-like'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 /** The type-level interactions a profile can grant (the CapabilityStatement codes). */
@@ -33,7 +36,7 @@ export interface TypeRules {
 
 /** A restricted profile: anything not listed is refused. */
 export interface RestrictedProfile {
-  name: Exclude<ProfileName, 'full'>;
+  name: 'epic-like' | 'oracle-like';
   description: string;
   types: Readonly<Record<string, TypeRules>>;
   system: readonly SystemInteraction[];
@@ -47,7 +50,17 @@ export interface FullProfile {
   description: string;
 }
 
-export type TargetProfile = FullProfile | RestrictedProfile;
+/**
+ * `medplum-like`: every type and interaction (as Medplum's statement says), with Medplum 4.5's behaviour
+ * under `options` (medplum-options.ts). Enforced by medplum-like.ts, not by profile-rules.ts.
+ */
+export interface MedplumLikeProfile {
+  name: 'medplum-like';
+  description: string;
+  options: MedplumLikeOptions;
+}
+
+export type TargetProfile = FullProfile | RestrictedProfile | MedplumLikeProfile;
 
 const READ_SEARCH: TypeRules = { interactions: ['read', 'search-type'] };
 
@@ -105,15 +118,26 @@ export const ORACLE_LIKE: RestrictedProfile = {
   conditional: false,
 };
 
+/** `medplum-like` with its defaults: non-atomic transactions, no quota, no injected conflicts, no OAuth. */
+export const MEDPLUM_LIKE: MedplumLikeProfile = {
+  name: 'medplum-like',
+  description:
+    'Medplum-like (Medplum 4.5 without the transaction-bundles feature): every type and interaction, batch and ' +
+    'transaction, conditional operations; a transaction is not atomic (per-entry errors in a 200); optional request ' +
+    'quota (429), SMART scopes where only the first wildcard scope counts (403), injected 409 conflicts',
+  options: {},
+};
+
 const PROFILES: Record<ProfileName, TargetProfile> = {
   full: FULL,
   'epic-like': EPIC_LIKE,
   'oracle-like': ORACLE_LIKE,
+  'medplum-like': MEDPLUM_LIKE,
 };
 
 /**
  * The profile of that name.
- * @param name - full, epic-like or oracle-like.
+ * @param name - full, epic-like, oracle-like or medplum-like (with its default options).
  * @returns The profile definition.
  * @throws Error for an unknown name.
  */
@@ -126,7 +150,17 @@ export function getTargetProfile(name: string): TargetProfile {
   return profile;
 }
 
-/** True when the profile restricts anything (everything but `full`). */
+/** True for a profile that restricts types and interactions (epic-like, oracle-like). */
 export function isRestricted(profile: TargetProfile | undefined): profile is RestrictedProfile {
+  return profile !== undefined && 'types' in profile;
+}
+
+/** True for `medplum-like`. */
+export function isMedplumLike(profile: TargetProfile | undefined): profile is MedplumLikeProfile {
+  return profile?.name === 'medplum-like';
+}
+
+/** True when the server needs an unrestricted `/_admin` side beside its API (every profile but `full`). */
+export function hasAdminSide(profile: TargetProfile | undefined): boolean {
   return profile !== undefined && profile.name !== 'full';
 }

@@ -18,6 +18,7 @@ import type { CapabilityCache, TargetCapabilities } from '../fhir/capabilities.j
 import type { FhirTarget } from '../fhir/port.js';
 import { UpstreamError } from '../fhir/upstream-error.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
+import type { Logger } from '../logger.js';
 import type { LedgerEntry, Store, StoredRecord } from '../store/port.js';
 import type { RecordToMap } from './context.js';
 import type { DisclosureDecision } from './gate.js';
@@ -25,11 +26,12 @@ import type { IdentityResolver } from './identity.js';
 import { type Plan, type PlannedWrite, planWrites } from './plan.js';
 import type { ProvenanceContext, ProvenanceSettings } from './provenance.js';
 import { roiFormDocument } from './roi-document.js';
-import { chooseWriteMode, type WriteMode, provenanceInTransaction, writeOrdered } from './writers/index.js';
+import { TransactionLimits } from './transaction-limits.js';
+import { chooseWriteMode, type WriteMode, writeOrdered } from './writers/index.js';
 import { NotWritableError } from './writers/errors.js';
-import { BatchExecutor } from './writers/exec.js';
+import { BatchExecutor, type Executor } from './writers/exec.js';
 import { ensureProvenance } from './writers/provenance-step.js';
-import { sendTransactionParts, type TransactionPart, transactionPart } from './writers/transaction.js';
+import { type PartResult, refusedAsTooLarge, sendTransactionParts, type TransactionOutcome, type TransactionPart, transactionPart } from './writers/transaction.js';
 
 export interface DeliveryOptions {
   store: Pick<Store, 'ledger' | 'status'>;
@@ -45,6 +47,8 @@ export interface DeliveryOptions {
   writeMode?: WriteMode;
   /** Most entries in one transaction or batch Bundle (SYNC_MAX_BUNDLE_ENTRIES). */
   maxBundleEntries: number;
+  /** Where what is learned about the target (not atomic, a smaller transaction limit) is said once. */
+  logger?: Logger;
 }
 
 /** What the attempt did. */
@@ -65,7 +69,12 @@ export interface Prepared {
 }
 
 export class Delivery {
-  constructor(private readonly o: DeliveryOptions) {}
+  /** What this target's transactions turned out to be (atomic or not, how large), learned while running. */
+  readonly limits: TransactionLimits;
+
+  constructor(private readonly o: DeliveryOptions) {
+    this.limits = new TransactionLimits(o.target.name, o.maxBundleEntries, o.logger);
+  }
 
   /** The target's capabilities (cached), for sizing a claim. @throws when the statement cannot be read. */
   capabilities(): Promise<TargetCapabilities> {
@@ -128,7 +137,7 @@ export class Delivery {
     const executor = new BatchExecutor(this.o.target, this.o.maxBundleEntries);
     await Promise.all([
       (async () => {
-        for (const group of packBundles(together.map((i) => ({ i, part: this.partOf(prepared[i]) })), this.o.maxBundleEntries)) {
+        for (const group of packBundles(together.map((i) => ({ i, part: this.partOf(prepared[i]) })), this.limits.maxEntries)) {
           const out = await this.sendTogether(group.map((g) => prepared[g.i]), group.map((g) => g.part));
           group.forEach((g, n) => (results[g.i] = out[n]));
         }
@@ -148,18 +157,27 @@ export class Delivery {
     this.o.capabilities.invalidate();
   }
 
-  /** A record's share of a transaction; its Provenances ride along where the target creates them conditionally. */
+  /** A record's share of a transaction: its resources only (Provenances follow once those are confirmed). */
   private partOf(p: Prepared): TransactionPart {
-    const withProvenance = provenanceInTransaction(p.caps);
-    return transactionPart(this.o.target.name, p.plan.writes, withProvenance ? { settings: this.o.provenance, contextFor: p.contextFor } : undefined);
+    return transactionPart(p.plan.writes);
   }
 
-  /** One transaction for several records; refused as a whole, each record is sent again alone. */
+  /**
+   * One transaction for several records. Refused as a whole: as too large for the target, sent again in
+   * smaller Bundles; otherwise each record is sent again alone. Answered entry by entry (a target that
+   * did not apply it all-or-nothing): each record gets its own entries' outcome, and the target is
+   * written in order from now on (TransactionLimits).
+   */
   private async sendTogether(prepared: Prepared[], parts: TransactionPart[]): Promise<DeliveryResult[]> {
-    let ledgers: LedgerEntry[][];
+    let outcome: TransactionOutcome;
     try {
-      ledgers = await sendTransactionParts(this.o.target, parts);
+      outcome = await sendTransactionParts(this.o.target, parts);
     } catch (err) {
+      const sent = parts.reduce((n, p) => n + p.entries.length, 0);
+      if (refusedAsTooLarge(err) && sent > 1) {
+        this.limits.tooLarge(err, sent);
+        return this.sendSmaller(prepared, parts);
+      }
       if (prepared.length === 1 || !worthIsolating(err)) {
         return prepared.map((p) => ({ outcome: 'failed', mode: 'transaction', error: err, attempted: p.plan.writes, ledger: [] }));
       }
@@ -169,32 +187,59 @@ export class Delivery {
       }
       return out;
     }
-    const out: DeliveryResult[] = [];
-    for (const [n, p] of prepared.entries()) {
-      out.push(await this.afterTransaction(p, ledgers[n], prepared.length));
+    if (outcome.refused > 0) {
+      this.limits.notAtomic(outcome.refused);
+    }
+    // The Provenances of every record of the Bundle share batch Bundles where the target takes them.
+    const exec = this.provenanceExecutor(prepared[0].caps);
+    return Promise.all(prepared.map((p, n) => this.afterTransaction(p, outcome.parts[n], prepared.length, exec)));
+  }
+
+  /** Records whose transaction was too large, in Bundles within the lowered limit; one too large alone is written in order. */
+  private async sendSmaller(prepared: Prepared[], parts: TransactionPart[]): Promise<DeliveryResult[]> {
+    const out = new Array<DeliveryResult>(prepared.length);
+    for (const group of packBundles(prepared.map((p, i) => ({ i, part: parts[i] })), this.limits.maxEntries)) {
+      if (group.length === 1 && group[0].part.entries.length > this.limits.maxEntries) {
+        const p = prepared[group[0].i];
+        out[group[0].i] = await this.writeAlone({ ...p, mode: this.withoutTransactions(p.caps) });
+        continue;
+      }
+      const res = await this.sendTogether(group.map((g) => prepared[g.i]), group.map((g) => g.part));
+      group.forEach((g, n) => (out[g.i] = res[n]));
     }
     return out;
   }
 
   /**
-   * A record's result once its transaction went through: where the Provenances could not ride in it,
-   * they are written now, one by one (each at most once, see provenance-step.ts).
+   * A record's result once its transaction was answered. Its confirmed resources go into the ledger; where
+   * all of them were confirmed, their Provenances are written now (each at most once, see
+   * provenance-step.ts), pointing at the versions the target confirmed.
    */
-  private async afterTransaction(p: Prepared, ledger: LedgerEntry[], together: number): Promise<DeliveryResult> {
-    const written = [...ledger];
+  private async afterTransaction(p: Prepared, part: PartResult, together: number, exec: Executor): Promise<DeliveryResult> {
+    const written = [...part.ledger];
+    if (!part.ok) {
+      // What the target holds is recorded, so the next attempt continues from there instead of guessing.
+      await this.o.store.ledger.recordLedger(written).catch(() => undefined);
+      return { outcome: 'failed', mode: 'transaction', error: part.error, attempted: p.plan.writes, ledger: written };
+    }
     const shared = together > 1 ? { together } : {};
-    if (!provenanceInTransaction(p.caps)) {
-      try {
-        await this.o.store.ledger.recordLedger(written);
-        for (const [i, w] of p.plan.writes.entries()) {
-          const prov = await ensureProvenance(written[i], !w.existing, p.contextFor(w), this.provenanceDeps(p.caps));
-          if (prov) {
-            written.push(prov);
-          }
+    try {
+      await this.o.store.ledger.recordLedger(written);
+      const provs = await Promise.allSettled([
+        ...p.plan.writes.map((w, i) => ensureProvenance(written[i], !w.existing, p.contextFor(w), this.provenanceDeps(p.caps, exec))),
+        this.provenanceOfUnchanged(p.plan, p.caps, p.contextFor, exec),
+      ]);
+      for (const r of provs) {
+        if (r.status === 'fulfilled' && r.value) {
+          written.push(...(Array.isArray(r.value) ? r.value : [r.value]));
         }
-      } catch (err) {
-        return { outcome: 'failed', mode: 'transaction', error: err, attempted: p.plan.writes, ledger: written };
       }
+      const failed = provs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        throw failed.reason;
+      }
+    } catch (err) {
+      return { outcome: 'failed', mode: 'transaction', error: err, attempted: p.plan.writes, ledger: written };
     }
     return { outcome: 'written', mode: 'transaction', ledger: written, ...(p.note ? { note: p.note } : {}), ...shared };
   }
@@ -207,9 +252,10 @@ export class Delivery {
       const ledger = await this.provenanceOfUnchanged(plan, caps, contextFor);
       return { outcome: 'unchanged', ledger, ...(note ? { note } : {}) };
     }
-    if (mode === 'transaction') {
+    if (mode === 'transaction' && this.transactionsFit(plan.writes.length)) {
       return (await this.sendTogether([p], [this.partOf(p)]))[0];
     }
+    const ordered = mode === 'transaction' ? this.withoutTransactions(caps) : mode;
     const written: LedgerEntry[] = [];
     try {
       written.push(
@@ -222,19 +268,24 @@ export class Delivery {
             provenance: { settings: this.o.provenance, contextFor },
             ...(executor ? { batchExecutor: executor } : {}),
           },
-          mode === 'batch'
+          ordered === 'batch'
         ))
       );
+      // A resource an interrupted attempt confirmed without its Provenance gets it now.
+      written.push(...(await this.provenanceOfUnchanged(plan, caps, contextFor)));
     } catch (err) {
       if (err instanceof NotWritableError) {
         return { outcome: 'not-writable', reason: err.text, ledger: await this.o.store.ledger.getLedgerForRecord(this.o.target.name, record.kind, record.id) };
       }
-      return { outcome: 'failed', mode, error: err, attempted: plan.writes, ledger: written };
+      return { outcome: 'failed', mode: ordered, error: err, attempted: plan.writes, ledger: written };
     }
-    return { outcome: 'written', mode, ledger: written, ...(note ? { note } : {}) };
+    return { outcome: 'written', mode: ordered, ledger: written, ...(note ? { note } : {}) };
   }
 
-  /** The transaction path needs the conditional operations its entries use, on every type written. */
+  /**
+   * The transaction path needs the conditional operations its entries use, on every type written, a
+   * target that applies transactions all-or-nothing, and a record that fits its transaction limit.
+   */
   private modeFor(caps: TargetCapabilities, writes: PlannedWrite[]): WriteMode {
     const mode = chooseWriteMode(caps, this.o.writeMode);
     if (mode !== 'transaction') {
@@ -243,14 +294,29 @@ export class Delivery {
     const conditional = writes.every((w) =>
       w.mapped.write === 'upsert' ? caps.type(w.resource.resourceType)?.conditionalUpdate : caps.type(w.resource.resourceType)?.conditionalCreate
     );
-    return conditional ? 'transaction' : chooseWriteMode({ ...caps, transaction: false }, this.o.writeMode === 'transaction' ? undefined : this.o.writeMode);
+    return conditional && this.transactionsFit(writes.length) ? 'transaction' : this.withoutTransactions(caps);
   }
 
-  private provenanceDeps(caps: TargetCapabilities): Parameters<typeof ensureProvenance>[3] {
-    return { targetName: this.o.target.name, caps, store: this.o.store, exec: this.o.target, settings: this.o.provenance };
+  /** Whether `entries` may go as a transaction on this target, as far as we have learned. */
+  private transactionsFit(entries: number): boolean {
+    return this.limits.atomic && entries <= this.limits.maxEntries;
   }
 
-  private async provenanceOfUnchanged(plan: Plan, caps: TargetCapabilities, contextFor: Prepared['contextFor']): Promise<LedgerEntry[]> {
+  /** The ordered mode used instead of a transaction: batch where offered, else sequential. */
+  private withoutTransactions(caps: TargetCapabilities): WriteMode {
+    return chooseWriteMode({ ...caps, transaction: false }, this.o.writeMode === 'transaction' ? undefined : this.o.writeMode);
+  }
+
+  /** Where a transaction's Provenances go: batch Bundles shared by the records of that transaction, or one request each. */
+  private provenanceExecutor(caps: TargetCapabilities): Executor {
+    return caps.batch ? new BatchExecutor(this.o.target, this.o.maxBundleEntries) : this.o.target;
+  }
+
+  private provenanceDeps(caps: TargetCapabilities, exec: Executor = this.o.target): Parameters<typeof ensureProvenance>[3] {
+    return { targetName: this.o.target.name, caps, store: this.o.store, exec, settings: this.o.provenance };
+  }
+
+  private async provenanceOfUnchanged(plan: Plan, caps: TargetCapabilities, contextFor: Prepared['contextFor'], exec?: Executor): Promise<LedgerEntry[]> {
     const out: LedgerEntry[] = [];
     for (const l of plan.unchanged) {
       const context = contextFor({
@@ -259,7 +325,7 @@ export class Delivery {
         ...(plan.mainAuthor ? { author: plan.mainAuthor } : {}),
       });
       // Whether that write created the resource is not remembered; version 1 is the best evidence.
-      const prov = await ensureProvenance(l, l.versionId === '1', context, this.provenanceDeps(caps));
+      const prov = await ensureProvenance(l, l.versionId === '1', context, this.provenanceDeps(caps, exec));
       if (prov) {
         out.push(prov);
       }
@@ -304,11 +370,12 @@ export function packBundles<T extends { part: TransactionPart }>(items: T[], max
 
 /**
  * Whether a combined transaction's failure may be one record's fault: everything but the target pacing
- * us (429, or any answer with Retry-After) and refusing our credentials (401, 403).
+ * us (429, or any answer with Retry-After) and refusing our credentials (401). A 403 may concern one
+ * record's resource type only (a token without `system/Consent.c`), so it is isolated too.
  */
 function worthIsolating(err: unknown): boolean {
   if (err instanceof UpstreamError) {
-    return !(err.status === 429 || err.status === 401 || err.status === 403 || err.retryAfterMs !== undefined);
+    return !(err.status === 429 || err.status === 401 || err.retryAfterMs !== undefined);
   }
   return true;
 }

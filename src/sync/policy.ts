@@ -8,12 +8,20 @@
  *   any other 4xx that a retry cannot fix: parked at once as a dead letter with the OperationOutcome.
  * - 409/412: the writers already re-read and re-applied with If-Match; still conflicting = transient.
  * - 429 (and 503) with Retry-After: retried no earlier than the server asked; 429 does not count as a
- *   failure (the server is pacing us, the record is fine) and pauses the whole target.
+ *   failure (the server is pacing us, the record is fine) and pauses the whole target, without
+ *   Retry-After for the backoff delay (a 429 inside a Bundle entry has no headers; Medplum's rate
+ *   limiter state in its outcome says how long, see writers/entry-outcome.ts).
  * - 5xx, no answer (timeout, reset: an unknown outcome, the next attempt searches before writing),
  *   405/501 (our capability statement is stale): retried with backoff up to SYNC_MAX_ATTEMPTS failures
  *   and SYNC_MAX_AGE_MS since the first failure, then parked.
- * - 401/403: retried with backoff, never parked: a credential problem is the operator's to fix and
- *   must not turn every record into a dead letter.
+ * - 401: retried with backoff, never parked (the token is renewed on the next request): a credential
+ *   problem is the operator's to fix and must not turn every record into a dead letter.
+ * - 403: parked at once as a dead letter with the target's OperationOutcome and what the write needed
+ *   (issue #9 items 1, 4): a token without a permission stays without it; retrying only hides the
+ *   problem. The operator grants the scope (the startup warning names what is missing) and replays.
+ *
+ * The same classification applies to an HTTP status and to a batch/transaction entry's own
+ * `response.status` (writers/entry-outcome.ts turns each entry into the same UpstreamError).
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { UpstreamError } from '../fhir/upstream-error.js';
@@ -89,7 +97,8 @@ export function dispose(err: unknown, entry: OutboxEntry, policy: RetryPolicy, n
       delayMs: delay,
       outcome,
       countFailure: status === 503,
-      ...(retryAfterMs !== undefined ? { pauseTargetMs: retryAfterMs } : {}),
+      // A 429 paces the whole target even without Retry-After; a 503 without it is one record's bad luck.
+      ...(retryAfterMs !== undefined ? { pauseTargetMs: retryAfterMs } : status === 429 ? { pauseTargetMs: delay } : {}),
     };
   } else if (status === 0) {
     retry = {
@@ -100,7 +109,9 @@ export function dispose(err: unknown, entry: OutboxEntry, policy: RetryPolicy, n
       outcome,
       countFailure: true,
     };
-  } else if (status === 401 || status === 403) {
+  } else if (status === 403) {
+    return { action: 'dead-letter', code: 'upstream-403', reason: forbiddenReason(outcome), outcome };
+  } else if (status === 401) {
     retry = { action: 'retry', code: `upstream-${status}`, reason: `the target refused our credentials (HTTP ${status})`, delayMs: backoff(), outcome, countFailure: false };
   } else if (status === 405 || status === 501) {
     retry = {
@@ -133,6 +144,19 @@ export function dispose(err: unknown, entry: OutboxEntry, policy: RetryPolicy, n
     }
   }
   return retry;
+}
+
+/**
+ * Why a 403 parked a record: what the write needed when known (a Bundle entry names its request, see
+ * writers/entry-outcome.ts), else the general cause, then the target's own words.
+ */
+function forbiddenReason(o: OperationOutcome): string {
+  const ours = o.issue?.[0]?.details?.text ?? '';
+  const what = ours.includes('refused to')
+    ? ours
+    : 'the target refused this write (HTTP 403): the token or the server\'s access policy lacks a permission the write needs (the service logs the missing scopes at start); grant it, then replay';
+  const theirs = (o.issue ?? []).slice(1).map((i) => i.details?.text ?? i.diagnostics).find((t) => !!t);
+  return theirs ? `${what}; the target said: ${theirs}` : what;
 }
 
 /** The target's own first issue text (after our upstream-failed summary), if any. */

@@ -4,9 +4,10 @@
  * as a Device, both on behalf of the practice Organization; entity = the source record; policy = the
  * consents the disclosure gate relied on.
  *
- * Provenance has no identifier element, so each one carries a tag whose code is derived from the write
- * it attests (target, resource, record version, content). A resend of the same write finds it (by
- * If-None-Exist or a search on _tag) and never creates a second one.
+ * Provenance has no identifier element, so each one carries a tag whose code is derived from the resource
+ * version it attests (target, resource, server id and version). It is written only once that version is
+ * confirmed on the target; a resend of the same write finds it (by If-None-Exist or a search on _tag) and
+ * never creates a second one.
  */
 import { createHash } from 'node:crypto';
 import type { Device, Organization, Practitioner, Provenance, Reference } from '@medplum/fhirtypes';
@@ -43,12 +44,26 @@ export function writeTagSystem(ns: string): string {
   return `${ns}/sid/sync-write`;
 }
 
-/** The code of the tag that identifies the Provenance of one write of one resource version. */
-export function writeKey(target: string, w: Pick<LedgerEntry, 'resourceType' | 'identifier' | 'recordVersion' | 'contentHash'>): string {
+/**
+ * The code of the tag that identifies the Provenance of one written resource version: target, type,
+ * identifier, and the server's id and version of what we wrote (issue #9 items 2, 6). The version makes
+ * it specific: a later write of the same content (an older version re-sent after a restart from an
+ * empty store) is a new version on the server and gets a Provenance of its own, never the old one's.
+ */
+export function writeKey(target: string, w: Pick<LedgerEntry, 'resourceType' | 'identifier' | 'resourceId' | 'versionId'>): string {
   return createHash('sha256')
-    .update(`${target}\n${w.resourceType}\n${w.identifier}\n${w.recordVersion}\n${w.contentHash}`)
+    .update(`${target}\n${w.resourceType}\n${w.identifier}\n${w.resourceId}\n${w.versionId}`)
     .digest('hex')
     .slice(0, 40);
+}
+
+/** Whether a Provenance's target is `Type/id/_history/vid` (or `Type/id`, where a server drops the version). */
+export function attests(p: Provenance, w: Pick<LedgerEntry, 'resourceType' | 'resourceId' | 'versionId'>): boolean {
+  const unversioned = `${w.resourceType}/${w.resourceId}`;
+  return (p.target ?? []).some((t) => {
+    const ref = (t.reference ?? '').replace(/^.*\/(?=[A-Z][A-Za-z]+\/[^/]+(\/_history\/[^/]+)?$)/, '');
+    return ref === `${unversioned}/_history/${w.versionId}` || ref === unversioned;
+  });
 }
 
 /**

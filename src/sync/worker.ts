@@ -72,7 +72,7 @@ interface Ready {
   prepared: Prepared;
 }
 
-/** Entries a Bundle's worth of records needs, on average (a resource and its Provenance). */
+/** Entries a Bundle's worth of records needs, on average (a resource and its Provenance, which follows in a batch). */
 const ENTRIES_PER_RECORD = 2;
 
 export class SyncWorker {
@@ -105,6 +105,7 @@ export class SyncWorker {
       provenance,
       roiDocument: o.roiDocument ?? false,
       maxBundleEntries: this.maxBundleEntries,
+      logger: o.logger,
       ...(o.writeMode ? { writeMode: o.writeMode } : {}),
     });
     this.retry = { maxAttempts: o.maxAttempts ?? 10, maxAgeMs: o.maxAgeMs ?? 86_400_000, minBackoffMs: o.minBackoffMs, maxBackoffMs: o.maxBackoffMs };

@@ -226,7 +226,8 @@ test('a note under a 42 CFR Part 2 consent is labeled and links the consent it r
   ]);
   expect(doc.context.related).toEqual([{ reference: `Consent/${consent.id}` }]);
   // The write's Provenance names the consent relied on as its policy (built by the sync from the gate's decision).
-  const prov = await pair.ehr.api('GET', `/fhir/Provenance?target=${encodeURIComponent(`DocumentReference/${doc.id}`)}`);
+  // Its target is the version the target confirmed (issue #9: a Provenance attests one version).
+  const prov = await pair.ehr.api('GET', `/fhir/Provenance?target=${encodeURIComponent(`DocumentReference/${doc.id}/_history/${doc.meta.versionId}`)}`);
   expect(prov.body.entry?.length).toBeGreaterThan(0);
   for (const e of prov.body.entry) {
     expect(e.resource.policy).toEqual([`Consent/${consent.id}`]);

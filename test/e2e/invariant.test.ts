@@ -2,7 +2,8 @@
  * The delivery invariant (issue #5 "How to prove it"): several hundred records across several clients,
  * the built service as a child process syncing to each target profile (oracle-like first: batch, no
  * conditional operations, no identifier search on DocumentReference, the hardest for exactly-once;
- * then full, transactions; then epic-like, sequential, notes only) through the seeded fault proxy (429/503 with Retry-After, slow answers, hangs, resets after the server applied
+ * then full, transactions; then epic-like, sequential, notes only; then medplum-like, transactions that
+ * are not atomic and 409s per entry) through the seeded fault proxy (429/503 with Retry-After, slow answers, hangs, resets after the server applied
  * the write), killed with SIGKILL twice at seeded random moments (once during intake, once during sync)
  * and restarted. At the end every permitted record is on the server exactly once (counted by identifier
  * on the admin side), nothing permitted is missing, nothing forbidden is there, and the ledger matches
@@ -16,6 +17,7 @@ import { buildService, type ChildService, startChild } from '../helpers/built-se
 import { startFhirTarget, type FhirTarget } from '../helpers/fhir-target.js';
 import { tempDir } from '../helpers/tmp.js';
 import type { RecordKind } from '../../src/domain/records.js';
+import type { MedplumLikeOptions } from '../../src/fhir-server/medplum-options.js';
 import type { ProfileName } from '../../src/fhir-server/target-profiles.js';
 import { buildDataset, type DatasetRecord, toNdjson } from '../sync/dataset.js';
 import { verifyDelivery } from '../sync/verify.js';
@@ -36,10 +38,13 @@ async function killHard(svc: ChildService): Promise<void> {
   }
 }
 
-const PROFILES: { profile: ProfileName; notWritable: RecordKind[]; provenance: boolean }[] = [
+const PROFILES: { profile: ProfileName; notWritable: RecordKind[]; provenance: boolean; medplum?: MedplumLikeOptions }[] = [
   { profile: 'oracle-like', notWritable: ['consent'], provenance: true },
   { profile: 'full', notWritable: [], provenance: true },
   { profile: 'epic-like', notWritable: ['participant', 'consent', 'session'], provenance: false },
+  // Medplum as issue #9 met it: declared transactions applied entry by entry, and 409 serialization
+  // conflicts answered per entry inside a 200 (2 % of writes, from the same seed).
+  { profile: 'medplum-like', notWritable: [], provenance: true, medplum: { atomicTransactions: false, conflictRate: 0.02, seed: SEED } },
 ];
 
 let mainJs: string;
@@ -47,7 +52,7 @@ beforeAll(() => {
   mainJs = buildService('invariant');
 });
 
-test.each(PROFILES)(`$profile: every permitted record ends on the target exactly once through faults and two kill -9 (seed ${SEED})`, async ({ profile, notWritable, provenance }) => {
+test.each(PROFILES)(`$profile: every permitted record ends on the target exactly once through faults and two kill -9 (seed ${SEED})`, async ({ profile, notWritable, provenance, medplum }) => {
   const random = mulberry32(SEED); // the fault proxy's PRNG: the kill moments follow the seed too
   const tmp = tempDir();
   const data = buildDataset({ clients: 8, sessionsPerClient: 20, prefix: 'i' });
@@ -55,7 +60,7 @@ test.each(PROFILES)(`$profile: every permitted record ends on the target exactly
   let proxy: FaultProxy | undefined;
   let svc: ChildService | undefined;
   try {
-    target = await startFhirTarget(profile, join(tmp.dir, 'target'));
+    target = await startFhirTarget(profile, join(tmp.dir, 'target'), medplum ? { medplum } : {});
     await target.seed(data.seed);
     proxy = await startFaultProxy({
       target: target.url,
@@ -176,4 +181,5 @@ test.each(PROFILES)(`$profile: every permitted record ends on the target exactly
     await target?.close();
     tmp.cleanup();
   }
-}, 150_000);
+  // 150 s was enough for one profile on a quiet machine; medplum-like took 143 s at a load average of 12-15.
+}, 240_000);

@@ -89,9 +89,13 @@ describe('end to end on the embedded FHIR server', () => {
 
   test('every write is audited locally as a BALP-shaped AuditEvent naming the resources written', async () => {
     const audits = await svc.store.audit.listAudit({ clientMrn: 'MRN-1001', category: 'disclosure' });
-    expect(audits.map((a) => `${a.kind}/${a.recordId}`)).toEqual(
-      expect.arrayContaining(['participant/p-001', 'consent/c-001', 'session/s-001', 'note/n-001'])
-    );
+    expect(audits.map((a) => `${a.kind}/${a.recordId}`)).toEqual(expect.arrayContaining(['consent/c-001', 'session/s-001', 'note/n-001']));
+    // The participant's RelatedPerson is audited by whichever attempt wrote it: its own, or (when the
+    // participant waited for its consent) the consent's, which carries it as a dependency. Which one
+    // depends on timing; that it is audited does not.
+    const rp = await one(svc, 'RelatedPerson', `${NS}/sid/collateral-contact`, 'p-001:MRN-1001');
+    const named = audits.flatMap((a) => (a.event.entity ?? []).map((e) => e.what?.reference ?? ''));
+    expect(named.some((r) => r.startsWith(`RelatedPerson/${rp.id}/_history/`))).toBe(true);
     const noteAudit = audits.find((a) => a.recordId === 'n-001')!;
     expect(() => validateResource(noteAudit.event)).not.toThrow();
     expect(noteAudit.event.outcome).toBe('0');

@@ -9,12 +9,15 @@
  * must count DocumentReferences by identifier even where the profile cannot search them.
  */
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { MedplumLikeOptions } from '../../src/fhir-server/medplum-like.js';
 import type { ProfileName } from '../../src/fhir-server/target-profiles.js';
 import { startStandaloneFhirServer, type StandaloneFhirServer } from '../../src/fhir-server/standalone.js';
 
 export interface FhirTargetOptions {
   /** Require `Authorization: Bearer <token>` on every request (admin side included). */
   token?: string;
+  /** medplum-like only: atomic transactions, quota, conflicts, OAuth clients (medplum-options.ts). */
+  medplum?: MedplumLikeOptions;
 }
 
 export interface FhirTarget extends StandaloneFhirServer {
@@ -32,13 +35,13 @@ export interface FhirTarget extends StandaloneFhirServer {
 
 /**
  * Starts a standalone embedded FHIR server with a profile.
- * @param profile - full, epic-like or oracle-like.
+ * @param profile - full, epic-like, oracle-like or medplum-like.
  * @param dataDir - Folder of its database; reuse it to restart the target with its data.
- * @param options - An optional bearer token.
+ * @param options - An optional bearer token; medplum-like options.
  * @returns The running target; call close() in afterAll.
  */
 export async function startFhirTarget(profile: ProfileName, dataDir: string, options: FhirTargetOptions = {}): Promise<FhirTarget> {
-  const server = await startStandaloneFhirServer({ profile, dataDir, token: options.token });
+  const server = await startStandaloneFhirServer({ profile, dataDir, token: options.token, medplum: options.medplum });
   const headers: Record<string, string> = {
     accept: 'application/fhir+json',
     'content-type': 'application/fhir+json',

@@ -166,8 +166,24 @@ const BREACHES: Record<string, Breach[]> = {
   ],
   'collateral-practitioner': [
     ...metaBreaches('Practitioner', 'cpr-2'),
-    ...identifierBreaches('Practitioner', 'collateralContact', 'cpr-3'),
-    { proves: ['cpr-1'], title: 'an NPI of 9 digits', change: (r) => (r.identifier[1].value = '149775854'), expression: 'Practitioner', text: 'Constraint cpr-1 not met' },
+    // The valid one is keyed by its NPI alone (one Practitioner for every client); our per-client identifier only without an NPI.
+    { proves: ['Practitioner.identifier'], title: 'no identifier', change: (r) => delete r.identifier, expression: 'Practitioner.identifier', text: 'Missing required property' },
+    { proves: ['cpr-4'], title: 'neither our identifier nor an NPI', change: (r) => (r.identifier[0].system = 'urn:other'), expression: 'Practitioner', text: 'Constraint cpr-4 not met' },
+    {
+      proves: ['cpr-3', 'Practitioner.identifier:collateralContact.value'],
+      title: 'our identifier without a value',
+      change: (r) => r.identifier.push({ system: 'https://fhir.example-practice.org/sid/collateral-contact' }),
+      expression: 'Practitioner',
+      text: 'Constraint cpr-3 not met',
+    },
+    {
+      proves: ['Practitioner.identifier:collateralContact', 'Practitioner.identifier:collateralContact.system'],
+      title: 'two of our identifiers',
+      change: (r) => r.identifier.push(...['p-1:MRN-1', 'p-2:MRN-1'].map((value) => ({ system: 'https://fhir.example-practice.org/sid/collateral-contact', value }))),
+      expression: 'Practitioner.identifier',
+      text: "slice 'collateralContact': expected 0..1, but found 2",
+    },
+    { proves: ['cpr-1'], title: 'an NPI of 9 digits', change: (r) => (r.identifier[0].value = '149775854'), expression: 'Practitioner', text: 'Constraint cpr-1 not met' },
     { proves: ['Practitioner.identifier:npi', 'Practitioner.identifier:npi.system', 'Practitioner.identifier:npi.value'], title: 'two NPIs', change: (r) => r.identifier.push({ system: 'http://hl7.org/fhir/sid/us-npi', value: '1234567893' }), expression: 'Practitioner.identifier', text: "slice 'npi': expected 0..1, but found 2" },
   ],
   'collateral-session-note': [

@@ -7,6 +7,7 @@ import type { OutboxEntry } from '../../src/store/port.js';
 import { HoldError } from '../../src/sync/hold.js';
 import { dispose, type RetryPolicy } from '../../src/sync/policy.js';
 import { DuplicateOnTargetError } from '../../src/sync/writers/errors.js';
+import { entryError } from '../../src/sync/writers/entry-outcome.js';
 
 const policy: RetryPolicy = { maxAttempts: 5, maxAgeMs: 60_000, minBackoffMs: 100, maxBackoffMs: 10_000 };
 const entry = (over: Partial<OutboxEntry> = {}): OutboxEntry => ({
@@ -20,6 +21,10 @@ const entry = (over: Partial<OutboxEntry> = {}): OutboxEntry => ({
   failures: 0,
   ...over,
 });
+/** The error of a Bundle response entry, as the writers build it. */
+const entryErrorOf = (status: number, request: { method: 'PUT' | 'POST'; url: string }, diagnostics?: string): UpstreamError =>
+  entryError(status, { response: { status: String(status), outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden', details: { text: 'their words' }, ...(diagnostics ? { diagnostics } : {}) }] } } }, request);
+
 const answered = (status: number, retryAfterMs?: number): UpstreamError =>
   UpstreamError.answered(status, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', details: { text: 'their words' } }] }, retryAfterMs);
 const half = (): number => 0.5;
@@ -79,9 +84,27 @@ describe('retry policy', () => {
     expect(dispose(answered(405), entry(), policy)).toMatchObject({ action: 'retry', refreshCapabilities: true });
   });
 
-  test('401 and 403 are retried but never parked: a credential problem must not dead-letter everything', () => {
+  test('401 is retried but never parked: the token is renewed, a credential problem must not dead-letter everything', () => {
     expect(dispose(answered(401), entry({ failures: 100 }), policy)).toMatchObject({ action: 'retry', countFailure: false });
-    expect(dispose(answered(403), entry({ failures: 100 }), policy)).toMatchObject({ action: 'retry', countFailure: false });
+  });
+
+  test('403 is parked at once with what the write needed and the target\'s words (issue #9: retrying hid a read-only token)', () => {
+    const d = dispose(answered(403), entry(), policy);
+    expect(d).toMatchObject({ action: 'dead-letter', code: 'upstream-403' });
+    expect(d.action === 'dead-letter' && d.reason).toMatch(/lacks a permission.*then replay; the target said: their words/);
+    // A Bundle entry's 403 names the type, the interaction and the scopes that grant it.
+    const entryError = entryErrorOf(403, { method: 'PUT', url: 'Encounter?identifier=s|1' });
+    const e = dispose(entryError, entry(), policy);
+    expect(e.action === 'dead-letter' && e.reason).toMatch(/refused to search, create and update Encounter.*system\/Encounter\.cus.*system\/Encounter\.write.*their words/);
+  });
+
+  test('429 without Retry-After still pauses the whole target (a 429 in a Bundle entry has no headers)', () => {
+    const d = dispose(answered(429), entry(), policy, Date.now(), half);
+    expect(d).toMatchObject({ action: 'retry', code: 'upstream-429', countFailure: false });
+    expect(d.action === 'retry' && d.pauseTargetMs).toBe(d.action === 'retry' && d.delayMs);
+    // Medplum's rate limiter state in an entry's outcome says how long.
+    const limited = entryErrorOf(429, { method: 'PUT', url: 'Encounter?identifier=s|1' }, '{"remainingPoints":0,"msBeforeNext":4200}');
+    expect(dispose(limited, entry(), policy)).toMatchObject({ action: 'retry', delayMs: 4200, pauseTargetMs: 4200 });
   });
 
   test('other 4xx are parked', () => {

@@ -3,9 +3,10 @@
  * against this interface; the sequential writer hands it the target itself (one HTTP request each), the
  * batch writer a BatchExecutor that gathers the requests issued together into one batch Bundle.
  */
-import type { Bundle, BundleEntry, BundleEntryRequest, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, BundleEntryRequest, Resource } from '@medplum/fhirtypes';
 import type { FhirTarget, JsonPatchOperation, WriteResult } from '../../fhir/port.js';
 import { UpstreamError } from '../../fhir/upstream-error.js';
+import { entryError, entryStatus } from './entry-outcome.js';
 
 export type Executor = Pick<FhirTarget, 'search' | 'read' | 'create' | 'update' | 'conditionalUpdate' | 'patch'>;
 
@@ -104,13 +105,13 @@ export class BatchExecutor implements Executor {
       return;
     }
     items.forEach((item, n) => {
+      // Each entry by its own status (entry-outcome.ts): the same classification as a request sent alone.
       const entry = response.entry?.[n];
-      const status = Number.parseInt(entry?.response?.status ?? '', 10);
-      if (!entry || !Number.isFinite(status)) {
+      const status = entryStatus(entry);
+      if (!entry || status === undefined) {
         item.reject(UpstreamError.answered(502, undefined, undefined));
       } else if (status >= 400) {
-        const outcome = (entry.response?.outcome ?? entry.resource) as OperationOutcome | undefined;
-        item.reject(UpstreamError.answered(status, outcome?.resourceType === 'OperationOutcome' ? outcome : undefined, undefined));
+        item.reject(entryError(status, entry, item.request));
       } else {
         item.resolve(entry);
       }

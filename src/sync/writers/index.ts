@@ -19,5 +19,5 @@ export function chooseWriteMode(caps: TargetCapabilities, forced?: WriteMode): W
 }
 
 export { writeOrdered, dependencyLevels } from './ordered.js';
-export { sendTransaction, provenanceInTransaction } from './transaction.js';
+export { sendTransaction } from './transaction.js';
 export { NotWritableError, DuplicateOnTargetError, UnresolvableOutcomeError } from './errors.js';

@@ -1,14 +1,15 @@
 /**
- * Writes the Provenance of one written resource version, at most once: the ledger remembers it by its
- * write tag; otherwise a conditional create on _tag, or a search (by _tag, or by target and compared on
- * the tag) before the create. Where the target cannot create Provenance nothing is written (the local
+ * Writes the Provenance of one written resource version, at most once, and only once that version is
+ * confirmed on the target (its id and version are in `written`): the ledger remembers it by its write tag
+ * (which names that id and version); otherwise a conditional create on _tag, or a search (by _tag, or by
+ * target) whose hit must carry the tag and point at that version, before the create. Where the target cannot create Provenance nothing is written (the local
  * AuditEvent is kept regardless).
  */
 import type { Provenance } from '@medplum/fhirtypes';
 import type { TargetCapabilities } from '../../fhir/capabilities.js';
 import { validateOutbound } from '../../profiles/validate.js';
 import type { LedgerEntry, Store } from '../../store/port.js';
-import { buildProvenance, type ProvenanceContext, type ProvenanceSettings, writeKey, writeTagSystem } from '../provenance.js';
+import { attests, buildProvenance, type ProvenanceContext, type ProvenanceSettings, writeKey, writeTagSystem } from '../provenance.js';
 import type { Executor } from './exec.js';
 import { matchesOf, requireIdAndVersion } from './ledger.js';
 
@@ -95,7 +96,8 @@ async function findProvenance(
   byTag: boolean,
   d: ProvenanceStepDeps
 ): Promise<Provenance | undefined | 'unknown'> {
-  const tagged = (p: Provenance): boolean => (p.meta?.tag ?? []).some((t) => t.system === tagSystem && t.code === key);
+  // The tag names the resource version; the target must point at it too (never another write's Provenance).
+  const tagged = (p: Provenance): boolean => (p.meta?.tag ?? []).some((t) => t.system === tagSystem && t.code === key) && attests(p, written);
   if (byTag) {
     const bundle = await d.exec.search('Provenance', { _tag: `${tagSystem}|${key}`, _count: '2' });
     return (matchesOf(bundle, 'Provenance') as Provenance[]).find(tagged);

@@ -1,34 +1,24 @@
 /**
- * Sends planned writes as one transaction bundle (all-or-nothing), upserting each resource by its
- * business identifier so a resend never duplicates, and reads back the server ids and versions. Where
- * the target also creates Provenance conditionally, each write's Provenance rides in the same
- * transaction (If-None-Exist on its write tag), so a resend after an unknown outcome adds none.
+ * Sends planned writes as one transaction Bundle, upserting each resource by its business identifier so
+ * a resend never duplicates, and reads back each entry by its own status (entry-outcome.ts).
+ *
+ * Provenances never ride in the transaction (issue #9 item 2): a Provenance is written only once the
+ * resource version it attests is confirmed on the target (deliver.ts, provenance-step.ts). A server that
+ * declares `transaction` but applies entries one by one (Medplum without its `transaction-bundles`
+ * feature) would otherwise keep a Provenance whose target was refused: an orphan.
+ *
+ * A transaction answered 200 with an error in some entry was not atomic: the outcome says which
+ * entries the target holds (`refused` > 0) so the caller can stop trusting transactions on it.
  */
-import type { Bundle, BundleEntry, Provenance } from '@medplum/fhirtypes';
-import type { TargetCapabilities } from '../../fhir/capabilities.js';
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { FhirTarget } from '../../fhir/port.js';
+import { UpstreamError } from '../../fhir/upstream-error.js';
 import { OperationOutcomeError, upstreamFailed } from '../../outcomes.js';
-import { validateOutbound } from '../../profiles/validate.js';
 import type { LedgerEntry } from '../../store/port.js';
 import type { PlannedWrite } from '../plan.js';
-import { buildProvenance, type ProvenanceContext, type ProvenanceSettings, writeKey, writeTagSystem } from '../provenance.js';
-import { idAndVersion, identifierOf, ledgerFor } from './ledger.js';
-
-export interface TransactionProvenance {
-  settings: ProvenanceSettings;
-  contextFor(w: PlannedWrite): ProvenanceContext;
-}
-
-/** The transaction carries the Provenances only when the target can deduplicate them itself. */
-export function provenanceInTransaction(caps: TargetCapabilities): boolean {
-  return caps.can('Provenance', 'create') && (caps.type('Provenance')?.conditionalCreate ?? false) && caps.canSearch('Provenance', '_tag');
-}
-
-interface ProvenanceEntry {
-  write: PlannedWrite;
-  key: string;
-  entry: BundleEntry;
-}
+import { forEachReference } from '../references.js';
+import { type EntryOutcome, writeEntryOutcome } from './entry-outcome.js';
+import { ledgerFor } from './ledger.js';
 
 function writeEntry(w: PlannedWrite): BundleEntry {
   const { resourceType } = w.resource;
@@ -38,106 +28,134 @@ function writeEntry(w: PlannedWrite): BundleEntry {
     : { fullUrl: w.fullUrl, resource: w.resource, request: { method: 'POST', url: resourceType, ifNoneExist: query } };
 }
 
-function provenanceEntries(writes: PlannedWrite[], targetName: string, p?: TransactionProvenance): ProvenanceEntry[] {
-  if (!p) {
-    return [];
-  }
-  const tagSystem = writeTagSystem(p.settings.ns);
-  return writes.map((w) => {
-    const key = writeKey(targetName, { resourceType: w.resource.resourceType, identifier: identifierOf(w), recordVersion: w.recordVersion, contentHash: w.contentHash });
-    // Inside a transaction the target is the write's urn:uuid; the server rewrites it to Type/id.
-    const resource: Provenance = buildProvenance(p.settings, p.contextFor(w), w.fullUrl, key, !w.existing);
-    validateOutbound(resource);
-    return {
-      write: w,
-      key,
-      entry: { resource, request: { method: 'POST', url: 'Provenance', ifNoneExist: `_tag=${encodeURIComponent(tagSystem)}|${key}` } },
-    };
-  });
-}
-
-/** One record's share of a transaction Bundle: its entries, and how to read its ledger entries back. */
+/** One record's share of a transaction Bundle: its writes and their entries, in the same order. */
 export interface TransactionPart {
+  writes: PlannedWrite[];
   entries: BundleEntry[];
   /** The conditional URLs of its entries: two equal conditions cannot share one Bundle. */
   conditions: string[];
-  /** Its ledger entries from the server's id and version of each of its entries, in order. */
-  ledger(located: { id: string; versionId: string }[], now: Date): LedgerEntry[];
 }
 
-/** The entries of one record's writes (and their Provenances, when given) for a transaction Bundle. */
-export function transactionPart(targetName: string, writes: PlannedWrite[], provenance?: TransactionProvenance): TransactionPart {
-  const provs = provenanceEntries(writes, targetName, provenance);
-  const entries = [...writes.map(writeEntry), ...provs.map((p) => p.entry)];
-  const tagSystem = provenance ? writeTagSystem(provenance.settings.ns) : '';
+/** The entries of one record's writes for a transaction Bundle. */
+export function transactionPart(writes: PlannedWrite[]): TransactionPart {
+  const entries = writes.map(writeEntry);
   return {
+    writes,
     entries,
     conditions: entries.map((e) => (e.request?.ifNoneExist ? `${e.request.url}?${e.request.ifNoneExist}` : e.request?.url ?? '')).filter((c) => c.includes('?')),
-    ledger(located, now) {
-      const ledger = writes.map((w, i) => ledgerFor(targetName, w, located[i].id, located[i].versionId, now));
-      provs.forEach((p, n) => {
-        const iv = located[writes.length + n];
-        ledger.push({
-          target: targetName,
-          kind: p.write.mapped.sourceKind,
-          recordId: p.write.mapped.sourceId,
-          resourceType: 'Provenance',
-          identifier: `${tagSystem}|${p.key}`,
-          resourceId: iv.id,
-          versionId: iv.versionId,
-          recordVersion: p.write.recordVersion,
-          mapping: 'provenance',
-          contentHash: p.key,
-          syncedAt: now.toISOString(),
-        });
-      });
-      return ledger;
-    },
   };
 }
 
+/** What one record's part of a transaction came to. */
+export type PartResult =
+  | { ok: true; ledger: LedgerEntry[] }
+  | {
+      ok: false;
+      /** The error of its most decisive refused entry (a park before a pause before a retry). */
+      error: UpstreamError;
+      /**
+       * The entries confirmed on the target whose references inside the Bundle all point at confirmed
+       * entries too: safe to record. A confirmed entry that points at a refused one holds a reference to a
+       * resource that does not exist; it is left out, so the next attempt writes it again (same identifier).
+       */
+      ledger: LedgerEntry[];
+    };
+
+export interface TransactionOutcome {
+  parts: PartResult[];
+  /** Entries refused inside an HTTP 200: the target did not apply the transaction all-or-nothing. */
+  refused: number;
+}
+
 /**
- * Reads a transaction's response: the server id and version of each entry sent, in order. The one place
- * that interprets a transaction-response Bundle (per-entry statuses belong here).
+ * Reads a transaction's response: each entry's own outcome, in order.
  * @throws OperationOutcomeError (502) when the response does not account for every entry.
  */
-export function readTransactionResponse(sentEntries: number, response: Bundle): { id: string; versionId: string }[] {
+export function readTransactionResponse(sent: BundleEntry[], response: Bundle): EntryOutcome[] {
   const entries = response.entry ?? [];
-  if (entries.length !== sentEntries) {
-    throw new OperationOutcomeError(upstreamFailed(502, undefined, `Transaction response has ${entries.length} entries for ${sentEntries} sent`));
+  if (entries.length !== sent.length) {
+    throw new OperationOutcomeError(upstreamFailed(502, undefined, `Transaction response has ${entries.length} entries for ${sent.length} sent`));
   }
-  return entries.map((e, i) => {
-    const iv = idAndVersion({ resource: e.resource, location: e.response?.location, etag: e.response?.etag });
-    if (!iv) {
-      throw new OperationOutcomeError(upstreamFailed(502, undefined, `Transaction response entry ${i} has no resource id or version`));
+  return entries.map((e, i) => writeEntryOutcome(e, sent[i].request));
+}
+
+/** Which refused entry decides a record's fate: one that parks, then a pause, then a retry. */
+function decisive(errors: UpstreamError[]): UpstreamError {
+  const rank = (s: number): number => (s === 403 ? 0 : s === 400 || s === 422 ? 1 : s === 429 ? 2 : s === 409 || s === 412 ? 3 : 4);
+  return [...errors].sort((a, b) => rank(a.status) - rank(b.status))[0];
+}
+
+/** A part's result from its entries' outcomes. */
+function partResult(targetName: string, part: TransactionPart, outcomes: EntryOutcome[], now: Date): PartResult {
+  const failed = new Set<string>();
+  outcomes.forEach((o, i) => !o.ok && failed.add(part.writes[i].fullUrl));
+  const ledger: LedgerEntry[] = [];
+  part.writes.forEach((w, i) => {
+    const o = outcomes[i];
+    let dangling = false;
+    forEachReference(w.resource, (r) => {
+      dangling ||= failed.has(r);
+    });
+    if (o.ok && !dangling) {
+      ledger.push(ledgerFor(targetName, w, o.id, o.versionId, now));
     }
-    return iv;
   });
+  const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+  return errors.length === 0 ? { ok: true, ledger } : { ok: false, error: decisive(errors), ledger };
 }
 
 /**
- * Sends several records' parts as one transaction Bundle (all-or-nothing) and returns each part's
- * ledger entries, in order.
- * @throws OperationOutcomeError (upstreamFailed) when the target refuses or does not answer.
+ * Sends several records' parts as one transaction Bundle and returns each part's result, in order.
+ * @throws OperationOutcomeError (an UpstreamError) when the target refuses the Bundle as a whole or does not answer.
  */
-export async function sendTransactionParts(target: FhirTarget, parts: TransactionPart[]): Promise<LedgerEntry[][]> {
+export async function sendTransactionParts(target: FhirTarget, parts: TransactionPart[]): Promise<TransactionOutcome> {
   // See https://hl7.org/fhir/R4/http.html#transaction
-  const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: parts.flatMap((p) => p.entries) };
-  const located = readTransactionResponse(bundle.entry?.length ?? 0, await target.transaction(bundle));
+  const sent = parts.flatMap((p) => p.entries);
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: sent };
+  const outcomes = readTransactionResponse(sent, await target.transaction(bundle));
   const now = new Date();
   let offset = 0;
-  return parts.map((p) => {
-    const mine = located.slice(offset, offset + p.entries.length);
+  const results = parts.map((p) => {
+    const mine = outcomes.slice(offset, offset + p.entries.length);
     offset += p.entries.length;
-    return p.ledger(mine, now);
+    return partResult(target.name, p, mine, now);
   });
+  return { parts: results, refused: outcomes.filter((o) => !o.ok && o.error.status >= 400 && o.error.status !== 502).length };
 }
 
 /**
- * Sends one record's writes and returns the ledger entries for them (and their Provenances).
- * @throws OperationOutcomeError (upstreamFailed) when the target refuses or does not answer.
+ * Sends one record's writes and returns their ledger entries.
+ * @throws the decisive entry's UpstreamError when an entry was refused, or the target's error.
  */
-export async function sendTransaction(target: FhirTarget, writes: PlannedWrite[], provenance?: TransactionProvenance): Promise<LedgerEntry[]> {
-  const [ledger] = await sendTransactionParts(target, [transactionPart(target.name, writes, provenance)]);
-  return ledger;
+export async function sendTransaction(target: FhirTarget, writes: PlannedWrite[]): Promise<LedgerEntry[]> {
+  const { parts } = await sendTransactionParts(target, [transactionPart(writes)]);
+  const [part] = parts;
+  if (!part.ok) {
+    throw part.error;
+  }
+  return part.ledger;
+}
+
+/**
+ * Whether the target refused a whole transaction as too large for it (Medplum with atomic transactions:
+ * 400 "Transaction requires strict isolation but has too many entries" past 8 entries when any is
+ * conditional; 413 elsewhere). Such a Bundle is sent again in smaller ones, not held against a record.
+ */
+export function refusedAsTooLarge(err: unknown): boolean {
+  if (!(err instanceof UpstreamError) || (err.status !== 400 && err.status !== 413)) {
+    return false;
+  }
+  const texts = (err.outcome.issue ?? []).map((i) => `${i.details?.text ?? ''} ${i.diagnostics ?? ''}`).join(' ');
+  return err.status === 413 || /too many entries|too many (conditional|operations)|strict isolation|too large/i.test(texts);
+}
+
+/**
+ * The largest transaction to try after one of `sent` entries was refused as too large: a number the
+ * target names in its refusal ("at most 8 entries"), else half of what was sent.
+ */
+export function lowerTransactionLimit(err: unknown, sent: number): number {
+  const texts = err instanceof UpstreamError ? (err.outcome.issue ?? []).map((i) => i.details?.text ?? '').join(' ') : '';
+  const named = /(?:at most|maximum(?: of)?|max(?:imum)? is|limit(?: is)?)\s+(\d+)/i.exec(texts);
+  const n = named ? Number(named[1]) : Math.floor(sent / 2);
+  return Math.max(1, Math.min(n, sent - 1));
 }
