@@ -19,6 +19,7 @@ import { createConsentGate } from './consent/gate.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { createTargetAuth, staticTokenSource } from './fhir/auth/index.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
+import type { FhirTarget } from './fhir/port.js';
 import { createEmbeddedFhirServer, getTargetProfile } from './fhir-server/index.js';
 import { createApp } from './http/app.js';
 import { disclosuresRouter } from './http/routes/disclosures.js';
@@ -34,6 +35,18 @@ import type { Store } from './store/port.js';
 import { openStore } from './store/open-store.js';
 import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
+import { IntakeGate } from './http/middleware/intake-gate.js';
+import { clientDisclosuresRouter } from './http/routes/client-disclosures.js';
+import { importJobsListRouter } from './http/routes/import-jobs-list.js';
+import { meRouter } from './http/routes/me.js';
+import { openapiRouter } from './http/routes/openapi.js';
+import { readyzRouter } from './http/routes/readyz.js';
+import { recordDetailRouter } from './http/routes/record-detail.js';
+import { recordsQueryRouter } from './http/routes/records-query.js';
+import { remapRouter } from './http/routes/remap.js';
+import { syncHealthRouter } from './http/routes/sync-health.js';
+import { CapabilityProbe } from './metrics/capability-probe.js';
+import { createServiceMetrics, statusClassOf, type ServiceMetrics } from './metrics/index.js';
 
 export const EMBEDDED_TARGET = 'embedded';
 
@@ -44,8 +57,11 @@ export interface RunningService {
   store: Store;
   worker: SyncWorker;
   logger: Logger;
-  /** The express app (the route-table test walks its router stack). */
+  /** The express app (the OpenAPI test walks its routes). */
   app: Express;
+  metrics: ServiceMetrics;
+  /** Closed by close(): writes answer 503 while the service stops. */
+  intakeGate: IntakeGate;
   close(): Promise<void>;
 }
 
@@ -109,6 +125,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
+  // Operations (issue #13): metrics (the import jobs' progress is read from the store when scraped).
+  const metrics = createServiceMetrics({
+    status: store.status,
+    runningImportJobs: async () => (await Promise.all(intake.jobs.runningIds().map((id) => store.importJobs.getJob(id)))).filter((j) => j !== undefined),
+  });
   const intake = new Intake({
     store,
     targets: [targetName],
@@ -120,7 +141,15 @@ export async function startService(config: Config, options: StartOptions = {}): 
         .then(() => wakeWorker());
     },
     logger,
+    onJobLines: (results) => metrics.intake.observeLines(results),
   });
+  // The intake gate for shutdown, readiness, the console's API.
+  const intakeGate = new IntakeGate();
+  // The sync's FhirTarget needs the listening port, so it is made after the app; these read it then.
+  const targetRef: { current?: FhirTarget } = {};
+  const capabilities = new CapabilityProbe(() => targetRef.current);
+  const consentGate = createConsentGate(store, { timeZone: config.practiceTimeZone });
+  const consoleMapping = { ns: config.identifierNamespace, mrnSystem: config.mrnSystem, includeNonFamilyContactDetails: config.includeNonFamilyContactDetails };
   const app = createApp({
     logger,
     apiTokens,
@@ -147,8 +176,36 @@ export async function startService(config: Config, options: StartOptions = {}): 
       // A replay or retry goes through the worker again (so consent is checked again); wake it at once.
       deadLettersRouter(store, () => wakeWorker()),
       disclosuresRouter(store, config.identifierNamespace),
+      meRouter(),
+      recordsQueryRouter(store),
+      recordDetailRouter({
+        store,
+        mappings,
+        pack: profiles,
+        mappingConfig: consoleMapping,
+        gate: consentGate,
+        target: (name) => (name === targetName ? targetRef.current : undefined),
+      }),
+      remapRouter({ store, mappings, pack: profiles, config: consoleMapping, gate: consentGate, target: targetName }),
+      syncHealthRouter(store, [
+        {
+          name: targetName,
+          url: () => config.fhirBaseUrl ?? `${publicUrl}/fhir`,
+          embedded: !config.fhirBaseUrl,
+          auth: config.fhirBaseUrl ? config.fhirAuth.type : 'internal',
+          token: () => targetAuth?.source.describe?.(),
+          health: metrics.targetHealth,
+          capabilities,
+        },
+      ]),
+      clientDisclosuresRouter(store, config.identifierNamespace),
+      importJobsListRouter(store),
+      openapiRouter(),
     ],
     jwks: targetAuth?.jwks,
+    publicRouters: [readyzRouter(store, intakeGate, capabilities)],
+    metrics,
+    intakeGate,
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -176,7 +233,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
     // Never an API token: the embedded server knows the sync by its internal credential (role fhir-sync).
     auth: targetAuth?.source ?? staticTokenSource(() => syncCredential?.token),
     timeoutMs: config.sync.requestTimeoutMs,
+    onResponse: (r) => {
+      metrics.sync.observeTargetResponse(statusClassOf(r.status), r.operation, r.ms);
+      metrics.targetHealth.observe(r.status, r.retryAfterSeconds);
+    },
   });
+  targetRef.current = target;
   const worker = new SyncWorker({
     store,
     target,
@@ -201,7 +263,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     heldRecheckMs: config.sync.heldRecheckMs,
     maxBundleEntries: config.sync.maxBundleEntries,
     // Consent is checked per participant right before every send (and again on every retry or replay).
-    gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
+    gate: consentGate,
+    metrics: metrics.sync,
   });
   wakeWorker = () => worker.wake();
   // Ask for the target's token now, so a refused credential or a scope that lacks our writes is in the
@@ -228,12 +291,25 @@ export async function startService(config: Config, options: StartOptions = {}): 
     worker,
     logger,
     app,
+    metrics,
+    intakeGate,
     async close() {
-      // Running import jobs stop first (each says how far it committed), then the sync. Sends still in
-      // flight after the grace period are abandoned safely (unknown outcome: the next attempt looks
-      // before writing; leases are released when the store opens again).
+      // Intake first (writes answer 503 + Retry-After; running import jobs stop, each saying how far it
+      // committed), then the sync: sends still in flight after SYNC_SHUTDOWN_GRACE_MS are abandoned safely
+      // (unknown outcome: the next attempt looks before writing; leases are released when the store opens again).
+      intakeGate.close();
       await intake.close();
-      await worker.stop(config.sync.shutdownGraceMs);
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        worker.stop().then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), config.sync.shutdownGraceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) {
+        logger.warn('sends still in flight at shutdown were abandoned; they are retried after the restart', { waitedMs: config.sync.shutdownGraceMs });
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -81,6 +81,46 @@ export const ROUTE_TABLE: readonly RouteRule[] = [
   { methods: ['GET'], path: '/console/assets/*', allow: 'public', what: 'the web console\'s scripts, styles and images (issue #13)' },
   { methods: ['GET'], path: '/api/v1/openapi.json', allow: 'authenticated', what: 'OpenAPI description (issue #13)' },
   { methods: ['GET'], path: '/metrics', allow: OPERATOR, what: 'Prometheus metrics, no identifiers (issue #13)' },
+  { methods: ['GET'], path: '/', allow: 'public', what: 'redirects to the web console (/console/; issue #13)' },
+  { methods: ['GET'], path: '/api/v1/me', allow: 'authenticated', what: 'who the credential is: name, roles, whether answers are masked (issue #13)' },
+
+  // The console's operations API (issue #13). The routes check the same roles again; masking for the
+  // operator is decided by the route itself (console/access.ts), on top of maskFor.
+  {
+    methods: ['GET'],
+    path: '/api/v1/records',
+    allow: ['operator', 'source', 'privacy-officer'],
+    maskFor: OPERATOR,
+    audit: { interaction: 'search', subject: 'operation' },
+    what: 'records listing by state, reason, kind, client (X-Client-MRN header), date; masked for operator (issue #13)',
+  },
+  {
+    methods: ['GET'],
+    path: '/api/v1/records/:collection/:id',
+    allow: ['operator', 'source', 'privacy-officer'],
+    maskFor: OPERATOR,
+    audit: { interaction: 'read', subject: 'record' },
+    what: 'a record in full: source, consent decision, FHIR as mapped and as sent, attempts; masked for operator (issue #13)',
+  },
+  {
+    methods: ['POST'],
+    path: '/api/v1/$remap',
+    allow: ['source', 'operator'],
+    maskFor: OPERATOR,
+    audit: { interaction: 'operation', subject: 'operation' },
+    longRunning: true,
+    what: 'remap dry run over stored records with candidate mappings; nothing queued (issue #13)',
+  },
+  { methods: ['GET'], path: '/api/v1/sync/targets', allow: OPERATOR, what: 'each target: address, auth and token state, CapabilityStatement, health (issue #13)' },
+  { methods: ['GET'], path: '/api/v1/sync/throughput', allow: OPERATOR, what: 'records written and attempts failed per time bucket (issue #13)' },
+  {
+    methods: ['GET'],
+    path: '/api/v1/disclosures',
+    allow: ['privacy-officer'],
+    audit: { interaction: 'search', subject: 'operation' },
+    what: 'accounting of disclosures of one client, the MRN in the X-Client-MRN header (issue #13)',
+  },
+  { methods: ['GET'], path: '/api/v1/import', allow: ['source', 'operator'], what: 'the latest import jobs, counts and states only (issue #13)' },
 
   // The inbound API.
   { methods: ['GET'], path: '/api/v1/sync/status', allow: OPERATOR, what: 'delivery figures per target' },

@@ -38,6 +38,8 @@ export interface FhirTarget {
   /** A batch Bundle: entries succeed or fail one by one, each with its own response. */
   batch(bundle: Bundle): Promise<Bundle>;
   read(resourceType: string, id: string): Promise<Resource>;
+  /** The instance's history Bundle, newest version first (the console's diff between sent versions). Optional: not every target offers it. */
+  history?(resourceType: string, id: string): Promise<Bundle>;
   /** POST Type; with ifNoneExist a conditional create (`If-None-Exist: identifier=…`). */
   create(resource: Resource, options?: { ifNoneExist?: string }): Promise<WriteResult>;
   /** PUT Type/id (resource.id required); with ifMatch (W/"vid") an optimistic-locking update. */

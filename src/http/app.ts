@@ -19,7 +19,12 @@ import { Intake, type IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/port.js';
 import { OperationOutcomeError } from '../outcomes.js';
+import { consoleRouter } from '../console/router.js';
+import type { ServiceMetrics } from '../metrics/index.js';
+import { intakeObserver } from '../metrics/intake-observer.js';
+import { metricsRouter } from '../metrics/router.js';
 import { errorHandler } from './error-handler.js';
+import type { IntakeGate } from './middleware/intake-gate.js';
 import { accessAudit } from './middleware/access-audit.js';
 import { authenticate } from './middleware/auth.js';
 import { closeUnreadBody } from './middleware/close-unread-body.js';
@@ -61,6 +66,12 @@ export interface AppDeps {
   accessAudit?: { log: AccessAuditLog; ns: string; mrnSystem: string };
   /** The route table; default ROUTE_TABLE. */
   routeAccess?: RouteAccess;
+  /** Routes that say nothing about data (/readyz); public in the route table. */
+  publicRouters?: Router[];
+  /** Prometheus metrics: GET /metrics, and the intake's counts. */
+  metrics?: Pick<ServiceMetrics, 'registry' | 'intake'>;
+  /** Closed while the service stops: writes answer 503 with Retry-After. */
+  intakeGate?: IntakeGate;
 }
 
 const DEFAULT_LIMITS: RateLimitSettings = { perCredentialPerMinute: 6000, authFailureLimit: 20, authFailureWindowMs: 15 * 60_000 };
@@ -94,7 +105,23 @@ export function createApp(deps: AppDeps): Express {
   });
   // Public by design (the EHR fetches it without credentials); an empty set unless SMART Backend Services.
   app.use(jwksRouter(deps.jwks ?? { keys: [] }));
+  for (const r of deps.publicRouters ?? []) {
+    app.use(r);
+  }
+  // The console's page and assets (no data in them; its API calls carry the signed-in credential).
+  app.use(consoleRouter());
+  if (deps.metrics) {
+    app.use(metricsRouter(deps.metrics.registry));
+  }
 
+  // Mounted on the app (not inside the API router), so they are no catch-all of /api/v1: they answer
+  // nothing themselves but the shutdown's 503, and only after the route guard admitted the request.
+  if (deps.intakeGate) {
+    app.use('/api/v1', deps.intakeGate.middleware());
+  }
+  if (deps.metrics) {
+    app.use('/api/v1', intakeObserver(deps.metrics.intake));
+  }
   const api = express.Router();
   const intake = Intake.of(deps.intake);
   api.use(importRouter(intake, { lineLimitBytes: deps.bodyLimitBytes, syncLimitBytes: deps.importLimitBytes }));
