@@ -41,6 +41,34 @@ export function mappingInvalid(file: string, problems: Problem[]): OperationOutc
   );
 }
 
+/** A de-identification policy file (deidentify/*.json) that fails its schema or checks at load time. */
+export function deidPolicyInvalid(file: string, problems: Problem[]): OperationOutcome {
+  return outcome(
+    problems.map((p) => issue({ ...p, message: `${file}: ${p.message}` }, 'structure')),
+    'deid-policy-invalid'
+  );
+}
+
+/** The credential lacks a role the request needs; the message names the role. HTTP 403. */
+export function forbiddenRole(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'forbidden', details: { text: message } }], 'forbidden');
+}
+
+/** Request parameters this server does not support (each with its name as expression). HTTP 400. */
+export function notSupported(problems: Problem[]): OperationOutcome {
+  return outcome(problems.map((p) => issue(p, 'not-supported')), 'not-supported');
+}
+
+/** Something named by the request does not exist (a job, a view, a group). HTTP 404. */
+export function notFoundBecause(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'not-found', details: { text: message } }], 'not-found');
+}
+
+/** Too much work queued already; try again later. HTTP 429. */
+export function tooBusy(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'throttled', details: { text: message } }], 'too-busy');
+}
+
 /** A valid input that the mapping could not transform. HTTP 422. */
 export function transformFailed(problems: Problem[]): OperationOutcome {
   return outcome(problems.map((p) => issue(p, 'processing')), 'transform-failed');
@@ -108,6 +136,8 @@ export function httpStatusFor(o: OperationOutcome): number {
       return 401;
     case 'too-large':
       return 413;
+    case 'too-busy':
+      return 429;
     case 'transform-failed':
     case 'output-invalid':
       return 422;

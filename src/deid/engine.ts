@@ -1,0 +1,222 @@
+/**
+ * The de-identifier: one walk over a resource builds its de-identified copy (the input is never changed).
+ *
+ * Each element is governed by the earliest rule (in file order) that selects it or any of its ancestors,
+ * as in Microsoft's anonymization tool: `nodesByType('HumanName').use` keep, listed before
+ * `nodesByType('HumanName')` redact, keeps the name's use and removes the rest. An element no rule governs
+ * stays as it is; elements the FHIR definitions do not know, and `_primitive` extension siblings, are
+ * removed. Objects and arrays left empty are removed.
+ */
+import { evalFhirPath } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import { keyInfo, type KeyInfo } from './element-types.js';
+import { markDynamic, type DynamicMarks } from './locate.js';
+import { applyToPrimitive, REMOVED, type PrimitiveContext } from './primitive.js';
+import { clientIdOf, createPseudonymizer, type Pseudonymizer } from './pseudonyms.js';
+import { chainMatches, type CompiledRule } from './selector.js';
+import type { DeidentifierOptions, Deidentifier, DeidPolicy } from './types.js';
+
+const NONE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Creates the de-identifier of a policy under a key.
+ * @param policy - A policy from loadDeidPolicy.
+ * @param key - The deployment secret DEID_KEY: pseudonyms and date offsets derive from it.
+ * @returns A function from a resource to its de-identified copy, or undefined when the resource's type is
+ *   outside the policy or processing it failed (it is then left out rather than passed on half done).
+ */
+export function createDeidentifier(policy: DeidPolicy, key: string | Buffer, options: DeidentifierOptions = {}): Deidentifier {
+  const pseudonyms = createPseudonymizer(key);
+  const now = options.now ?? (() => new Date());
+  const staticRules = policy.rules.filter((r) => r.chains);
+  const dynamicRules = policy.rules.filter((r) => r.dynamic);
+  const clients = new Map(Object.entries(policy.definition.clients ?? {}));
+  /** Element path -> the earliest static rule selecting it (NONE if none): computed once per path. */
+  const ownRule = new Map<string, number>();
+
+  return (resource: Resource): Resource | undefined => {
+    if (!resource || !policy.resourceTypes.has(resource.resourceType)) {
+      return undefined;
+    }
+    try {
+      const walker = new Walker(resource, {
+        policy,
+        staticRules,
+        ownRule,
+        marks: dynamicMarks(resource, dynamicRules),
+        primitive: {
+          pseudonyms,
+          now,
+          offsetDays: once(() => pseudonyms.offsetDays(clientPseudonym(resource, clients, pseudonyms), policy.dateShiftRangeDays)),
+        },
+      });
+      return walker.run();
+    } catch (err) {
+      // Never the message: it may quote the data.
+      options.onDropped?.({ resourceType: resource.resourceType, reason: err instanceof Error ? err.name : 'error' });
+      return undefined;
+    }
+  };
+}
+
+function dynamicMarks(resource: Resource, rules: CompiledRule[]): DynamicMarks | undefined {
+  let marks: DynamicMarks | undefined;
+  for (const r of rules) {
+    if (r.dynamicTypes && !r.dynamicTypes.has(resource.resourceType)) {
+      continue;
+    }
+    marks ??= new Map();
+    markDynamic(resource, r.dynamic as NonNullable<CompiledRule['dynamic']>, r.index, marks);
+  }
+  return marks;
+}
+
+/** The pseudonym of the resource's client (its Patient), or of the resource itself when it names none. */
+function clientPseudonym(resource: Resource, clients: Map<string, string>, pseudonyms: Pseudonymizer): string {
+  const expression = clients.get(resource.resourceType);
+  const found = expression ? evalFhirPath(expression, resource).find((v): v is string => typeof v === 'string' && v !== '') : undefined;
+  return pseudonyms.hash(found ? clientIdOf(found) : `${resource.resourceType}/${resource.id ?? ''}`);
+}
+
+function once<T>(fn: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = fn();
+      done = true;
+    }
+    return value;
+  };
+}
+
+interface WalkContext {
+  policy: DeidPolicy;
+  staticRules: CompiledRule[];
+  ownRule: Map<string, number>;
+  marks?: DynamicMarks;
+  primitive: PrimitiveContext;
+}
+
+/** One resource's walk: element names and types from the root, kept as stacks for the static matcher. */
+class Walker {
+  private readonly names: string[] = [];
+  private readonly types: string[] = [];
+
+  constructor(
+    private readonly resource: Resource,
+    private readonly ctx: WalkContext
+  ) {}
+
+  run(): Resource {
+    this.names[0] = this.resource.resourceType;
+    this.types[0] = this.resource.resourceType;
+    const out = this.object(this.resource as unknown as Record<string, unknown>, this.resource.resourceType, this.resource.resourceType, 0, NONE);
+    return (out ?? { resourceType: this.resource.resourceType }) as unknown as Resource;
+  }
+
+  /** The copy of an object's kept content, or undefined when nothing is left. */
+  private object(src: Record<string, unknown>, type: string, path: string, depth: number, inherited: number): Record<string, unknown> | undefined {
+    const out: Record<string, unknown> = {};
+    let kept = 0;
+    for (const key of Object.keys(src)) {
+      if (key === 'resourceType') {
+        out.resourceType = src.resourceType;
+        continue;
+      }
+      const info = keyInfo(type, key);
+      if (!info.known) {
+        continue; // `_primitive` siblings and keys FHIR does not define: nothing vouches for them
+      }
+      const value = src[key];
+      if (Array.isArray(value)) {
+        const items: unknown[] = [];
+        for (let i = 0; i < value.length; i++) {
+          const r = this.element(value[i], info, src, key, i, path, depth + 1, inherited);
+          if (r !== REMOVED) {
+            items.push(r);
+          }
+        }
+        if (items.length > 0) {
+          out[key] = items;
+          kept++;
+        }
+      } else {
+        const r = this.element(value, info, src, key, -1, path, depth + 1, inherited);
+        if (r !== REMOVED) {
+          out[key] = r;
+          kept++;
+        }
+      }
+    }
+    return kept > 0 ? out : undefined;
+  }
+
+  private element(value: unknown, info: KeyInfo, parent: object, key: string, index: number, parentPath: string, depth: number, inherited: number): unknown {
+    if (value === null || value === undefined) {
+      return REMOVED;
+    }
+    // A contained resource's type is in the value; its path names it, so rules see the right types.
+    const type = info.type === 'Resource' ? ((value as Resource).resourceType ?? 'Resource') : info.type;
+    const path = info.type === 'Resource' ? `${parentPath}.${key}:${type}` : `${parentPath}.${key}`;
+    this.names[depth] = info.name;
+    this.types[depth] = type;
+    this.names.length = depth + 1;
+    this.types.length = depth + 1;
+
+    let governing = Math.min(inherited, this.staticRuleFor(path, depth));
+    const dynamic = this.ctx.marks?.get(parent)?.get(`${key}#${index}`);
+    if (dynamic !== undefined && dynamic < governing) {
+      governing = dynamic;
+    }
+    const rule = governing === NONE ? undefined : this.ctx.policy.rules[governing].rule;
+
+    if (info.primitive !== (typeof value !== 'object')) {
+      return REMOVED; // a primitive where an object belongs or the reverse: malformed, so fail closed
+    }
+    if (info.primitive) {
+      const isReference = key === 'reference' && this.types[depth - 1] === 'Reference';
+      return applyToPrimitive(rule, value, type, isReference, this.ctx.primitive);
+    }
+    if (rule?.method === 'substitute') {
+      return structuredClone(rule.replaceWith);
+    }
+    return this.object(value as Record<string, unknown>, type, path, depth, governing) ?? REMOVED;
+  }
+
+  private staticRuleFor(path: string, depth: number): number {
+    let found = this.ctx.ownRule.get(path);
+    if (found === undefined) {
+      found = NONE;
+      for (const r of this.ctx.staticRules) {
+        if ((r.chains ?? []).some((c) => chainMatches(c, this.names, this.types, depth))) {
+          found = r.index;
+          break;
+        }
+      }
+      this.ctx.ownRule.set(path, found);
+    }
+    return found;
+  }
+}
+
+/**
+ * The rule governing an element described by its names and types from the root (index 0: the resource
+ * type), for checking a policy against a type definition rather than an instance (the completeness test).
+ * @returns The governing rule (own or inherited from an ancestor), or undefined.
+ */
+export function governingRule(policy: DeidPolicy, names: readonly string[], types: readonly string[]): CompiledRule | undefined {
+  let governing = NONE;
+  for (let depth = 1; depth < names.length; depth++) {
+    for (const r of policy.rules) {
+      if (r.index >= governing) {
+        break;
+      }
+      if (r.chains?.some((c) => chainMatches(c, names, types, depth))) {
+        governing = r.index;
+        break;
+      }
+    }
+  }
+  return governing === NONE ? undefined : policy.rules[governing];
+}

@@ -1,0 +1,62 @@
+/**
+ * Pseudonyms and date-shift offsets from the deployment secret DEID_KEY, with HMAC-SHA-256 (as
+ * Microsoft's anonymization tool's cryptoHash). The same value under the same key always gives the same
+ * pseudonym, so joins work across views, exports and runs; without the key a pseudonym cannot be linked
+ * back to its value, and another key gives unrelated pseudonyms.
+ */
+import { createHmac } from 'node:crypto';
+
+/** Relative or absolute literal reference: `[base/]Type/id[/_history/vid]`. */
+const REFERENCE = /^(?:.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/** Pseudonymization under one key. */
+export interface Pseudonymizer {
+  /** 64 hex characters (fits a FHIR id). */
+  hash(value: string): string;
+  /**
+   * Reference-aware hashing: `Patient/x` (or `https://host/fhir/Patient/x/_history/2`) becomes
+   * `Patient/<hash(x)>[/_history/2]` so it still points at the pseudonymized resource (whose id is
+   * `hash(x)`); a token `system|value` keeps its system; `#contained` stays; anything else is hashed whole.
+   */
+  reference(value: string): string;
+  /** A non-zero whole number of days in [-range, range], fixed for a client pseudonym under this key. */
+  offsetDays(clientPseudonym: string, range: number): number;
+}
+
+/**
+ * Creates the pseudonymizer for a key.
+ * @param key - DEID_KEY (the secret; never logged).
+ */
+export function createPseudonymizer(key: string | Buffer): Pseudonymizer {
+  const secret = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  const hash = (value: string): string => createHmac('sha256', secret).update(value, 'utf8').digest('hex');
+  return {
+    hash,
+    reference(value: string): string {
+      if (value.startsWith('#')) {
+        return value;
+      }
+      const m = REFERENCE.exec(value);
+      if (m) {
+        return `${m[1]}/${hash(m[2])}${m[3] ?? ''}`;
+      }
+      const bar = value.indexOf('|');
+      if (bar > 0 && !value.startsWith('urn:')) {
+        return `${value.slice(0, bar)}|${hash(value.slice(bar + 1))}`;
+      }
+      return hash(value);
+    },
+    offsetDays(clientPseudonym: string, range: number): number {
+      // A separate HMAC input (domain separation), so the offset says nothing about the pseudonym.
+      const n = createHmac('sha256', secret).update(`date-shift\u0000${clientPseudonym}`, 'utf8').digest().readUInt32BE(0);
+      const magnitude = (n % range) + 1;
+      return n & 0x80000000 ? -magnitude : magnitude;
+    },
+  };
+}
+
+/** The id a client reference or id names: `Patient/x`, `https://host/fhir/Patient/x` and `x` all give `x`. */
+export function clientIdOf(value: string): string {
+  const m = REFERENCE.exec(value);
+  return m ? m[2] : value;
+}
