@@ -61,6 +61,18 @@ export interface Config {
   embeddedFhirProfile: ProfileName;
   /** IANA time zone in which consent period dates are read: a date runs 00:00 to 24:00 there. */
   practiceTimeZone: string;
+  /** De-identification of analytics and exports (docs/deidentification.md). */
+  deid: {
+    /** DEID_KEY: the secret behind pseudonyms and date shifts; undefined = generated into DATA_DIR/deid-key. */
+    key?: string;
+    /** DEID_POLICY: which deidentify/<id>.json applies (default safe-harbor). */
+    policy: string;
+  };
+  /** Bulk exports ($export, $viewdefinition-export; docs/exports.md). */
+  exports: {
+    /** EXPORT_RETENTION_HOURS: how long result files are kept after a job ends (at least 24). */
+    retentionHours: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -164,6 +176,14 @@ export function loadConfig(env: Env): Config {
   if (embeddedFhirProfile !== 'full' && fhirBaseUrl) {
     c.problems.push('EMBEDDED_FHIR_PROFILE applies to the embedded FHIR server only; unset it or FHIR_BASE_URL');
   }
+  const deidKey = env.DEID_KEY || undefined;
+  if (deidKey !== undefined && deidKey.length < 32) {
+    c.problems.push('DEID_KEY must be at least 32 characters (a random secret; unset it to have one generated into DATA_DIR/deid-key)');
+  }
+  const deidPolicy = env.DEID_POLICY || 'safe-harbor';
+  if (!/^[a-z][a-z0-9-]*$/.test(deidPolicy)) {
+    c.problems.push(`DEID_POLICY must be the id of a policy in deidentify/ (lower-case letters, digits and '-'; got "${deidPolicy}")`);
+  }
   if (maxBackoffMs < minBackoffMs) {
     c.problems.push('SYNC_MAX_BACKOFF_MS must not be smaller than SYNC_MIN_BACKOFF_MS');
   }
@@ -196,6 +216,8 @@ export function loadConfig(env: Env): Config {
     includeNonFamilyContactDetails: c.bool(env, 'INCLUDE_NON_FAMILY_CONTACT_DETAILS', false),
     embeddedFhirProfile,
     practiceTimeZone: env.PRACTICE_TIME_ZONE || 'UTC',
+    deid: { key: deidKey, policy: deidPolicy },
+    exports: { retentionHours: c.int(env, 'EXPORT_RETENTION_HOURS', 24, 24, 24 * 90) },
   };
   if (!isValidTimeZone(config.practiceTimeZone)) {
     c.problems.push(`PRACTICE_TIME_ZONE must be an IANA time zone such as America/New_York (got "${config.practiceTimeZone}")`);
