@@ -54,11 +54,6 @@ export function forbiddenRole(message: string): OperationOutcome {
   return outcome([{ severity: 'error', code: 'forbidden', details: { text: message } }], 'forbidden');
 }
 
-/** Request parameters this server does not support (each with its name as expression). HTTP 400. */
-export function notSupported(problems: Problem[]): OperationOutcome {
-  return outcome(problems.map((p) => issue(p, 'not-supported')), 'not-supported');
-}
-
 /** Something named by the request does not exist (a job, a view, a group). HTTP 404. */
 export function notFoundBecause(message: string): OperationOutcome {
   return outcome([{ severity: 'error', code: 'not-found', details: { text: message } }], 'not-found');
@@ -67,6 +62,16 @@ export function notFoundBecause(message: string): OperationOutcome {
 /** Too much work queued already; try again later. HTTP 429. */
 export function tooBusy(message: string): OperationOutcome {
   return outcome([{ severity: 'error', code: 'throttled', details: { text: message } }], 'too-busy');
+}
+
+/** An export job that failed (the reason in plain words, no PHI). HTTP 500. */
+export function exportFailed(reason: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'exception', details: { text: reason } }], 'export-failed');
+}
+
+/** A note in an export's error file: something left out, with why (types and counts, never data). */
+export function exportNote(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], text: string): OperationOutcome {
+  return outcome([{ severity, code, details: { text } }]);
 }
 
 /** A valid input that the mapping could not transform. HTTP 422. */
@@ -142,6 +147,7 @@ export function httpStatusFor(o: OperationOutcome): number {
     case 'output-invalid':
       return 422;
     case 'internal-error':
+    case 'export-failed':
       return 500;
     case 'upstream-failed': {
       const status = Number(/upstream-status:(\d+)/.exec(o.issue?.[0]?.diagnostics ?? '')?.[1] ?? 0);

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { resolveApiTokens } from './auth-tokens.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
+import { loadDeidPolicy, resolveDeidKey, type DeidPolicy } from './deid/index.js';
+import { createExports, type Exports, type OnIdentifiedAccess, type ViewExportDeps } from './exports/index.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { createTargetAuth, staticTokenSource } from './fhir/auth/index.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
@@ -36,12 +38,25 @@ export interface RunningService {
   store: Store;
   worker: SyncWorker;
   logger: Logger;
+  /** The de-identification policy (DEID_POLICY) and key (DEID_KEY) for views and exports. */
+  deid: { policy: DeidPolicy; key: string };
+  /** $export and $viewdefinition-export (embedded mode only). */
+  exports?: Exports;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
+  /** The clock of export expiry (tests move it forward). */
+  now?: () => Date;
+  /**
+   * $viewdefinition-export's evaluator and writers. NOT WIRED YET: the analytics track provides them
+   * (src/analytics/); until the lead wires them here, only tests pass them and the operation is absent.
+   */
+  views?: ViewExportDeps;
+  /** Called before every identified export or download. NOT WIRED YET: the lead connects it to the accounting of disclosures and the access audit (issue #10). */
+  onIdentifiedAccess?: OnIdentifiedAccess;
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
@@ -62,6 +77,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
+  // A broken de-identification policy stops the start, like a broken mapping.
+  const deidPolicy = loadDeidPolicy(undefined, config.deid.policy);
+  const deidKey = resolveDeidKey(config.deid.key, config.dataDir);
+  logger.info('de-identification', { policy: deidPolicy.id, keySource: deidKey.source, ...(deidKey.file ? { keyFile: deidKey.file } : {}) });
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
 
   let publicUrl = '';
@@ -74,6 +93,21 @@ export async function startService(config: Config, options: StartOptions = {}): 
         profile: getTargetProfile(config.embeddedFhirProfile),
       });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
+  // Exports read the embedded store; with an external target there is no local copy yet (issue #11 item 2).
+  const exports = embedded
+    ? createExports({
+        dataDir: config.dataDir,
+        fhirDbPath: join(config.dataDir, 'fhir.sqlite'),
+        baseUrl: () => `${publicUrl}/fhir`,
+        policy: deidPolicy,
+        deidKey: deidKey.key,
+        retentionHours: config.exports.retentionHours,
+        logger,
+        now: options.now,
+        views: options.views,
+        onIdentifiedAccess: options.onIdentifiedAccess,
+      })
+    : undefined;
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
@@ -91,6 +125,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
+    fhirOperationRouters: exports ? [exports.router] : [],
     apiRouters: [
       statusRouter(store),
       mapRouter({
@@ -163,12 +198,15 @@ export async function startService(config: Config, options: StartOptions = {}): 
     store,
     worker,
     logger,
+    deid: { policy: deidPolicy, key: deidKey.key },
+    exports,
     async close() {
       await worker.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await exports?.close();
       embedded?.close();
       await store.close();
     },

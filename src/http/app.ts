@@ -23,6 +23,8 @@ export interface AppDeps {
   importLimitBytes: number;
   /** The embedded FHIR server's router, mounted at /fhir; absent when syncing to an external server. */
   fhirRouter?: Router;
+  /** Operation routers mounted at /fhir before the FHIR server ($export and the like), behind the same auth. */
+  fhirOperationRouters?: Router[];
   /** Extra /api/v1 routers (status and the like). */
   apiRouters?: Router[];
   /** Our public signing keys (SMART Backend Services), served at /.well-known/jwks.json without a token. */
@@ -52,8 +54,9 @@ export function createApp(deps: AppDeps): Express {
   }
   api.use(recordsRouter(deps.intake, deps.bodyLimitBytes));
   app.use('/api/v1', auth, api);
-  if (deps.fhirRouter) {
-    app.use('/fhir', auth, deps.fhirRouter);
+  const fhirRoutes = [...(deps.fhirOperationRouters ?? []), ...(deps.fhirRouter ? [deps.fhirRouter] : [])];
+  if (fhirRoutes.length > 0) {
+    app.use('/fhir', auth, ...fhirRoutes);
   }
   app.use((_req, _res, next) => next(new OperationOutcomeError(notFound)));
   app.use(errorHandler(deps.logger));
