@@ -10,7 +10,7 @@ import { createDeidentifier, type DeidPolicy } from '../deid/index.js';
 import { exportNote, type Problem } from '../outcomes.js';
 import { patientCompartmentTypes } from './compartment.js';
 import type { JobOutput, JobRecord } from './job-store.js';
-import type { JobContext, JobRunner } from './jobs.js';
+import { abortable, type JobContext, type JobRunner } from './jobs.js';
 import { NdjsonFile } from './ndjson-file.js';
 import { booleanOf, instantOf, patientIdOf, referenceOf, stringOf, type Param } from './params.js';
 import type { ResourceSource } from './source.js';
@@ -142,7 +142,7 @@ export function bulkRunner(deps: BulkRunnerDeps): JobRunner {
       ctx.progress({ step: type, stepIndex: i + 1, steps: p.types.length, resources });
       let file: NdjsonFile | undefined;
       try {
-        for await (const resource of deps.source.stream({ types: [type], since: p.since, patients: p.patients })) {
+        for await (const resource of abortable(deps.source.stream({ types: [type], since: p.since, patients: p.patients }), ctx.signal)) {
           ctx.signal.throwIfAborted();
           resources++;
           const out = deidentify(resource);

@@ -23,6 +23,36 @@ export interface JobContext {
   progress(p: JobProgress): void;
 }
 
+/**
+ * Wraps a source so that waiting for its next item ends at once when the job is aborted (a cancel must
+ * not wait for a slow read).
+ */
+export async function* abortable<T>(items: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  const iterator = items[Symbol.asyncIterator]();
+  let fail = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    fail = (): void => reject(new Error('aborted'));
+    if (signal.aborted) {
+      fail();
+    } else {
+      signal.addEventListener('abort', fail, { once: true });
+    }
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) {
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', fail);
+    void iterator.return?.();
+  }
+}
+
 /** Does the work of one kind of job and returns its result files. */
 export type JobRunner = (job: JobRecord, ctx: JobContext) => Promise<JobOutput[]>;
 
@@ -51,6 +81,8 @@ export interface JobManagerOptions {
 export type NewJob = Pick<JobRecord, 'kind' | 'owner' | 'identified' | 'request' | 'params'>;
 
 const SAVE_EVERY_MS = 1000;
+/** How long a stop waits for the running job to notice it. */
+const CLOSE_WAIT_MS = 5000;
 
 export class JobManager {
   private readonly now: () => Date;
@@ -132,8 +164,8 @@ export class JobManager {
       this.queue.splice(queuedAt, 1);
     }
     if (this.running?.id === id) {
+      // The runner sees the abort at its next step (its source reads are abortable too); the folder goes now.
       this.running.abort.abort();
-      await this.running.done;
     }
     this.o.store.remove(id);
     this.o.logger.info('export job cancelled', { jobId: id });
@@ -166,7 +198,11 @@ export class JobManager {
     }
     if (this.running) {
       this.running.abort.abort();
-      await this.running.done;
+      await Promise.race([this.running.done, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+      const job = this.running && this.o.store.load(this.running.id);
+      if (job && job.state === 'in-progress') {
+        this.finishFailed(job, 'interrupted: the service stopped while this job ran; kick off the export again');
+      }
     }
     for (const id of this.queue.splice(0)) {
       const job = this.o.store.load(id);
@@ -212,7 +248,7 @@ export class JobManager {
       progress: (p) => {
         job.progress = p;
         const t = Date.now();
-        if (t - lastSave >= SAVE_EVERY_MS) {
+        if (!signal.aborted && t - lastSave >= SAVE_EVERY_MS) {
           lastSave = t;
           this.o.store.save(job);
         }
@@ -235,7 +271,11 @@ export class JobManager {
         : err instanceof OperationOutcomeError
           ? `failed: ${err.outcome.issue?.map((i) => i.details?.text).join('; ')}`
           : 'failed: an internal error stopped the export (the service log has the job id)';
-      this.o.logger.error('export job failed', { jobId: job.id, kind: job.kind, error: err instanceof Error ? err.name : typeof err });
+      if (signal.aborted) {
+        this.o.logger.warn('export job interrupted by the stop', { jobId: job.id, kind: job.kind });
+      } else {
+        this.o.logger.error('export job failed', { jobId: job.id, kind: job.kind, error: err instanceof Error ? err.name : typeof err });
+      }
       this.finishFailed(job, reason);
     }
   }

@@ -11,7 +11,7 @@ import type { Resource, ViewDefinition } from '@medplum/fhirtypes';
 import { createDeidentifier, type DeidPolicy } from '../deid/index.js';
 import type { Problem } from '../outcomes.js';
 import type { JobOutput, JobRecord } from './job-store.js';
-import type { JobContext, JobRunner } from './jobs.js';
+import { abortable, type JobContext, type JobRunner } from './jobs.js';
 import { booleanOf, groupIdOf, instantOf, patientIdOf, referenceOf, stringOf, type Param } from './params.js';
 import type { ResourceSource } from './source.js';
 
@@ -231,7 +231,7 @@ export function viewRunner(deps: ViewRunnerDeps): JobRunner {
       const { name, view } = p.views[i];
       ctx.progress({ step: name, stepIndex: i + 1, steps: p.views.length, resources });
       const input = async function* (): AsyncIterable<Resource> {
-        for await (const r of deps.source.stream({ types: [view.resource as string], since: p.since, patients: p.patients })) {
+        for await (const r of abortable(deps.source.stream({ types: [view.resource as string], since: p.since, patients: p.patients }), ctx.signal)) {
           ctx.signal.throwIfAborted();
           resources++;
           if (resources % 500 === 0) {
