@@ -17,7 +17,7 @@ export interface KeyInfo {
 }
 
 const UNKNOWN = (key: string): KeyInfo => ({ name: key, type: '', primitive: false, known: false });
-const cache = new Map<string, KeyInfo>();
+const cache = new Map<string, Map<string, KeyInfo>>();
 
 /**
  * Describes `key` of an object of FHIR type `parentType`.
@@ -25,11 +25,15 @@ const cache = new Map<string, KeyInfo>();
  * @param key - The JSON key (not `resourceType`, not a `_primitive` sibling).
  */
 export function keyInfo(parentType: string, key: string): KeyInfo {
-  const cacheKey = `${parentType}\u0000${key}`;
-  let info = cache.get(cacheKey);
+  let byKey = cache.get(parentType);
+  if (!byKey) {
+    byKey = new Map();
+    cache.set(parentType, byKey);
+  }
+  let info = byKey.get(key);
   if (!info) {
     info = lookup(parentType, key);
-    cache.set(cacheKey, info);
+    byKey.set(key, info);
   }
   return info;
 }

@@ -7,7 +7,7 @@
  * stays as it is; elements the FHIR definitions do not know, and `_primitive` extension siblings, are
  * removed. Objects and arrays left empty are removed.
  */
-import { evalFhirPath } from '@medplum/core';
+import { evalFhirPath, parseFhirPath, type FhirPathAtom } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { keyInfo, type KeyInfo } from './element-types.js';
 import { markDynamic, type DynamicMarks } from './locate.js';
@@ -30,9 +30,9 @@ export function createDeidentifier(policy: DeidPolicy, key: string | Buffer, opt
   const now = options.now ?? (() => new Date());
   const staticRules = policy.rules.filter((r) => r.chains);
   const dynamicRules = policy.rules.filter((r) => r.dynamic);
-  const clients = new Map(Object.entries(policy.definition.clients ?? {}));
-  /** Element path -> the earliest static rule selecting it (NONE if none): computed once per path. */
-  const ownRule = new Map<string, number>();
+  const clients = new Map(Object.entries(policy.definition.clients ?? {}).map(([type, expression]) => [type, parseFhirPath(expression)]));
+  /** Element paths seen so far, as a tree: what each key is and which static rule selects it, computed once. */
+  const roots = new Map<string, PathNode>();
 
   return (resource: Resource): Resource | undefined => {
     if (!resource || !policy.resourceTypes.has(resource.resourceType)) {
@@ -42,7 +42,7 @@ export function createDeidentifier(policy: DeidPolicy, key: string | Buffer, opt
       const walker = new Walker(resource, {
         policy,
         staticRules,
-        ownRule,
+        roots,
         marks: dynamicMarks(resource, dynamicRules),
         primitive: {
           pseudonyms,
@@ -72,7 +72,7 @@ function dynamicMarks(resource: Resource, rules: CompiledRule[]): DynamicMarks |
 }
 
 /** The pseudonym of the resource's client (its Patient), or of the resource itself when it names none. */
-function clientPseudonym(resource: Resource, clients: Map<string, string>, pseudonyms: Pseudonymizer): string {
+function clientPseudonym(resource: Resource, clients: Map<string, FhirPathAtom>, pseudonyms: Pseudonymizer): string {
   const expression = clients.get(resource.resourceType);
   const found = expression ? evalFhirPath(expression, resource).find((v): v is string => typeof v === 'string' && v !== '') : undefined;
   return pseudonyms.hash(found ? clientIdOf(found) : `${resource.resourceType}/${resource.id ?? ''}`);
@@ -93,9 +93,22 @@ function once<T>(fn: () => T): () => T {
 interface WalkContext {
   policy: DeidPolicy;
   staticRules: CompiledRule[];
-  ownRule: Map<string, number>;
+  roots: Map<string, PathNode>;
   marks?: DynamicMarks;
   primitive: PrimitiveContext;
+}
+
+/**
+ * One element path (`Encounter.participant.individual`): what its key is and the earliest static rule
+ * selecting it. Built on first sight and reused for every later resource, so the walk does one map
+ * lookup per element instead of matching rules.
+ */
+interface PathNode {
+  info: KeyInfo;
+  /** The FHIR type of the value (a contained resource's own type). */
+  type: string;
+  ownRule: number;
+  children: Map<string, PathNode>;
 }
 
 /** One resource's walk: element names and types from the root, kept as stacks for the static matcher. */
@@ -109,14 +122,20 @@ class Walker {
   ) {}
 
   run(): Resource {
-    this.names[0] = this.resource.resourceType;
-    this.types[0] = this.resource.resourceType;
-    const out = this.object(this.resource as unknown as Record<string, unknown>, this.resource.resourceType, this.resource.resourceType, 0, NONE);
-    return (out ?? { resourceType: this.resource.resourceType }) as unknown as Resource;
+    const type = this.resource.resourceType;
+    this.names[0] = type;
+    this.types[0] = type;
+    let root = this.ctx.roots.get(type);
+    if (!root) {
+      root = { info: { name: type, type, primitive: false, known: true }, type, ownRule: NONE, children: new Map() };
+      this.ctx.roots.set(type, root);
+    }
+    const out = this.object(this.resource as unknown as Record<string, unknown>, root, 0, NONE);
+    return (out ?? { resourceType: type }) as unknown as Resource;
   }
 
   /** The copy of an object's kept content, or undefined when nothing is left. */
-  private object(src: Record<string, unknown>, type: string, path: string, depth: number, inherited: number): Record<string, unknown> | undefined {
+  private object(src: Record<string, unknown>, node: PathNode, depth: number, inherited: number): Record<string, unknown> | undefined {
     const out: Record<string, unknown> = {};
     let kept = 0;
     for (const key of Object.keys(src)) {
@@ -124,15 +143,11 @@ class Walker {
         out.resourceType = src.resourceType;
         continue;
       }
-      const info = keyInfo(type, key);
-      if (!info.known) {
-        continue; // `_primitive` siblings and keys FHIR does not define: nothing vouches for them
-      }
       const value = src[key];
       if (Array.isArray(value)) {
         const items: unknown[] = [];
         for (let i = 0; i < value.length; i++) {
-          const r = this.element(value[i], info, src, key, i, path, depth + 1, inherited);
+          const r = this.element(value[i], node, src, key, i, depth + 1, inherited);
           if (r !== REMOVED) {
             items.push(r);
           }
@@ -142,7 +157,7 @@ class Walker {
           kept++;
         }
       } else {
-        const r = this.element(value, info, src, key, -1, path, depth + 1, inherited);
+        const r = this.element(value, node, src, key, -1, depth + 1, inherited);
         if (r !== REMOVED) {
           out[key] = r;
           kept++;
@@ -152,19 +167,17 @@ class Walker {
     return kept > 0 ? out : undefined;
   }
 
-  private element(value: unknown, info: KeyInfo, parent: object, key: string, index: number, parentPath: string, depth: number, inherited: number): unknown {
+  private element(value: unknown, parentNode: PathNode, parent: object, key: string, index: number, depth: number, inherited: number): unknown {
     if (value === null || value === undefined) {
       return REMOVED;
     }
-    // A contained resource's type is in the value; its path names it, so rules see the right types.
-    const type = info.type === 'Resource' ? ((value as Resource).resourceType ?? 'Resource') : info.type;
-    const path = info.type === 'Resource' ? `${parentPath}.${key}:${type}` : `${parentPath}.${key}`;
-    this.names[depth] = info.name;
-    this.types[depth] = type;
-    this.names.length = depth + 1;
-    this.types.length = depth + 1;
-
-    let governing = Math.min(inherited, this.staticRuleFor(path, depth));
+    const node = this.child(parentNode, key, value, depth);
+    if (!node) {
+      return REMOVED; // `_primitive` siblings and keys FHIR does not define: nothing vouches for them
+    }
+    const info = node.info;
+    const type = node.type;
+    let governing = Math.min(inherited, node.ownRule);
     const dynamic = this.ctx.marks?.get(parent)?.get(`${key}#${index}`);
     if (dynamic !== undefined && dynamic < governing) {
       governing = dynamic;
@@ -175,28 +188,43 @@ class Walker {
       return REMOVED; // a primitive where an object belongs or the reverse: malformed, so fail closed
     }
     if (info.primitive) {
-      const isReference = key === 'reference' && this.types[depth - 1] === 'Reference';
+      const isReference = key === 'reference' && parentNode.type === 'Reference';
       return applyToPrimitive(rule, value, type, isReference, this.ctx.primitive);
     }
     if (rule?.method === 'substitute') {
       return structuredClone(rule.replaceWith);
     }
-    return this.object(value as Record<string, unknown>, type, path, depth, governing) ?? REMOVED;
+    this.names[depth] = info.name;
+    this.types[depth] = type;
+    return this.object(value as Record<string, unknown>, node, depth, governing) ?? REMOVED;
   }
 
-  private staticRuleFor(path: string, depth: number): number {
-    let found = this.ctx.ownRule.get(path);
-    if (found === undefined) {
-      found = NONE;
+  /** The path node of `key` below `parentNode` (created and matched against the static rules on first sight). */
+  private child(parentNode: PathNode, key: string, value: unknown, depth: number): PathNode | undefined {
+    // A contained resource's type is in the value; its node is per type, so rules see the right types.
+    const containedType = typeof value === 'object' && (value as Resource).resourceType;
+    const mapKey = containedType ? `${key}:${containedType}` : key;
+    let node = parentNode.children.get(mapKey);
+    if (node === undefined) {
+      const info = keyInfo(parentNode.type, key);
+      if (!info.known) {
+        parentNode.children.set(mapKey, (node = { info, type: '', ownRule: NONE, children: new Map() }));
+        return undefined;
+      }
+      const type = info.type === 'Resource' ? (containedType || 'Resource') : info.type;
+      this.names[depth] = info.name;
+      this.types[depth] = type;
+      let ownRule = NONE;
       for (const r of this.ctx.staticRules) {
         if ((r.chains ?? []).some((c) => chainMatches(c, this.names, this.types, depth))) {
-          found = r.index;
+          ownRule = r.index;
           break;
         }
       }
-      this.ctx.ownRule.set(path, found);
+      node = { info, type, ownRule, children: new Map() };
+      parentNode.children.set(mapKey, node);
     }
-    return found;
+    return node.info.known ? node : undefined;
   }
 }
 

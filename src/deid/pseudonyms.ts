@@ -9,6 +9,8 @@ import { createHmac } from 'node:crypto';
 /** Relative or absolute literal reference: `[base/]Type/id[/_history/vid]`. */
 const REFERENCE = /^(?:.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
+const MEMO_SIZE = 10_000;
+
 /** Pseudonymization under one key. */
 export interface Pseudonymizer {
   /** 64 hex characters (fits a FHIR id). */
@@ -29,7 +31,19 @@ export interface Pseudonymizer {
  */
 export function createPseudonymizer(key: string | Buffer): Pseudonymizer {
   const secret = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-  const hash = (value: string): string => createHmac('sha256', secret).update(value, 'utf8').digest('hex');
+  // The same values recur (a client's id in all its resources, systems, practitioners): remember recent ones.
+  const memo = new Map<string, string>();
+  const hash = (value: string): string => {
+    let h = memo.get(value);
+    if (h === undefined) {
+      h = createHmac('sha256', secret).update(value, 'utf8').digest('hex');
+      if (memo.size >= MEMO_SIZE) {
+        memo.clear();
+      }
+      memo.set(value, h);
+    }
+    return h;
+  };
   return {
     hash,
     reference(value: string): string {

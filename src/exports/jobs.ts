@@ -29,26 +29,36 @@ export interface JobContext {
  */
 export async function* abortable<T>(items: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
   const iterator = items[Symbol.asyncIterator]();
-  let fail = (): void => undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    fail = (): void => reject(new Error('aborted'));
-    if (signal.aborted) {
-      fail();
-    } else {
-      signal.addEventListener('abort', fail, { once: true });
-    }
-  });
-  aborted.catch(() => undefined);
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
-      if (next.done) {
+  // A listener per read, removed when the read settles: racing every read against one long-lived abort
+  // promise would keep every result reachable from it (a leak of every resource exported).
+  const next = (): Promise<IteratorResult<T>> =>
+    new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(new Error('aborted'));
+      if (signal.aborted) {
+        onAbort();
         return;
       }
-      yield next.value;
+      signal.addEventListener('abort', onAbort, { once: true });
+      iterator.next().then(
+        (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        }
+      );
+    });
+  try {
+    for (;;) {
+      const r = await next();
+      if (r.done) {
+        return;
+      }
+      yield r.value;
     }
   } finally {
-    signal.removeEventListener('abort', fail);
     void iterator.return?.();
   }
 }
