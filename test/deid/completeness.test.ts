@@ -12,7 +12,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { governingRule, loadDeidPolicy, type DeidPolicy } from '../../src/deid/index.js';
+import { governingRule, loadDeidPolicies, type DeidPolicy } from '../../src/deid/index.js';
 import { elementsOf } from '../../src/deid/element-types.js';
 import { projectRoot } from '../../src/paths.js';
 import { policyFrom } from './helpers.js';
@@ -120,8 +120,7 @@ function mappedTypes(): Set<string> {
   return types;
 }
 
-describe('completeness of the Safe Harbor policy', () => {
-  const policy = loadDeidPolicy();
+describe.each(loadDeidPolicies().map((p) => [p.id, p] as const))('completeness of the shipped policy %s', (_id, policy) => {
   const result = check(policy);
 
   test('covers every type we hold: the profiles, what the mappings emit, the Patients and Practitioners referenced, Provenance and AuditEvent', () => {
@@ -142,27 +141,27 @@ describe('completeness of the Safe Harbor policy', () => {
     const unchecked = paths.filter((p) => p.path.includes('.') && !result.visited.has(p.path) && !sealed.test(p.path));
     expect(unchecked).toEqual([]);
   });
+});
 
-  test('the check can see: a policy without the name, free-text and date rules is reported element by element', () => {
-    const weak = policyFrom({
-      id: 'weak',
-      resourceTypes: ['RelatedPerson'],
-      fhirPathRules: [
-        { path: 'Resource.id', method: 'cryptoHash' },
-        { path: "nodesByType('Extension') | DomainResource.contained", method: 'redact' },
-        { path: "nodesByType('HumanName').family", method: 'keep' },
-        { path: "nodesByType('Identifier').value", method: 'keep' },
-        { path: 'RelatedPerson.birthDate', method: 'keep' },
-      ],
-    });
-    const { findings } = check(weak);
-    const at = (path: string): string[] => findings.filter((f) => f.path === path).map((f) => f.problem);
-    expect(at('RelatedPerson.name.given')).toEqual(['may hold PHI and has no rule']);
-    expect(at('RelatedPerson.name.family')[0]).toMatch(/keeping a string is allowed only for terminology/);
-    expect(at('RelatedPerson.identifier.value')).toEqual(expect.arrayContaining([expect.stringMatching(/identifier values must be pseudonymized/)]));
-    expect(at('RelatedPerson.birthDate')).toEqual(['a date must be shifted, generalized or redacted, not kept']);
-    expect(at('RelatedPerson.patient.reference')).toEqual(expect.arrayContaining([expect.stringMatching(/references must be pseudonymized/)]));
-    expect(at('RelatedPerson.photo.data')).toEqual(['may hold PHI and has no rule']);
-    expect(at('RelatedPerson.text.div')).toEqual(['may hold PHI and has no rule']);
+test('the check can see: a policy without the name, free-text and date rules is reported element by element', () => {
+  const weak = policyFrom({
+    id: 'weak',
+    resourceTypes: ['RelatedPerson'],
+    fhirPathRules: [
+      { path: 'Resource.id', method: 'cryptoHash' },
+      { path: "nodesByType('Extension') | DomainResource.contained", method: 'redact' },
+      { path: "nodesByType('HumanName').family", method: 'keep' },
+      { path: "nodesByType('Identifier').value", method: 'keep' },
+      { path: 'RelatedPerson.birthDate', method: 'keep' },
+    ],
   });
+  const { findings } = check(weak);
+  const at = (path: string): string[] => findings.filter((f) => f.path === path).map((f) => f.problem);
+  expect(at('RelatedPerson.name.given')).toEqual(['may hold PHI and has no rule']);
+  expect(at('RelatedPerson.name.family')[0]).toMatch(/keeping a string is allowed only for terminology/);
+  expect(at('RelatedPerson.identifier.value')).toEqual(expect.arrayContaining([expect.stringMatching(/identifier values must be pseudonymized/)]));
+  expect(at('RelatedPerson.birthDate')).toEqual(['a date must be shifted, generalized or redacted, not kept']);
+  expect(at('RelatedPerson.patient.reference')).toEqual(expect.arrayContaining([expect.stringMatching(/references must be pseudonymized/)]));
+  expect(at('RelatedPerson.photo.data')).toEqual(['may hold PHI and has no rule']);
+  expect(at('RelatedPerson.text.div')).toEqual(['may hold PHI and has no rule']);
 });

@@ -64,3 +64,11 @@ describe('pseudonyms and date shifts', () => {
     expect([...offsets].some((o) => o < 0) && [...offsets].some((o) => o > 0)).toBe(true);
   });
 });
+
+test('the strict policy keeps only years and removes identifier values, while ids still join', () => {
+  const strict = createDeidentifier(loadDeidPolicy(undefined, 'safe-harbor-strict'), KEY) as (r: Resource) => any;
+  const enc = strict({ ...encounter('e-1', 'p-1', '2026-02-01'), identifier: [{ system: 'urn:s', value: 's-1' }] } as Resource);
+  expect(enc.period).toEqual({ start: '2026', end: '2026' });
+  expect(enc.identifier).toEqual([{ system: 'urn:s' }]);
+  expect(enc.subject.reference).toBe(`Patient/${strict(patient('p-1')).id}`);
+});
