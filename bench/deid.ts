@@ -10,8 +10,8 @@
  *
  * Resources are generated one at a time from realistic shapes of what the sync writes (Encounter,
  * RelatedPerson, DocumentReference with a note, Consent, Provenance, Patient), one client per 20
- * resources. Prints resources/s, the deid/clone time ratio, each phase's peak RSS (maxRSS from the OS)
- * and the load average beside each line.
+ * resources. Prints resources per wall-clock second and per CPU second (the second holds up on a busy
+ * machine), the CPU ratio deid/clone, each phase's peak RSS (maxRSS from the OS) and the load average.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -137,12 +137,25 @@ function resource(i: number): Resource {
   }
 }
 
-function timeIt(n: number, fn: (r: Resource) => unknown): number {
+interface Timing {
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** CPU seconds of this process (user + system): what the work costs, whatever else runs on the machine. */
+  cpuSeconds: number;
+}
+
+async function timed(fn: () => unknown | Promise<unknown>): Promise<Timing> {
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
+  await fn();
+  const used = process.cpuUsage(cpu);
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+function each(n: number, fn: (r: Resource) => unknown): void {
   for (let i = 0; i < n; i++) {
     fn(resource(i));
   }
-  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 function prepare(n: number, dbPath: string): void {
@@ -157,39 +170,43 @@ function prepare(n: number, dbPath: string): void {
   db.close();
 }
 
-async function exportPipeline(dbPath: string, jobDir: string): Promise<{ seconds: number; written: number }> {
+async function exportPipeline(dbPath: string, jobDir: string): Promise<Timing & { written: number }> {
   const policy = loadDeidPolicy();
   const source = new EmbeddedSource(dbPath);
   mkdirSync(jobDir, { mode: 0o700 });
   const job = { id: 'bench', kind: 'bulk', state: 'in-progress', owner: 'bench', identified: false, request: '', createdAt: '', params: { level: 'system', types: [...TYPES], identified: false }, outputs: [] } as unknown as JobRecord;
-  const started = process.hrtime.bigint();
-  const outputs = await bulkRunner({ source, policy, deidKey: KEY })(job, { signal: new AbortController().signal, dir: jobDir, progress: () => undefined });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  let written = 0;
+  const timing = await timed(async () => {
+    const outputs = await bulkRunner({ source, policy, deidKey: KEY })(job, { signal: new AbortController().signal, dir: jobDir, progress: () => undefined });
+    written = outputs.reduce((s, o) => s + o.count, 0);
+  });
   source.close();
-  return { seconds, written: outputs.reduce((s, o) => s + o.count, 0) };
+  return { ...timing, written };
 }
 
 /** One phase, in this (child) process; prints its result as JSON. */
 async function phase(name: string, n: number, dir: string): Promise<void> {
-  let result: { seconds: number; written?: number };
+  let result: Timing & { written?: number };
   if (name === 'clone') {
-    result = { seconds: timeIt(n, (r) => JSON.parse(JSON.stringify(r))) };
+    result = await timed(() => each(n, (r) => JSON.parse(JSON.stringify(r))));
   } else if (name === 'deid') {
     const deidentify = createDeidentifier(loadDeidPolicy(), KEY);
-    timeIt(2000, deidentify); // warm up the element-path tree and the JIT
-    result = { seconds: timeIt(n, deidentify) };
+    each(2000, deidentify); // warm up the element-path tree and the JIT
+    result = await timed(() => each(n, deidentify));
   } else if (name === 'prepare') {
     prepare(n, join(dir, 'fhir.sqlite'));
-    result = { seconds: 0 };
+    result = { seconds: 0, cpuSeconds: 0 };
   } else {
     result = await exportPipeline(join(dir, 'fhir.sqlite'), join(dir, 'job'));
   }
   process.stdout.write(JSON.stringify({ ...result, maxRssMb: maxRssMb() }));
 }
 
-function child(name: string, n: number, dir: string): { seconds: number; written?: number; maxRssMb: number } {
+type PhaseResult = Timing & { written?: number; maxRssMb: number };
+
+function child(name: string, n: number, dir: string): PhaseResult {
   const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, '--n', String(n), '--dir', dir], { encoding: 'utf8' });
-  return JSON.parse(out) as { seconds: number; written?: number; maxRssMb: number };
+  return JSON.parse(out) as PhaseResult;
 }
 
 async function main(): Promise<void> {
@@ -210,11 +227,11 @@ async function main(): Promise<void> {
       const deid = child('deid', n, dir);
       child('prepare', n, dir);
       const exported = child('export', n, dir);
-      const rate = (s: number): string => `${Math.round(n / s).toLocaleString('en-US')}/s`;
+      const rate = (s: number): string => Math.round(n / s).toLocaleString('en-US');
+      const fig = (t: PhaseResult): string => `${rate(t.seconds)}/s wall, ${rate(t.cpuSeconds)}/CPU-s, peak RSS ${t.maxRssMb} MB`;
       console.log(
-        `n=${n.toLocaleString('en-US')}: clone ${rate(clone.seconds)} (peak RSS ${clone.maxRssMb} MB) | ` +
-          `deid ${rate(deid.seconds)} (peak RSS ${deid.maxRssMb} MB; deid/clone time ${(deid.seconds / clone.seconds).toFixed(1)}x) | ` +
-          `export pipeline ${rate(exported.seconds)} (${exported.written} written, peak RSS ${exported.maxRssMb} MB) | load average ${load()}`
+        `n=${n.toLocaleString('en-US')} | clone ${fig(clone)} | deid ${fig(deid)} (CPU deid/clone ${(deid.cpuSeconds / clone.cpuSeconds).toFixed(1)}x) | ` +
+          `export pipeline ${fig(exported)}, ${exported.written} written | load average ${load()}`
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

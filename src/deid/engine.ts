@@ -7,9 +7,10 @@
  * stays as it is; elements the FHIR definitions do not know, and `_primitive` extension siblings, are
  * removed. Objects and arrays left empty are removed.
  */
-import { evalFhirPath, parseFhirPath, type FhirPathAtom } from '@medplum/core';
+import { evalFhirPath, parseFhirPath } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { keyInfo, type KeyInfo } from './element-types.js';
+import { follow, MANY, memberPath } from './follow.js';
 import { markDynamic, type DynamicMarks } from './locate.js';
 import { applyToPrimitive, REMOVED, type PrimitiveContext } from './primitive.js';
 import { clientIdOf, createPseudonymizer, type Pseudonymizer } from './pseudonyms.js';
@@ -30,7 +31,7 @@ export function createDeidentifier(policy: DeidPolicy, key: string | Buffer, opt
   const now = options.now ?? (() => new Date());
   const staticRules = policy.rules.filter((r) => r.chains);
   const dynamicRules = policy.rules.filter((r) => r.dynamic);
-  const clients = new Map(Object.entries(policy.definition.clients ?? {}).map(([type, expression]) => [type, parseFhirPath(expression)]));
+  const clients = new Map(Object.entries(policy.definition.clients ?? {}).map(([type, expression]) => [type, clientFinder(type, expression)]));
   /** Element paths seen so far, as a tree: what each key is and which static rule selects it, computed once. */
   const roots = new Map<string, PathNode>();
 
@@ -71,10 +72,26 @@ function dynamicMarks(resource: Resource, rules: CompiledRule[]): DynamicMarks |
   return marks;
 }
 
+/** Finds the client reference or id in a resource: natively for a plain path, else with FHIRPath. */
+function clientFinder(type: string, expression: string): (r: Resource) => string | undefined {
+  const atom = parseFhirPath(expression);
+  const path = memberPath(atom.child);
+  const native = path && path[0] === type ? path.slice(1) : undefined;
+  const byFhirPath = (r: Resource): string | undefined => evalFhirPath(atom, r).find((v): v is string => typeof v === 'string' && v !== '');
+  return (r) => {
+    if (native) {
+      const found = follow(r, native);
+      if (found !== MANY) {
+        return typeof found === 'string' && found !== '' ? found : undefined;
+      }
+    }
+    return byFhirPath(r);
+  };
+}
+
 /** The pseudonym of the resource's client (its Patient), or of the resource itself when it names none. */
-function clientPseudonym(resource: Resource, clients: Map<string, FhirPathAtom>, pseudonyms: Pseudonymizer): string {
-  const expression = clients.get(resource.resourceType);
-  const found = expression ? evalFhirPath(expression, resource).find((v): v is string => typeof v === 'string' && v !== '') : undefined;
+function clientPseudonym(resource: Resource, clients: Map<string, (r: Resource) => string | undefined>, pseudonyms: Pseudonymizer): string {
+  const found = clients.get(resource.resourceType)?.(resource);
   return pseudonyms.hash(found ? clientIdOf(found) : `${resource.resourceType}/${resource.id ?? ''}`);
 }
 
