@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { createDeidentifier, loadDeidPolicy } from '../src/deid/index.js';
 import { bulkRunner } from '../src/exports/bulk-export.js';
@@ -45,7 +45,7 @@ const maxRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024)
 const pad = (n: number): string => String(n).padStart(2, '0');
 
 /** The i-th synthetic resource (deterministic). */
-function resource(i: number): Resource {
+export function resource(i: number): Resource {
   const type = TYPES[i % TYPES.length];
   const client = `pat-${Math.floor(i / 20)}`;
   const day = `2026-${pad(1 + (i % 12))}-${pad(1 + (i % 28))}`;
@@ -239,7 +239,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -64,7 +64,7 @@ export function createPseudonymizer(key: string | Buffer): Pseudonymizer {
     },
     offsetDays(clientPseudonym: string, range: number): number {
       // A separate HMAC input (domain separation), so the offset says nothing about the pseudonym.
-      const n = createHmac('sha256', secret).update(`date-shift\u0000${clientPseudonym}`, 'utf8').digest().readUInt32BE(0);
+      const n = Number.parseInt(hmac(`date-shift\u0000${clientPseudonym}`).slice(0, 8), 16);
       const magnitude = (n % range) + 1;
       return n & 0x80000000 ? -magnitude : magnitude;
     },

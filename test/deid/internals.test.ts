@@ -19,7 +19,7 @@ test('the one-shot HMAC-SHA-256 equals createHmac for short, long, non-ASCII val
 });
 
 test('where() decided natively agrees with FHIRPath: plain values, repeats, choice elements', () => {
-  const observation = {
+  const observation: any = {
     resourceType: 'Observation',
     status: 'final',
     code: { coding: [{ system: 'urn:a', code: '1' }, { system: 'urn:b', code: '2' }] },
@@ -27,8 +27,8 @@ test('where() decided natively agrees with FHIRPath: plain values, repeats, choi
       { code: { text: 'a' }, valueString: 'secret' },
       { code: { text: 'b' }, valueString: 'public' },
     ],
-  } as unknown as Resource;
-  const run = (path: string): any => createDeidentifier(policyFrom({ fhirPathRules: [{ path, method: 'redact' }] }), KEY)(observation);
+  };
+  const run = (path: string): any => createDeidentifier(policyFrom({ fhirPathRules: [{ path, method: 'redact' }] }), KEY)(observation as Resource);
   // A choice element (value -> valueString): handed to FHIRPath, which resolves it.
   expect(run("Observation.component.where(value = 'secret')").component).toEqual([{ code: { text: 'b' }, valueString: 'public' }]);
   // A repeating step (two codings): FHIRPath's collection semantics decide.
