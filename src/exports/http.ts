@@ -48,6 +48,7 @@ export function exportRoutes(deps: ExportRoutesDeps): express.Router {
   const statusUrl = (id: string): string => `${deps.baseUrl()}/_export/${id}`;
 
   const bulkKickOff = (level: ExportLevel) => async (req: Request, res: Response) => {
+    refuse(res, false); // roles first: a caller who may not export learns nothing from parameter checks
     const problems: Problem[] = [];
     const params = gatherParams(req, problems);
     requireAsync(req, problems);
@@ -71,6 +72,7 @@ export function exportRoutes(deps: ExportRoutesDeps): express.Router {
 
   const viewKickOff = async (req: Request, res: Response): Promise<void> => {
     const views = deps.views as ViewExportDeps;
+    refuse(res, false);
     const problems: Problem[] = [];
     const params = gatherParams(req, problems);
     requireAsync(req, problems);
@@ -175,8 +177,10 @@ export function exportRoutes(deps: ExportRoutesDeps): express.Router {
       throw new OperationOutcomeError(notFoundBecause('no such file in this export'));
     }
     if (job.identified) {
-      const p = job.params as { patients?: string[] };
-      await deps.onIdentifiedAccess?.({ who: principalOf(res.locals)?.name ?? 'anonymous', action: 'download', types: [output.name], ...(p.patients ? { patients: p.patients } : {}), jobId: job.id });
+      const p = job.params as { patients?: string[]; views?: ViewExportParams['views'] };
+      // A view's file holds rows of the view's resource type; a bulk file is named after its type.
+      const type = p.views ? String(p.views.find((v) => v.name === output.name)?.view.resource ?? output.name) : output.name;
+      await deps.onIdentifiedAccess?.({ who: principalOf(res.locals)?.name ?? 'anonymous', action: 'download', types: [type], ...(p.patients ? { patients: p.patients } : {}), jobId: job.id });
     }
     const format = job.kind === 'view' ? deps.views?.formats[(job.params as unknown as ViewExportParams).format] : undefined;
     res.status(200).type(format?.contentType ?? NDJSON);

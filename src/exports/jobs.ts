@@ -178,6 +178,9 @@ export class JobManager {
       this.running.abort.abort();
     }
     this.o.store.remove(id);
+    if (this.running?.id !== id) {
+      this.cancelled.delete(id); // a running job's runner still needs to see it (run() clears it)
+    }
     this.o.logger.info('export job cancelled', { jobId: id });
     return true;
   }
@@ -273,8 +276,8 @@ export class JobManager {
       this.o.store.save(job);
       this.o.logger.info('export job completed', { jobId: job.id, kind: job.kind, files: outputs.length, resources: job.progress?.resources ?? 0 });
     } catch (err) {
-      if (this.cancelled.has(job.id)) {
-        return; // cancel() deletes the folder
+      if (this.cancelled.delete(job.id)) {
+        return; // cancel() deleted the folder
       }
       const reason = signal.aborted
         ? 'interrupted: the service stopped while this job ran; kick off the export again'
