@@ -1,0 +1,162 @@
+/**
+ * FHIRPath for ViewDefinitions: @medplum/core's parser and function table, plus the functions the
+ * SQL-on-FHIR v2 specification requires that medplum 4.5 lacks (lowBoundary, highBoundary).
+ *
+ * We build our own parser from medplum's `initFhirPathParserBuilder()` and replace two parselets:
+ * a call to one of our functions becomes our atom (every other call stays medplum's FunctionAtom),
+ * and a symbol becomes FastSymbolAtom (medplum's member access with a per-type plan cache).
+ * Everything else (operators, equality, medplum's ~90 functions) is medplum's.
+ */
+import {
+  FhirPathAtom,
+  FunctionAtom,
+  initFhirPathParserBuilder,
+  SymbolAtom,
+  Tokenizer,
+  type Atom,
+  type AtomContext,
+  type TypedValue,
+} from '@medplum/core';
+import { highBoundary, lowBoundary } from './boundary.js';
+import { FastSymbolAtom } from './fast-symbol.js';
+
+/** A function of ours: same calling convention as medplum's table (arguments unevaluated). */
+type ExtraFunction = (context: AtomContext, input: TypedValue[], ...args: Atom[]) => TypedValue[];
+
+// A Map, not an object literal: `toString` and friends must not resolve to Object.prototype.
+const EXTRA_FUNCTIONS = new Map<string, ExtraFunction>([
+  ['lowBoundary', (_ctx, input) => input.flatMap((v) => lowBoundary(v))],
+  ['highBoundary', (_ctx, input) => input.flatMap((v) => highBoundary(v))],
+]);
+
+/** A call to one of EXTRA_FUNCTIONS. */
+class ExtraFunctionAtom implements Atom {
+  constructor(
+    readonly name: string,
+    readonly args: Atom[],
+    private readonly impl: ExtraFunction
+  ) {}
+
+  eval(context: AtomContext, input: TypedValue[]): TypedValue[] {
+    return this.impl(context, input, ...this.args);
+  }
+
+  toString(): string {
+    return `${this.name}(${this.args.map((a) => a.toString()).join(', ')})`;
+  }
+}
+
+// medplum's OperatorPrecedence.FunctionCall (parse.ts): binds tightest.
+const FUNCTION_CALL_PRECEDENCE = 0;
+
+const parserBuilder = initFhirPathParserBuilder()
+  // Member access and variables: our cached-plan subclass of medplum's SymbolAtom (fast-symbol.ts).
+  .registerPrefix('Symbol', { parse: (_, token) => new FastSymbolAtom(token.value) })
+  .registerInfix('(', {
+  precedence: FUNCTION_CALL_PRECEDENCE,
+  parse(parser, left) {
+    if (!(left instanceof SymbolAtom)) {
+      throw new Error('Unexpected parentheses');
+    }
+    const args: Atom[] = [];
+    while (!parser.match(')')) {
+      if (!parser.hasMore()) {
+        throw new Error(`Parse error: unclosed call of ${left.name}()`);
+      }
+      args.push(parser.consumeAndParse());
+      parser.match(',');
+    }
+    const extra = EXTRA_FUNCTIONS.get(left.name);
+    return extra ? new ExtraFunctionAtom(left.name, args, extra) : new FunctionAtom(left.name, args);
+  },
+});
+
+// The FHIRPath keywords and multi-character operators, as medplum's fhirpath/tokenize.ts.
+const KEYWORDS = ['true', 'false'];
+const OPERATORS = ['!=', '!~', '<=', '>=', '{}', '->'];
+
+/**
+ * Parses a FHIRPath expression.
+ * @param expression - The expression text.
+ * @returns The parsed expression (evaluate with `.eval({ variables }, input)`).
+ * @throws Error with a parse message when the expression is not FHIRPath.
+ */
+export function parseViewPath(expression: string): FhirPathAtom {
+  const tokens = new Tokenizer(expression, KEYWORDS, OPERATORS).tokenize();
+  const parser = parserBuilder.construct(tokens);
+  const atom = parser.consumeAndParse();
+  if (parser.hasMore()) {
+    throw new Error(`Parse error: unexpected "${parser.peek()?.value ?? ''}"`);
+  }
+  return new ViewPathAtom(expression, atom);
+}
+
+/**
+ * medplum's FhirPathAtom (the expression root: each input element is evaluated with itself as
+ * `$this`), without the intermediate arrays for the usual single input.
+ */
+class ViewPathAtom extends FhirPathAtom {
+  override eval(context: AtomContext, input: TypedValue[]): TypedValue[] {
+    try {
+      if (input.length === 1) {
+        return this.child.eval({ parent: context, variables: { $this: input[0] } }, input);
+      }
+      if (input.length === 0) {
+        return this.child.eval(context, input);
+      }
+      const result: TypedValue[] = [];
+      for (const e of input) {
+        for (const r of this.child.eval({ parent: context, variables: { $this: e } }, [e])) {
+          result.push(r);
+        }
+      }
+      return result;
+    } catch (error) {
+      throw new Error(`FhirPathError on "${this.original}": ${String(error)}`, { cause: error });
+    }
+  }
+}
+
+/** Every atom in a parsed expression, depth first (for static checks: variables, function names). */
+export function* atomsOf(atom: Atom): Generator<Atom> {
+  yield atom;
+  for (const value of Object.values(atom)) {
+    if (Array.isArray(value)) {
+      for (const v of value) {
+        if (isAtom(v)) {
+          yield* atomsOf(v);
+        }
+      }
+    } else if (isAtom(value)) {
+      yield* atomsOf(value);
+    }
+  }
+}
+
+function isAtom(v: unknown): v is Atom {
+  return typeof v === 'object' && v !== null && typeof (v as Atom).eval === 'function';
+}
+
+const knownFunctions = new Map<string, boolean>();
+
+/**
+ * Whether a function name is known to the evaluator (ours or medplum's table). medplum does not export
+ * its table; its FunctionAtom looks the name up before touching its arguments, so a call on an empty
+ * input tells a missing name ("Unrecognized function") from any other outcome.
+ */
+export function isKnownFunction(name: string): boolean {
+  if (EXTRA_FUNCTIONS.has(name)) {
+    return true;
+  }
+  let known = knownFunctions.get(name);
+  if (known === undefined) {
+    try {
+      new FunctionAtom(name, []).eval({ variables: {} }, []);
+      known = true;
+    } catch (err) {
+      known = !(err instanceof Error && err.message.startsWith('Unrecognized function'));
+    }
+    knownFunctions.set(name, known);
+  }
+  return known;
+}
