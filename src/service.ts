@@ -6,6 +6,9 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { ViewRunDeps } from './analytics/run/run.js';
+import { EmbeddedStoreSource } from './analytics/source.js';
+import { loadViews } from './analytics/views.js';
 import { resolveApiTokens } from './auth-tokens.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
@@ -21,6 +24,7 @@ import type { IntakeDeps } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
 import { mapRouter } from './http/routes/map.js';
+import { viewDefinitionRunRouter } from './http/routes/viewdefinition-run.js';
 import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
@@ -42,6 +46,8 @@ export interface RunningService {
 export interface StartOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
+  /** De-identification and access audit of view runs over the service's data (src/analytics/run/run.ts). */
+  analytics?: Pick<ViewRunDeps, 'transform' | 'onIdentifiedAccess'>;
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
@@ -59,6 +65,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const apiTokens = resolveApiTokens(config, logger);
   loadFhirDefinitions();
   const mappings = loadMappings();
+  // views/: checked like mappings; a broken view stops the start.
+  const views = loadViews();
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
@@ -74,6 +82,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
         profile: getTargetProfile(config.embeddedFhirProfile),
       });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
+  // Views read the embedded store through a read-only connection of their own.
+  const analyticsSource = embedded ? new EmbeddedStoreSource(join(config.dataDir, 'fhir.sqlite')) : undefined;
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
@@ -91,6 +101,9 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
+    fhirOperationRouters: [
+      viewDefinitionRunRouter({ views, source: analyticsSource, ...options.analytics, limitBytes: config.importLimitBytes }),
+    ],
     apiRouters: [
       statusRouter(store),
       mapRouter({
@@ -169,6 +182,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      analyticsSource?.close();
       embedded?.close();
       await store.close();
     },

@@ -44,3 +44,12 @@ export function notFoundWith(message: string, path?: string): OperationOutcome {
 export function forbiddenWith(message: string, path?: string): OperationOutcome {
   return { ...forbidden, issue: issues([{ path: path ?? '', message }], 'forbidden') };
 }
+
+/** View files (views/*.json) that fail their checks at start-up: every problem, prefixed with its file. */
+export function viewFilesInvalid(failures: { file: string; problems: Problem[] }[]): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    id: 'view-files-invalid',
+    issue: failures.flatMap((f) => issues(f.problems.map((p) => ({ ...p, message: `${f.file}: ${p.message}` })), 'structure')),
+  };
+}

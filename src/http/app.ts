@@ -23,6 +23,8 @@ export interface AppDeps {
   importLimitBytes: number;
   /** The embedded FHIR server's router, mounted at /fhir; absent when syncing to an external server. */
   fhirRouter?: Router;
+  /** Operations served at /fhir ahead of the FHIR server ($viewdefinition-run...). */
+  fhirOperationRouters?: Router[];
   /** Extra /api/v1 routers (status and the like). */
   apiRouters?: Router[];
   /** Our public signing keys (SMART Backend Services), served at /.well-known/jwks.json without a token. */
@@ -52,6 +54,9 @@ export function createApp(deps: AppDeps): Express {
   }
   api.use(recordsRouter(deps.intake, deps.bodyLimitBytes));
   app.use('/api/v1', auth, api);
+  for (const r of deps.fhirOperationRouters ?? []) {
+    app.use('/fhir', auth, r);
+  }
   if (deps.fhirRouter) {
     app.use('/fhir', auth, deps.fhirRouter);
   }

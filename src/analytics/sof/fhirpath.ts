@@ -18,6 +18,7 @@ import {
   type TypedValue,
 } from '@medplum/core';
 import { highBoundary, lowBoundary } from './boundary.js';
+import { difference, duration, PRECISIONS, type Precision } from './date-difference.js';
 import { FastSymbolAtom } from './fast-symbol.js';
 
 /** A function of ours: same calling convention as medplum's table (arguments unevaluated). */
@@ -27,7 +28,51 @@ type ExtraFunction = (context: AtomContext, input: TypedValue[], ...args: Atom[]
 const EXTRA_FUNCTIONS = new Map<string, ExtraFunction>([
   ['lowBoundary', (_ctx, input) => input.flatMap((v) => lowBoundary(v))],
   ['highBoundary', (_ctx, input) => input.flatMap((v) => highBoundary(v))],
+  ['duration', (ctx, input, value, precision) => interval(duration, ctx, input, value, precision)],
+  ['difference', (ctx, input, value, precision) => interval(difference, ctx, input, value, precision)],
 ]);
+
+const TEMPORAL = new Set(['date', 'dateTime', 'instant']);
+
+/**
+ * duration()/difference(): the input and the value must each be one date or date-time; the value and
+ * the precision are evaluated against the expression's root input, as medplum does for arguments
+ * that are not per-item criteria.
+ */
+function interval(
+  fn: (from: string, to: string, precision: Precision) => number | undefined,
+  context: AtomContext,
+  input: TypedValue[],
+  valueAtom: Atom | undefined,
+  precisionAtom: Atom | undefined
+): TypedValue[] {
+  if (!valueAtom || !precisionAtom) {
+    throw new Error('duration() and difference() take a value and a precision');
+  }
+  const root = rootInput(context);
+  const value = valueAtom.eval(context, root);
+  const precision = precisionAtom.eval(context, root)[0]?.value?.valueOf();
+  if (typeof precision !== 'string' || !PRECISIONS.includes(precision as Precision)) {
+    throw new Error(`the precision must be one of ${PRECISIONS.join(', ')}`);
+  }
+  if (input.length > 1 || value.length > 1) {
+    throw new Error('duration() and difference() need single values');
+  }
+  if (input.length === 0 || value.length === 0 || !TEMPORAL.has(input[0].type) || !TEMPORAL.has(value[0].type)) {
+    return [];
+  }
+  const result = fn(String(input[0].value), String(value[0].value), precision as Precision);
+  return result === undefined ? [] : [{ type: 'integer', value: result }];
+}
+
+/** The input the whole expression was evaluated on (the outermost `$this`). */
+function rootInput(context: AtomContext): TypedValue[] {
+  let root: TypedValue | undefined;
+  for (let c: AtomContext | undefined = context; c; c = c.parent) {
+    root = c.variables.$this ?? root;
+  }
+  return root ? [root] : [];
+}
 
 /** A call to one of EXTRA_FUNCTIONS. */
 class ExtraFunctionAtom implements Atom {
