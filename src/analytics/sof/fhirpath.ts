@@ -28,11 +28,48 @@ type ExtraFunction = (context: AtomContext, input: TypedValue[], ...args: Atom[]
 const EXTRA_FUNCTIONS = new Map<string, ExtraFunction>([
   ['lowBoundary', (_ctx, input) => input.flatMap((v) => lowBoundary(v))],
   ['highBoundary', (_ctx, input) => input.flatMap((v) => highBoundary(v))],
+  // medplum's versions read only the first input and fail on an empty one; these map every input.
+  ['getResourceKey', (_ctx, input) => input.flatMap(resourceKey)],
+  ['getReferenceKey', (ctx, input, type) => input.flatMap((v) => referenceKey(v, typeName(ctx, type)))],
   ['duration', (ctx, input, value, precision) => interval(duration, ctx, input, value, precision)],
   ['difference', (ctx, input, value, precision) => interval(difference, ctx, input, value, precision)],
 ]);
 
 const TEMPORAL = new Set(['date', 'dateTime', 'instant']);
+
+/**
+ * getResourceKey(): the resource's id, which getReferenceKey() gives back for a reference to it.
+ * See: https://build.fhir.org/ig/FHIR/sql-on-fhir-v2/StructureDefinition-ViewDefinition.html#getresourcekey--keytype
+ */
+function resourceKey(v: TypedValue): TypedValue[] {
+  const id = (v.value as { id?: unknown; resourceType?: unknown } | undefined)?.id;
+  return typeof id === 'string' && (v.value as { resourceType?: unknown }).resourceType ? [{ type: 'id', value: id }] : [];
+}
+
+// `Type/id`, relative or absolute, with an optional version: a literal reference getReferenceKey can follow.
+const LITERAL_REFERENCE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+/** getReferenceKey([type]): the id a Reference points to (of that type, when one is named); none for conditional or contained references. */
+function referenceKey(v: TypedValue, type: string | undefined): TypedValue[] {
+  const reference = (v.value as { reference?: unknown } | undefined)?.reference;
+  const m = typeof reference === 'string' ? LITERAL_REFERENCE.exec(reference) : null;
+  if (!m || (type && m[1] !== type)) {
+    return [];
+  }
+  return [{ type: 'id', value: m[2] }];
+}
+
+/** A type-name argument: an identifier (Patient) or, leniently, a string. */
+function typeName(context: AtomContext, atom: Atom | undefined): string | undefined {
+  if (!atom) {
+    return undefined;
+  }
+  if (atom instanceof SymbolAtom) {
+    return atom.name;
+  }
+  const value = atom.eval(context, [])[0]?.value?.valueOf();
+  return typeof value === 'string' ? value : undefined;
+}
 
 /**
  * duration()/difference(): the input and the value must each be one date or date-time; the value and
