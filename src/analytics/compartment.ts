@@ -32,7 +32,9 @@ function compartmentExpressions(type: string): FhirPathAtom[] {
       .flatMap((p) => (params[p]?.expression ?? '').split('|'))
       .map((e) => e.trim())
       .filter((e) => e.startsWith(`${type}.`))
-      .map((e) => parseViewPath(e));
+      // `.where(resolve() is Patient)` only keeps Patient references, which patientIdOf does anyway
+      // (and resolve() costs milliseconds a call).
+      .map((e) => parseViewPath(e.replace(/\.where\(resolve\(\) is Patient\)$/, '')));
     expressions.set(type, found);
   }
   return found;
