@@ -35,6 +35,8 @@ interface Result {
   peakRssMb: number;
   loadBefore: string;
   loadAfter: string;
+  /** Evaluator phase: JSON.parse of the same texts alone, per CPU-second (the floor any evaluator pays). */
+  parseOnlyPerCpuSecond?: number;
 }
 
 const PURPOSES = ['information-gathering', 'psychoeducation', 'care-coordination', 'treatment-planning', 'progress-monitoring', 'crisis'];
@@ -128,7 +130,13 @@ function evaluatorPhase(n: number, format: OutputFormat): Result {
     }
   }
   bytes += encoder.end().length;
-  return { phase: 'evaluator', format, resources: n, rows, bytes, ...measure(start) };
+  const result = measure(start);
+  const parseStart = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    JSON.parse(texts[i % 1000]);
+  }
+  const parseCpu = process.cpuUsage(parseStart);
+  return { phase: 'evaluator', format, resources: n, rows, bytes, ...result, parseOnlyPerCpuSecond: Math.round(n / ((parseCpu.user + parseCpu.system) / 1e6)) };
 }
 
 /** End to end: the store written, the service started on it, the operation's response read to the end. */
@@ -207,7 +215,7 @@ async function main(): Promise<void> {
     }
   })();
   console.log(`views benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), commit ${gitRev}`);
-  console.log('phase      format   resources       rows  seconds   res/s (wall)  res/cpu-s  peak RSS MB  load before -> after');
+  console.log('phase      format   resources       rows  seconds   res/s (wall)  res/cpu-s  peak RSS MB  load before -> after   (JSON.parse alone, res/cpu-s)');
   for (const format of formats) {
     for (const n of sizes) {
       for (const p of ['evaluator', 'e2e']) {
@@ -232,6 +240,7 @@ async function main(): Promise<void> {
             Math.round(r.resources / r.cpuSeconds).toString().padStart(10),
             r.peakRssMb.toFixed(0).padStart(12),
             `  ${r.loadBefore} -> ${r.loadAfter}`,
+            r.parseOnlyPerCpuSecond ? `  (${r.parseOnlyPerCpuSecond})` : '',
           ].join(' ')
         );
       }

@@ -3,7 +3,7 @@
  * output columns in order (columns, then nested selects, then the first unionAll branch, as
  * the specification's ValidateColumns orders them).
  */
-import type { FhirPathAtom, TypedValue } from '@medplum/core';
+import type { AtomContext, FhirPathAtom, TypedValue } from '@medplum/core';
 import { OperationOutcomeError } from '../../outcomes.js';
 import { viewInvalid } from '../outcomes.js';
 import { constantValue } from './constants.js';
@@ -39,6 +39,8 @@ export interface CompiledView {
   columns: OutputColumn[];
   /** `%name` -> value, for the view's constants. */
   constants: Record<string, TypedValue>;
+  /** The evaluation scope holding the constants (the parent of every resource's scope). */
+  scope: AtomContext;
   where: FhirPathAtom[];
   /** The view as the root selection structure (its selects, no columns, no iteration). */
   root: CompiledSelect;
@@ -68,6 +70,7 @@ export function compileView(view: unknown): CompiledView {
     resource: def.resource,
     columns,
     constants,
+    scope: { variables: constants },
     where: (def.where ?? []).map((w) => parse(w.path)),
     root,
   };

@@ -41,8 +41,8 @@ export function evaluateView(view: CompiledView, resource: Resource): Row[] {
 
 function evaluateResource(view: CompiledView, resource: Resource): Row[] {
   const node = toTypedValue(resource);
-  const resourceVars: Record<string, TypedValue> = { ...view.constants, '%resource': node, '%rootResource': node };
-  const context: AtomContext = { variables: resourceVars };
+  // The constants live in one shared scope; only the resource variables are new per resource.
+  const context: AtomContext = { parent: view.scope, variables: { '%resource': node, '%rootResource': node } };
   for (let i = 0; i < view.where.length; i++) {
     const result = view.where[i].eval(context, [node]);
     if (result.length === 0) {

@@ -170,7 +170,20 @@ export function parseViewPath(expression: string): FhirPathAtom {
   if (parser.hasMore()) {
     throw new Error(`Parse error: unexpected "${parser.peek()?.value ?? ''}"`);
   }
-  return new ViewPathAtom(expression, atom);
+  return new ViewPathAtom(expression, atom, needsScope(atom));
+}
+
+/**
+ * Whether an expression may read `$this` from its scope (functions such as join() read the root
+ * input there); plain navigation and operators do not, and skip building a scope per evaluation.
+ */
+function needsScope(atom: Atom): boolean {
+  for (const a of atomsOf(atom)) {
+    if (a instanceof FunctionAtom || a instanceof ExtraFunctionAtom || (a instanceof SymbolAtom && a.name.startsWith('$'))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -178,10 +191,18 @@ export function parseViewPath(expression: string): FhirPathAtom {
  * `$this`), without the intermediate arrays for the usual single input.
  */
 class ViewPathAtom extends FhirPathAtom {
+  constructor(
+    original: string,
+    child: Atom,
+    private readonly scoped: boolean
+  ) {
+    super(original, child);
+  }
+
   override eval(context: AtomContext, input: TypedValue[]): TypedValue[] {
     try {
       if (input.length === 1) {
-        return this.child.eval({ parent: context, variables: { $this: input[0] } }, input);
+        return this.child.eval(this.scoped ? { parent: context, variables: { $this: input[0] } } : context, input);
       }
       if (input.length === 0) {
         return this.child.eval(context, input);
