@@ -65,11 +65,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const apiTokens = resolveApiTokens(config, logger);
   loadFhirDefinitions();
   const mappings = loadMappings();
-  // views/: checked like mappings; a broken view stops the start.
-  const views = loadViews();
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
+  // views/: checked like mappings; a broken view stops the start.
+  const views = loadViews();
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
 
   let publicUrl = '';

@@ -3,7 +3,7 @@
  * ViewDefinition per file, all checked when the service starts. A broken file stops the start with
  * the file and the JSON pointer of every problem, as mappings/ does.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { Problem } from '../outcomes.js';
 import { OperationOutcomeError } from '../outcomes.js';
@@ -39,7 +39,8 @@ export interface ViewRegistry {
 export function loadViews(dir: string = join(projectRoot(), 'views')): ViewRegistry {
   const failures: { file: string; problems: Problem[] }[] = [];
   const views: NamedView[] = [];
-  const files = readdirSync(dir, { withFileTypes: true })
+  // No views/ folder (a deployment that ships none): no views, and viewReference answers 404.
+  const files = (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [])
     .filter((e) => e.isFile() && e.name.endsWith('.json'))
     .map((e) => join(dir, e.name))
     .sort();
