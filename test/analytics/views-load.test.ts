@@ -21,6 +21,15 @@ describe('loadViews', () => {
     expect(views.resolve('ViewDefinition/nope')).toBeUndefined();
   });
 
+  test('no views folder: no views', () => {
+    const tmp = tempDir();
+    try {
+      expect(loadViews(join(tmp.dir, 'absent')).list()).toStrictEqual([]);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   test('every broken file is named, with the pointer of each problem, in one error', () => {
     const tmp = tempDir();
     try {
