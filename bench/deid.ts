@@ -21,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { createDeidentifier, loadDeidPolicy } from '../src/deid/index.js';
 import { bulkRunner } from '../src/exports/bulk-export.js';
-import { EmbeddedSource } from '../src/exports/embedded-source.js';
+import { EmbeddedStoreSource } from '../src/analytics/source.js';
 import type { JobRecord } from '../src/exports/job-store.js';
 import { openFhirDatabase } from '../src/fhir-server/index.js';
 
@@ -172,7 +172,7 @@ function prepare(n: number, dbPath: string): void {
 
 async function exportPipeline(dbPath: string, jobDir: string): Promise<Timing & { written: number }> {
   const policy = loadDeidPolicy();
-  const source = new EmbeddedSource(dbPath);
+  const source = new EmbeddedStoreSource(dbPath);
   mkdirSync(jobDir, { mode: 0o700 });
   const job = { id: 'bench', kind: 'bulk', state: 'in-progress', owner: 'bench', identified: false, request: '', createdAt: '', params: { level: 'system', types: [...TYPES], identified: false }, outputs: [] } as unknown as JobRecord;
   let written = 0;

@@ -6,11 +6,15 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { viewExportDeps } from './analytics/export-views.js';
+import { EmbeddedStoreSource } from './analytics/source.js';
+import { loadViews } from './analytics/views.js';
 import { resolveApiTokens } from './auth-tokens.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
-import { loadDeidPolicy, resolveDeidKey, type DeidPolicy } from './deid/index.js';
-import { createExports, type Exports, type OnIdentifiedAccess, type ViewExportDeps } from './exports/index.js';
+import { identifiedAccessRecorder, type OnIdentifiedAccess } from './deid/identified-access.js';
+import { createDeidentifier, loadDeidPolicy, resolveDeidKey, type DeidPolicy } from './deid/index.js';
+import { createExports, type Exports } from './exports/index.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { createTargetAuth, staticTokenSource } from './fhir/auth/index.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
@@ -23,6 +27,7 @@ import type { IntakeDeps } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
 import { mapRouter } from './http/routes/map.js';
+import { viewDefinitionRunRouter } from './http/routes/viewdefinition-run.js';
 import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
@@ -51,11 +56,10 @@ export interface StartOptions {
   /** The clock of export expiry (tests move it forward). */
   now?: () => Date;
   /**
-   * $viewdefinition-export's evaluator and writers. NOT WIRED YET: the analytics track provides them
-   * (src/analytics/); until the lead wires them here, only tests pass them and the operation is absent.
+   * Called, and awaited, before every identified view run, export or download (`deidentify=false`): the
+   * access audit (issue #10) plugs in here. A hook that throws stops the access. The service logs each one
+   * (ids and types only) whether or not a hook is given.
    */
-  views?: ViewExportDeps;
-  /** Called before every identified export or download. NOT WIRED YET: the lead connects it to the accounting of disclosures and the access audit (issue #10). */
   onIdentifiedAccess?: OnIdentifiedAccess;
 }
 
@@ -81,6 +85,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const deidPolicy = loadDeidPolicy(undefined, config.deid.policy);
   const deidKey = resolveDeidKey(config.deid.key, config.dataDir);
   logger.info('de-identification', { policy: deidPolicy.id, keySource: deidKey.source, ...(deidKey.file ? { keyFile: deidKey.file } : {}) });
+  // views/: checked like mappings; a broken view stops the start.
+  const views = loadViews();
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
 
   let publicUrl = '';
@@ -93,19 +99,22 @@ export async function startService(config: Config, options: StartOptions = {}): 
         profile: getTargetProfile(config.embeddedFhirProfile),
       });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
-  // Exports read the embedded store; with an external target there is no local copy yet (issue #11 item 2).
-  const exports = embedded
+  // Views and exports read the embedded store through one read-only connection of their own; with an
+  // external target there is no local copy yet (issue #11 item 2), so only inline view runs are offered.
+  const source = embedded ? new EmbeddedStoreSource(join(config.dataDir, 'fhir.sqlite')) : undefined;
+  const onIdentifiedAccess = identifiedAccessRecorder(logger, options.onIdentifiedAccess);
+  const exports = source
     ? createExports({
         dataDir: config.dataDir,
-        fhirDbPath: join(config.dataDir, 'fhir.sqlite'),
+        source,
         baseUrl: () => `${publicUrl}/fhir`,
         policy: deidPolicy,
         deidKey: deidKey.key,
         retentionHours: config.exports.retentionHours,
         logger,
         now: options.now,
-        views: options.views,
-        onIdentifiedAccess: options.onIdentifiedAccess,
+        views: viewExportDeps(views),
+        onIdentifiedAccess,
       })
     : undefined;
 
@@ -125,7 +134,17 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
-    fhirOperationRouters: exports ? [exports.router] : [],
+    fhirOperationRouters: [
+      viewDefinitionRunRouter({
+        views,
+        source,
+        // De-identified by default: every resource read from the store passes the policy before a view sees it.
+        transform: createDeidentifier(deidPolicy, deidKey.key),
+        onIdentifiedAccess,
+        limitBytes: config.importLimitBytes,
+      }),
+      ...(exports ? [exports.router] : []),
+    ],
     apiRouters: [
       statusRouter(store),
       mapRouter({
@@ -207,6 +226,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         server.closeAllConnections();
       });
       await exports?.close();
+      source?.close();
       embedded?.close();
       await store.close();
     },

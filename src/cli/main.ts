@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { processIo } from './io.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
+import { VIEWS_USAGE, viewsCommand } from './views-command.js';
 import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
 
 const USAGE = `Usage: collateral-fhir <command> [options]
@@ -18,6 +19,7 @@ Commands:
           --token TOKEN      an API token (default: $API_TOKEN, else DATA_DIR/api-token)
 ${WORKBENCH_USAGE}
 ${SYNC_USAGE}
+${VIEWS_USAGE}
 `;
 
 function defaultToken(): string | undefined {
@@ -39,6 +41,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'sync') {
     const code = await syncCommand(argv.slice(1), terminalIo);
+    await terminalIo.flush();
+    return code;
+  }
+  if (argv[0] === 'views') {
+    const code = await viewsCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, env: process.env });
     await terminalIo.flush();
     return code;
   }

@@ -7,20 +7,7 @@ import { hasRole, type Principal } from '../auth/principal.js';
 import { forbiddenRole } from '../outcomes.js';
 import type { JobRecord } from './job-store.js';
 
-/** Every identified export and download is reported here before data leaves (accounting, access audit). */
-export interface IdentifiedAccessEvent {
-  /** The credential's name. */
-  who: string;
-  /** `$export`, `$viewdefinition-export` (kick-off) or `download` (a result file). */
-  action: string;
-  /** The resource types (for a view export: the views' resource types). */
-  types: string[];
-  /** The patients the export was restricted to, if it was. */
-  patients?: string[];
-  jobId: string;
-}
-
-export type OnIdentifiedAccess = (event: IdentifiedAccessEvent) => void | Promise<void>;
+export type { IdentifiedAccessEvent, OnIdentifiedAccess } from '../deid/identified-access.js';
 
 const rolesOf = (p: Principal | undefined): string => (p?.roles.length ? p.roles.join(', ') : 'no role');
 

@@ -8,12 +8,12 @@ import { getResourceTypes, isResourceType } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { createDeidentifier, type DeidPolicy } from '../deid/index.js';
 import { exportNote, type Problem } from '../outcomes.js';
-import { patientCompartmentTypes } from './compartment.js';
+import { patientCompartmentTypes } from '../analytics/compartment.js';
 import type { JobOutput, JobRecord } from './job-store.js';
 import { abortable, type JobContext, type JobRunner } from './jobs.js';
 import { NdjsonFile } from './ndjson-file.js';
 import { booleanOf, instantOf, patientIdOf, referenceOf, stringOf, type Param } from './params.js';
-import type { ResourceSource } from './source.js';
+import type { ResourceSource } from '../analytics/source.js';
 
 /** Export level: `[base]/$export`, `[base]/Patient/$export`, `[base]/Group/[id]/$export`. */
 export type ExportLevel = 'system' | 'patient' | 'group';

@@ -16,18 +16,18 @@ import { accepted } from '@medplum/core';
 import type { Group, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { principalOf } from '../auth/principal.js';
 import { exportFailed, inputInvalid, notFoundBecause, OperationOutcomeError, tooBusy, transformFailed, type Problem } from '../outcomes.js';
-import { kickOffRefusal, mayReadJob, type OnIdentifiedAccess } from './access.js';
+import { kickOffRefusal, mayReadJob, type IdentifiedAccessEvent, type OnIdentifiedAccess } from './access.js';
 import { parseBulkParams, type BulkParams, type ExportLevel } from './bulk-export.js';
 import type { JobRecord } from './job-store.js';
 import type { JobManager, NewJob } from './jobs.js';
 import { fromBody, fromQuery, type Param } from './params.js';
-import type { ResourceReader } from './source.js';
+import type { ResourceSource } from '../analytics/source.js';
 import { parseViewExportParams, type ViewExportDeps, type ViewExportParams } from './view-export.js';
 
 /** What the routes need. */
 export interface ExportRoutesDeps {
   manager: JobManager;
-  reader: ResourceReader;
+  reader: Pick<ResourceSource, 'read'>;
   /** The public base URL of /fhir (status and file URLs are absolute, as the specs ask). */
   baseUrl: () => string;
   /** $viewdefinition-export's evaluator and writers; without them the operation is not mounted. */
@@ -100,7 +100,7 @@ export function exportRoutes(deps: ExportRoutesDeps): express.Router {
   };
 
   /** Identified access is recorded before the job exists: if recording fails, nothing is exported. */
-  const start = async (req: Request, res: Response, request: Omit<NewJob, 'owner' | 'request'>, types: string[], patients: string[] | undefined, action: string): Promise<JobRecord> => {
+  const start = async (req: Request, res: Response, request: Omit<NewJob, 'owner' | 'request'>, types: string[], patients: string[] | undefined, action: IdentifiedAccessEvent['action']): Promise<JobRecord> => {
     if (!deps.manager.canAccept()) {
       res.setHeader('Retry-After', '30');
       throw new OperationOutcomeError(tooBusy(`${deps.manager.queued} exports are waiting already; try again later`));
@@ -220,7 +220,7 @@ function requireAsync(req: Request, problems: Problem[]): void {
   }
 }
 
-async function groupMembers(reader: ResourceReader, id: string): Promise<string[]> {
+async function groupMembers(reader: Pick<ResourceSource, 'read'>, id: string): Promise<string[]> {
   const group = (await reader.read('Group', id)) as Group | undefined;
   if (!group) {
     throw new OperationOutcomeError(notFoundBecause(`Group/${id} is not on this server`));

@@ -4,28 +4,23 @@
  */
 import { join } from 'node:path';
 import type { Router } from 'express';
+import type { ResourceSource } from '../analytics/source.js';
 import type { DeidPolicy } from '../deid/index.js';
 import type { OnIdentifiedAccess } from './access.js';
 import { bulkRunner } from './bulk-export.js';
-import { EmbeddedSource } from './embedded-source.js';
 import { exportRoutes } from './http.js';
 import { JobStore } from './job-store.js';
 import { JobManager, type JobLogger } from './jobs.js';
-import type { ResourceReader, ResourceSource } from './source.js';
 import { viewRunner, type ViewExportDeps } from './view-export.js';
 
 export type { IdentifiedAccessEvent, OnIdentifiedAccess } from './access.js';
-export type { ResourceReader, ResourceSource, SourceQuery } from './source.js';
 export type { Row, RowFormat, RowSink, ViewExportDeps } from './view-export.js';
-export { EmbeddedSource } from './embedded-source.js';
 
 export interface ExportsOptions {
   /** DATA_DIR: jobs live in `<dataDir>/exports/`. */
   dataDir: string;
-  /** The embedded FHIR server's SQLite file (read through a read-only connection), unless `source` is given. */
-  fhirDbPath?: string;
-  /** Another source (the analytics track's, after the merge). */
-  source?: ResourceSource & ResourceReader;
+  /** The resources this service holds (the same source view runs read; src/analytics/source.ts). The caller closes it. */
+  source: ResourceSource;
   /** The public base URL of /fhir. */
   baseUrl: () => string;
   policy: DeidPolicy;
@@ -35,7 +30,7 @@ export interface ExportsOptions {
   logger: JobLogger;
   now?: () => Date;
   sweepIntervalMs?: number;
-  /** The view evaluator and writers; without them $viewdefinition-export is not offered. */
+  /** The view evaluator and writers (src/analytics/export-views.ts); without them $viewdefinition-export is not offered. */
   views?: ViewExportDeps;
   /** Called before every identified export or download (accounting of disclosures, access audit). */
   onIdentifiedAccess?: OnIdentifiedAccess;
@@ -46,7 +41,6 @@ export interface Exports {
   /** Mount at /fhir, before the FHIR server's routes and behind authentication. */
   router: Router;
   manager: JobManager;
-  source: ResourceSource & ResourceReader;
   close(): Promise<void>;
 }
 
@@ -54,8 +48,7 @@ export interface Exports {
  * Starts the export machinery: marks jobs interrupted by the last stop as failed, starts the expiry sweep.
  */
 export function createExports(o: ExportsOptions): Exports {
-  const embedded = o.source ? undefined : new EmbeddedSource(o.fhirDbPath as string);
-  const source = (o.source ?? embedded) as ResourceSource & ResourceReader;
+  const source = o.source;
   const manager = new JobManager({
     store: new JobStore(join(o.dataDir, 'exports')),
     runners: {
@@ -72,10 +65,8 @@ export function createExports(o: ExportsOptions): Exports {
   return {
     router,
     manager,
-    source,
     async close() {
       await manager.close();
-      embedded?.close();
     },
   };
 }

@@ -13,7 +13,7 @@ import type { Problem } from '../outcomes.js';
 import type { JobOutput, JobRecord } from './job-store.js';
 import { abortable, type JobContext, type JobRunner } from './jobs.js';
 import { booleanOf, groupIdOf, instantOf, patientIdOf, referenceOf, stringOf, type Param } from './params.js';
-import type { ResourceSource } from './source.js';
+import type { ResourceSource } from '../analytics/source.js';
 
 /** One output row of a view. */
 export type Row = Record<string, unknown>;

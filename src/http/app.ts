@@ -23,7 +23,7 @@ export interface AppDeps {
   importLimitBytes: number;
   /** The embedded FHIR server's router, mounted at /fhir; absent when syncing to an external server. */
   fhirRouter?: Router;
-  /** Operation routers mounted at /fhir before the FHIR server ($export and the like), behind the same auth. */
+  /** Operation routers mounted at /fhir before the FHIR server ($export, $viewdefinition-run and the like), behind the same auth. */
   fhirOperationRouters?: Router[];
   /** Extra /api/v1 routers (status and the like). */
   apiRouters?: Router[];

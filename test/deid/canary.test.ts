@@ -1,18 +1,20 @@
 /**
  * The canary: the demo dataset with a canary name, phone number and note text in it goes through the real
  * service to the embedded FHIR server. Every de-identified output (system, Patient and Group $export, a
- * $viewdefinition-export of views reaching for names, telecom and note content, and the de-identifier
- * applied to every stored resource and local AuditEvent) must be free of them, plainly or base64-encoded.
+ * $viewdefinition-export and $viewdefinition-run in every format of the shipped views and of views reaching
+ * for names, telecom and note content, and the de-identifier applied to every stored resource and local
+ * AuditEvent) must be free of them, plainly or base64-encoded.
  * An identified export of the same data holds them: the checks can see.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { parquetReadObjects } from 'hyparquet';
 import type { Resource, ViewDefinition } from '@medplum/fhirtypes';
+import { loadViews } from '../../src/analytics/views.js';
 import { createDeidentifier } from '../../src/deid/index.js';
 import { textHolds } from '../consent/helpers/marker.js';
 import { tempDir } from '../helpers/tmp.js';
 import { ASYNC, CANARY, loadDemo, pollUntilDone, startExportService, type ExportService } from '../exports/helpers.js';
-import { SESSIONS_VIEW, standInViews } from '../exports/stand-in-views.js';
 
 const MARKERS = [CANARY.given, CANARY.family, CANARY.phone, CANARY.phone.replace(/^\+1-/, ''), CANARY.note.slice(0, 20)];
 
@@ -24,6 +26,11 @@ const view = (name: string, resource: string, paths: Record<string, string>): Vi
     resource,
     select: [{ column: Object.entries(paths).map(([n, path]) => ({ name: n, path, collection: true })) }],
   }) as unknown as ViewDefinition;
+
+/** The shipped views (views/). */
+const SHIPPED = loadViews()
+  .list()
+  .map((v) => v.name);
 
 const PROBING_VIEWS = [
   view('people', 'RelatedPerson', { id: 'getResourceKey()', given: 'name.given', family: 'name.family', text: 'name.text', phone: 'telecom.value', narrative: 'text.div' }),
@@ -57,7 +64,7 @@ describe('canary: nothing identifying leaves de-identified', () => {
   }
 
   beforeAll(async () => {
-    svc = await startExportService(tmp.dir, { views: standInViews({ sessions: SESSIONS_VIEW }) });
+    svc = await startExportService(tmp.dir);
     await loadDemo(svc, true);
     const db = new Database(join(tmp.dir, 'fhir.sqlite'), { readonly: true });
     const lily = (db.prepare("SELECT id FROM resources WHERE resource_type = 'Patient' AND content LIKE '%MRN-1001%'").get() as { id: string }).id;
@@ -67,7 +74,7 @@ describe('canary: nothing identifying leaves de-identified', () => {
     await collect('system $export', { method: 'GET', path: '/fhir/$export' });
     await collect('Patient $export', { method: 'GET', path: '/fhir/Patient/$export' });
     await collect('Group $export', { method: 'GET', path: `/fhir/Group/${group.body.id}/$export` });
-    for (const format of ['ndjson', 'csv']) {
+    for (const format of ['ndjson', 'csv', 'json']) {
       await collect(`views (${format})`, {
         method: 'POST',
         path: '/fhir/$viewdefinition-export',
@@ -75,11 +82,28 @@ describe('canary: nothing identifying leaves de-identified', () => {
           resourceType: 'Parameters',
           parameter: [
             ...PROBING_VIEWS.map((resource) => ({ name: 'view', part: [{ name: 'viewResource', resource }] })),
-            { name: 'view', part: [{ name: 'viewReference', valueReference: { reference: 'ViewDefinition/sessions' } }] },
+            ...SHIPPED.map((name) => ({ name: 'view', part: [{ name: 'viewReference', valueReference: { reference: `ViewDefinition/${name}` } }] })),
             { name: '_format', valueCode: format },
           ],
         },
       });
+    }
+    // $viewdefinition-run, de-identified by default, of every shipped view and every probing view, in every format.
+    for (const format of ['json', 'ndjson', 'csv', 'parquet']) {
+      for (const view of [...SHIPPED.map((name) => ({ name, ref: { name: 'viewReference', valueReference: { reference: `ViewDefinition/${name}` } } })), ...PROBING_VIEWS.map((v) => ({ name: v.name as string, ref: { name: 'viewResource', resource: v } }))]) {
+        const res = await fetch(`${svc.url}/fhir/$viewdefinition-run`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${svc.apiTokens[0]}`, 'content-type': 'application/fhir+json' },
+          body: JSON.stringify({ resourceType: 'Parameters', parameter: [view.ref, { name: '_format', valueCode: format }] }),
+        });
+        expect(res.status).toBe(200);
+        const bytes = await res.arrayBuffer();
+        const text =
+          format === 'parquet'
+            ? JSON.stringify(await parquetReadObjects({ file: bytes }), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+            : Buffer.from(bytes).toString('utf8');
+        outputs.push({ what: `run ${view.name} (${format})`, text });
+      }
     }
     // The de-identifier itself over everything held: the embedded store and the local AuditEvents.
     const deidentify = createDeidentifier(svc.deid.policy, svc.deid.key);
@@ -114,7 +138,7 @@ describe('canary: nothing identifying leaves de-identified', () => {
   });
 
   test('no de-identified output holds the canary name, phone or note text', () => {
-    expect(outputs.length).toBeGreaterThanOrEqual(15);
+    expect(outputs.length).toBeGreaterThanOrEqual(15 + 4 * (SHIPPED.length + PROBING_VIEWS.length));
     const leaks = outputs.flatMap((o) => MARKERS.filter((m) => textHolds(o.text, m)).map((m) => `${o.what}: ${m}`));
     expect(leaks).toEqual([]);
   });

@@ -10,15 +10,14 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import express from 'express';
 import type { Resource } from '@medplum/fhirtypes';
+import { EmbeddedStoreSource, type ResourceSource, type StreamOptions } from '../../src/analytics/source.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { loadDeidPolicy } from '../../src/deid/index.js';
 import { bulkRunner } from '../../src/exports/bulk-export.js';
-import { EmbeddedSource } from '../../src/exports/embedded-source.js';
 import { exportRoutes } from '../../src/exports/http.js';
 import { JobStore } from '../../src/exports/job-store.js';
 import { JobManager } from '../../src/exports/jobs.js';
 import type { OnIdentifiedAccess } from '../../src/exports/index.js';
-import type { ResourceSource, SourceQuery } from '../../src/exports/source.js';
 import { viewRunner, type ViewExportDeps } from '../../src/exports/view-export.js';
 import { createEmbeddedFhirServer } from '../../src/fhir-server/index.js';
 import { errorHandler } from '../../src/http/error-handler.js';
@@ -42,7 +41,11 @@ export class Gate implements ResourceSource {
     this.release();
   }
 
-  async *stream(opts: SourceQuery): AsyncIterable<Resource> {
+  read(type: string, id: string): Promise<Resource | undefined> {
+    return this.inner.read(type, id);
+  }
+
+  async *stream(opts: StreamOptions): AsyncIterable<Resource> {
     for await (const r of this.inner.stream(opts)) {
       yield r;
       this.yielded++;
@@ -87,7 +90,7 @@ export async function startHarness(
   dataDir: string,
   o: { gated?: boolean; now?: () => Date; maxQueued?: number; views?: ViewExportDeps; onIdentifiedAccess?: OnIdentifiedAccess } = {}
 ): Promise<Harness> {
-  const embedded = new EmbeddedSource(join(dataDir, 'fhir.sqlite'));
+  const embedded = new EmbeddedStoreSource(join(dataDir, 'fhir.sqlite'));
   const gate = o.gated ? new Gate(embedded) : undefined;
   const source = gate ?? embedded;
   const policy = loadDeidPolicy();

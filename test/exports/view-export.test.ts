@@ -1,16 +1,16 @@
 /**
- * $viewdefinition-export through the real service over HTTP, on the demo dataset, with the TEST-ONLY
- * stand-in evaluator and writers (stand-in-views.ts) plugged in where the analytics track's go:
- * kick-off, polling, 303 to the result, one output per view with its location, downloads, filters,
- * identified output, DELETE, and the errors (400, 404, 422).
+ * $viewdefinition-export through the real service over HTTP, on the demo dataset, with the service's own
+ * evaluator, writers and shipped views (src/analytics): kick-off, polling, 303 to the result, one output per
+ * view with its location, downloads (ndjson, csv, parquet read back by hyparquet), filters, identified
+ * output, DELETE, and the errors (400, 404, 422).
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { parquetReadObjects } from 'hyparquet';
 import { createPseudonymizer } from '../../src/deid/index.js';
 import type { IdentifiedAccessEvent } from '../../src/exports/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { ASYNC, loadDemo, ndjson, pollUntilDone, startExportService, type ExportService } from './helpers.js';
-import { SESSIONS_VIEW, standInViews } from './stand-in-views.js';
 
 const PARTICIPANTS_VIEW = {
   resourceType: 'ViewDefinition',
@@ -38,7 +38,7 @@ describe('$viewdefinition-export on the demo dataset', () => {
   let encounters: number;
 
   beforeAll(async () => {
-    svc = await startExportService(tmp.dir, { views: standInViews({ sessions: SESSIONS_VIEW }), onIdentifiedAccess: (e) => void events.push(e) });
+    svc = await startExportService(tmp.dir, { onIdentifiedAccess: (e) => void events.push(e) });
     await loadDemo(svc);
     const db = new Database(join(tmp.dir, 'fhir.sqlite'), { readonly: true });
     encounters = (db.prepare("SELECT count(*) AS n FROM resources WHERE resource_type = 'Encounter' AND deleted = 0").get() as { n: number }).n;
@@ -72,7 +72,7 @@ describe('$viewdefinition-export on the demo dataset', () => {
 
   test('two views (a reference and an inline one): 202 with Parameters, 303 to the result, one output per view, de-identified rows', async () => {
     const { location, result, kickOff } = await run(
-      body(viewRef('ViewDefinition/sessions'), viewInline(PARTICIPANTS_VIEW), param('clientTrackingId', { valueString: 'monthly-2026-02' }))
+      body(viewRef('ViewDefinition/collateral_sessions'), viewInline(PARTICIPANTS_VIEW), param('clientTrackingId', { valueString: 'monthly-2026-02' }))
     );
     const exportId = location.split('/').pop();
     expect(valueOf(kickOff, 'exportId')).toBe(exportId);
@@ -82,11 +82,11 @@ describe('$viewdefinition-export on the demo dataset', () => {
     expect(valueOf(result, 'clientTrackingId')).toBe('monthly-2026-02');
     expect(valueOf(result, '_format')).toBe('ndjson');
     const outputs = partsOf(result, 'output').map((o) => ({ name: o.part[0].valueString, locations: o.part.slice(1).map((l: any) => l.valueUri) }));
-    expect(outputs.map((o) => o.name)).toEqual(['sessions', 'participants']);
+    expect(outputs.map((o) => o.name)).toEqual(['collateral_sessions', 'participants']);
     const sessions = ndjson((await svc.api('GET', outputs[0].locations[0])).text);
     expect(sessions).toHaveLength(encounters);
     const pseudonyms = Object.values(patientIds).map((id) => createPseudonymizer(svc.deid.key).hash(id));
-    expect(sessions.every((row) => pseudonyms.includes(row.client))).toBe(true);
+    expect(sessions.every((row) => pseudonyms.includes(row.client_key))).toBe(true);
     const participants = ndjson((await svc.api('GET', outputs[1].locations[0])).text);
     expect(participants.length).toBeGreaterThan(0);
     expect(participants.every((row) => row.family === null || row.family === undefined)).toBe(true); // names are gone before the view sees them
@@ -95,17 +95,32 @@ describe('$viewdefinition-export on the demo dataset', () => {
 
   test('csv, a patient filter, and the view name given in the request', async () => {
     const { result } = await run(
-      body(viewRef('ViewDefinition/sessions', 'lily sessions'), param('_format', { valueCode: 'csv' }), param('patient', { valueReference: { reference: `Patient/${patientIds['MRN-1001']}` } }))
+      body(viewRef('ViewDefinition/collateral_sessions', 'lily sessions'), param('_format', { valueCode: 'csv' }), param('patient', { valueReference: { reference: `Patient/${patientIds['MRN-1001']}` } }))
     );
     const output = partsOf(result, 'output')[0];
     expect(output.part[0].valueString).toBe('lily_sessions');
     const file = await svc.api('GET', output.part[1].valueUri);
     expect(file.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = file.text.trim().split('\n');
-    expect(lines[0]).toBe('id,client,start,status');
+    expect(lines[0]).toMatch(/^session_key,client_key,month,status,/);
     const pseudonym = createPseudonymizer(svc.deid.key).hash(patientIds['MRN-1001']);
     expect(lines.length).toBeGreaterThan(1);
     expect(lines.slice(1).every((l) => l.split(',')[1] === pseudonym)).toBe(true);
+  });
+
+  test('parquet: the shipped sessions view, read back by hyparquet, matches the ndjson rows', async () => {
+    const { result } = await run(body(viewRef('ViewDefinition/collateral_sessions'), param('_format', { valueCode: 'parquet' })));
+    expect(valueOf(result, '_format')).toBe('parquet');
+    const url = partsOf(result, 'output')[0].part[1].valueUri as string;
+    expect(url).toMatch(/collateral_sessions\.parquet$/);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${svc.apiTokens[0]}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/parquet/);
+    const rows = (await parquetReadObjects({ file: await res.arrayBuffer() })) as Record<string, unknown>[];
+    expect(rows).toHaveLength(encounters);
+    const pseudonyms = Object.values(patientIds).map((id) => createPseudonymizer(svc.deid.key).hash(id));
+    expect(rows.every((row) => pseudonyms.includes(row.client_key as string))).toBe(true);
+    expect(rows.every((row) => typeof row.month === 'string' && /^\d{4}-\d{2}$/.test(row.month))).toBe(true);
   });
 
   test('deidentify=false is identified and reported; DELETE cancels: the status answers 404 afterwards', async () => {
@@ -136,9 +151,9 @@ describe('$viewdefinition-export on the demo dataset', () => {
     const invalid = await svc.api('POST', '/fhir/$viewdefinition-export', body(viewInline({ resourceType: 'ViewDefinition', select: [] })), ASYNC);
     expect(invalid.status).toBe(422);
     expect(invalid.body.issue.map((i: any) => i.expression[0])).toEqual(['Parameters.parameter[0].part[0].resource.resource', 'Parameters.parameter[0].part[0].resource.select']);
-    const noPrefer = await svc.api('POST', '/fhir/$viewdefinition-export', body(viewRef('ViewDefinition/sessions')));
+    const noPrefer = await svc.api('POST', '/fhir/$viewdefinition-export', body(viewRef('ViewDefinition/collateral_sessions')));
     expect(noPrefer.status).toBe(400);
-    const missingGroup = await svc.api('POST', '/fhir/ViewDefinition/$viewdefinition-export', body(viewRef('ViewDefinition/sessions'), param('group', { valueReference: { reference: 'Group/none' } })), ASYNC);
+    const missingGroup = await svc.api('POST', '/fhir/ViewDefinition/$viewdefinition-export', body(viewRef('ViewDefinition/collateral_sessions'), param('group', { valueReference: { reference: 'Group/none' } })), ASYNC);
     expect(missingGroup.status).toBe(404);
   });
 });
