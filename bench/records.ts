@@ -61,6 +61,31 @@ export function buildDataset(clients: number): Dataset {
   return { lines, seed: { resourceType: 'Bundle', type: 'transaction', entry: [...patients, ...practitioners] }, clients };
 }
 
+/**
+ * The same synthetic clients as buildDataset, one client's lines at a time (participants, consents,
+ * sessions, notes), without holding the dataset in memory: for files of a million lines.
+ * @param clients - how many clients (about 15 lines each).
+ */
+export function* datasetLines(clients: number): Generator<ImportLine> {
+  const examples = readFileSync(join(projectRoot(), 'examples', 'records.ndjson'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as ImportLine);
+  const templates = groupByClient(examples);
+  const mrns = [...templates.keys()];
+  for (let i = 0; i < clients; i++) {
+    const mrn = mrns[i % mrns.length];
+    const rename = new Map<string, string>([[mrn, `MRN-B${String(i).padStart(7, '0')}`]]);
+    const lines = templates.get(mrn) ?? [];
+    for (const line of lines) {
+      rename.set(line.record.id, `${line.record.id}-b${i}`);
+    }
+    for (const kind of KIND_ORDER) {
+      yield* lines.filter((l) => l.kind === kind).map((l) => replaceStrings(l, rename));
+    }
+  }
+}
+
 /** The example lines of each client MRN; a note belongs to the client of its session. */
 function groupByClient(lines: ImportLine[]): Map<string, ImportLine[]> {
   const sessionClient = new Map<string, string>();

@@ -54,6 +54,12 @@ export interface Config {
     capabilitiesTtlMs: number;
     /** The practice Organization's identifier value in Provenance: `{ns}/sid/organization|{value}` (PRACTICE_ORGANIZATION_ID). */
     practiceOrganizationId: string;
+    /** The slow periodic recheck of a held record no event released (SYNC_HELD_RECHECK_MS). */
+    heldRecheckMs: number;
+    /** Most entries in one transaction or batch Bundle sent to the target (SYNC_MAX_BUNDLE_ENTRIES); 1 sends each record alone. */
+    maxBundleEntries: number;
+    /** How long a stop (SIGTERM) waits for sends in flight before abandoning them safely (SYNC_SHUTDOWN_GRACE_MS). */
+    shutdownGraceMs: number;
   };
   /** Minimum necessary: contact details of non-family participants are left out unless this is true. */
   includeNonFamilyContactDetails: boolean;
@@ -212,6 +218,9 @@ export function loadConfig(env: Env): Config {
       roiDocument: c.bool(env, 'SYNC_ROI_DOCUMENT', false),
       capabilitiesTtlMs: c.int(env, 'SYNC_CAPABILITIES_TTL_MS', 3_600_000, 1000, 7 * 86_400_000),
       practiceOrganizationId: env.PRACTICE_ORGANIZATION_ID || 'practice',
+      heldRecheckMs: c.int(env, 'SYNC_HELD_RECHECK_MS', 3_600_000, 1000, 7 * 86_400_000),
+      maxBundleEntries: c.int(env, 'SYNC_MAX_BUNDLE_ENTRIES', 50, 1, 1000),
+      shutdownGraceMs: c.int(env, 'SYNC_SHUTDOWN_GRACE_MS', 5000, 0, 60_000),
     },
     includeNonFamilyContactDetails: c.bool(env, 'INCLUDE_NON_FAMILY_CONTACT_DETAILS', false),
     embeddedFhirProfile,

@@ -1,7 +1,7 @@
 /**
  * Our phase-tagged outcome constructors on top of @medplum/core's OperationOutcome vocabulary.
  * OperationOutcome literals live here and in test expectations only; everything else throws
- * OperationOutcomeError built from these (see ../shared/docs/house-style.md 7.3).
+ * OperationOutcomeError built from these (src/http/error-handler.ts is the one place they become HTTP answers).
  */
 import { OperationOutcomeError, getStatus, isOperationOutcome } from '@medplum/core';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
@@ -112,6 +112,14 @@ export function tooLarge(limit: string): OperationOutcome {
   );
 }
 
+/** A request body of a media type (or encoding) the route does not read; names the accepted ones. HTTP 415. */
+export function unsupportedMediaType(what: string, accepted: readonly string[]): OperationOutcome {
+  return outcome(
+    [{ severity: 'error', code: 'not-supported', details: { text: `${what} is not supported; send one of: ${accepted.join(', ')}` } }],
+    'unsupported-media-type'
+  );
+}
+
 /** An unexpected error: no message or stack is passed on (they may hold anything). HTTP 500. */
 export function internalError(): OperationOutcome {
   return outcome([{ severity: 'error', code: 'exception', details: { text: 'Internal server error' } }], 'internal-error');
@@ -143,6 +151,8 @@ export function httpStatusFor(o: OperationOutcome): number {
       return 413;
     case 'too-busy':
       return 429;
+    case 'unsupported-media-type':
+      return 415;
     case 'transform-failed':
     case 'output-invalid':
       return 422;

@@ -23,7 +23,7 @@ import { createApp } from './http/app.js';
 import { disclosuresRouter } from './http/routes/disclosures.js';
 import { deadLettersRouter } from './http/routes/dead-letters.js';
 import { statusRouter } from './http/routes/status.js';
-import type { IntakeDeps } from './intake/accept.js';
+import { Intake } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
 import { mapRouter } from './http/routes/map.js';
@@ -32,6 +32,7 @@ import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
 
 export const EMBEDDED_TARGET = 'embedded';
@@ -88,6 +89,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // views/: checked like mappings; a broken view stops the start.
   const views = loadViews();
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
+  // Import jobs still running belonged to a process that is gone: they say how far they had committed.
+  await store.importJobs.failInterruptedJobs(new Date());
 
   let publicUrl = '';
   const embedded = config.fhirBaseUrl
@@ -120,17 +123,23 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
-  const intake: IntakeDeps = {
+  const intake = new Intake({
     store,
     targets: [targetName],
-    onAccepted: (clientKeys) => {
-      void Promise.all(clientKeys.map((k) => store.wakeClient(targetName, k))).then(() => wakeWorker());
+    // Held records waiting for what just arrived (a consent, a participant, a session...) become due now.
+    onAccepted: (changed) => {
+      void store.outbox
+        .wake(intakeWakeEvent(changed))
+        .catch((err: unknown) => logger.error('sync wake-up failed', { error: err instanceof Error ? err.name : typeof err }))
+        .then(() => wakeWorker());
     },
-  };
+    logger,
+  });
   const app = createApp({
     logger,
     apiTokens,
     intake,
+    store,
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
@@ -165,6 +174,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  // Import jobs stream their body for as long as it takes (a 1M-line file: minutes), so no limit on a
+  // whole request (Node's default is 5 minutes); a client that stalls is dropped by the idle timeout.
+  server.requestTimeout = 0;
+  server.setTimeout(120_000);
   const port = (server.address() as AddressInfo).port;
   const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
   publicUrl = `http://${loopbackHost.includes(':') ? `[${loopbackHost}]` : loopbackHost}:${port}`;
@@ -197,10 +210,19 @@ export async function startService(config: Config, options: StartOptions = {}): 
     ...(config.sync.writeMode !== 'auto' ? { writeMode: config.sync.writeMode } : {}),
     practiceId: config.sync.practiceOrganizationId,
     roiDocument: config.sync.roiDocument,
+    heldRecheckMs: config.sync.heldRecheckMs,
+    maxBundleEntries: config.sync.maxBundleEntries,
     // Consent is checked per participant right before every send (and again on every retry or replay).
     gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
   });
   wakeWorker = () => worker.wake();
+  // Ask for the target's token now, so a refused credential or a scope that lacks our writes is in the
+  // log at start (oauth-source.ts says which permissions), not at the first record.
+  targetAuth?.source.token().catch((err: unknown) => {
+    logger.warn('no access token for the FHIR target at start; the sync will keep trying', {
+      error: err instanceof Error ? err.message : 'token request failed',
+    });
+  });
   if (config.sync.enabled) {
     worker.start();
   }
@@ -220,7 +242,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
     deid: { policy: deidPolicy, key: deidKey.key },
     exports,
     async close() {
-      await worker.stop();
+      // Running import jobs stop first (each says how far it committed), then the sync. Sends still in
+      // flight after the grace period are abandoned safely (unknown outcome: the next attempt looks
+      // before writing; leases are released when the store opens again).
+      await intake.close();
+      await worker.stop(config.sync.shutdownGraceMs);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

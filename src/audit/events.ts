@@ -1,6 +1,6 @@
 /**
  * Local AuditEvents for sync writes, shaped after IHE Basic Audit Log Patterns (BALP) "RESTful create/update"
- * (https://profiles.ihe.net/ITI/BALP) as fhir-modeling.md 5.2 describes: source = this service, destination =
+ * (https://profiles.ihe.net/ITI/BALP) as docs/fhir-mapping.md#provenance-and-auditevent describes: source = this service, destination =
  * the target, entities = the client, the resources written, the source record and the consents relied on.
  * Kept in our store whatever the target accepts; they are the accounting of disclosures.
  */

@@ -75,7 +75,7 @@ export async function remapCommand(args: string[], io: CommandIo): Promise<numbe
     let queued: number | undefined;
     if (!values['dry-run']) {
       const keys = [...new Map(report.changes.map((c) => [`${c.kind}/${c.recordId}`, { kind: c.kind, id: c.recordId }])).values()];
-      queued = await store.requeue(keys, target);
+      queued = await store.outbox.requeue(keys, target);
     }
     if (values.json) {
       io.out(JSON.stringify({ ...report, ...(queued !== undefined ? { queued } : {}) }, null, 2));

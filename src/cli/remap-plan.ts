@@ -82,8 +82,8 @@ export async function planRemap(o: RemapOptions): Promise<RemapReport> {
     notMapped: [],
     skipped: [],
   };
-  for (const record of await o.store.listRecords(o.kind ? { kind: o.kind } : {})) {
-    const states = await o.store.getSyncStates(record.kind, record.id);
+  for (const record of await o.store.records.listRecords(o.kind ? { kind: o.kind } : {})) {
+    const states = await o.store.status.getSyncStates(record.kind, record.id);
     if (states.some((s) => s.state === 'blocked')) {
       report.skipped.push({ kind: record.kind, recordId: record.id }); // blocked by policy: its content is never processed
       continue;
@@ -120,7 +120,7 @@ async function remapRecord(record: StoredRecord, o: RemapOptions, report: RemapR
     report.notMapped.push({ kind: record.kind, recordId: record.id, reason });
     return;
   }
-  const ledger = await o.store.getLedgerForRecord(o.target, record.kind, record.id);
+  const ledger = await o.store.ledger.getLedgerForRecord(o.target, record.kind, record.id);
   for (const m of mapped) {
     const identifier = `${m.key.system}|${m.key.value}`;
     const known = ledger.find((l) => l.resourceType === m.resource.resourceType && l.identifier === identifier);

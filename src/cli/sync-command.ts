@@ -3,10 +3,9 @@
  * sync (issue #5 item 8) over a running service's API, so it works wherever the API is reachable and
  * a replay goes through the worker (consent checked again) like any other send.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApiClient, type ApiClient } from './api-client.js';
+import { createApiClient, explainAnswer, ServiceUnreachableError, type ApiClient } from './api-client.js';
+import { resolveServiceConnection } from './cli-config.js';
 
 /** Where the command writes (the terminal, or buffers in tests); the same shape as the workbench's io. */
 export interface CommandIo {
@@ -31,12 +30,15 @@ export const SYNC_USAGE = `  sync status                         records per sta
                                       retry waiting records now (not-writable: plan them again)
   sync review [FILTER]                held records the target's Patient/Practitioner lookup refused
           FILTER: --target T --kind K --client MRN --reason CODE
-          --url URL --token TOKEN     the service (default http://127.0.0.1:$PORT or 8080; $API_TOKEN or DATA_DIR/api-token)
+          --url URL --token TOKEN --data-dir DIR
+                                      the service (default: as npm start reads PORT, HOST, DATA_DIR, API_TOKENS;
+                                      the token from --token, API_TOKEN, API_TOKENS or DATA_DIR/api-token)
           --json                      print the API's JSON answer`;
 
 const OPTIONS = {
   url: { type: 'string' },
   token: { type: 'string' },
+  'data-dir': { type: 'string' },
   target: { type: 'string' },
   kind: { type: 'string' },
   client: { type: 'string' },
@@ -47,18 +49,35 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+}
+type Values = ReturnType<typeof parse>['values'];
+
 /**
  * Runs `sync …`.
  * @param argv - the words after `sync`.
  * @param api - an API client (tests pass one); otherwise built from --url/--token and the environment.
  */
 export async function syncCommand(argv: string[], io: CommandIo, api?: ApiClient): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  const { values, positionals } = parse(argv);
   const [sub, ...keys] = positionals;
-  const client = api ?? connect(values.url, values.token, io);
+  const client = api ?? connect({ url: values.url, token: values.token, dataDir: values['data-dir'] }, io);
   if (!client) {
     return 2;
   }
+  try {
+    return await run(sub, keys, values, client, io);
+  } catch (err) {
+    if (err instanceof ServiceUnreachableError) {
+      io.err(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function run(sub: string | undefined, keys: string[], values: Values, client: ApiClient, io: CommandIo): Promise<number> {
   const filter = {
     ...(values.target ? { target: values.target } : {}),
     ...(values.kind ? { kind: values.kind } : {}),
@@ -71,7 +90,7 @@ export async function syncCommand(argv: string[], io: CommandIo, api?: ApiClient
   };
   const show = (body: unknown, text: () => string): void => io.out(values.json ? JSON.stringify(body, null, 2) : text());
   const fail = (r: { status: number; body: any }): number => {
-    io.err(`The service answered HTTP ${r.status}: ${describeOutcome(r.body)}`);
+    io.err(explainAnswer(client, r));
     return 1;
   };
 
@@ -153,19 +172,20 @@ export async function syncCommand(argv: string[], io: CommandIo, api?: ApiClient
   }
 }
 
-function connect(url: string | undefined, token: string | undefined, io: CommandIo): ApiClient | undefined {
-  const env = io.env;
-  const t = token ?? env.API_TOKEN ?? env.API_TOKENS?.split(',')[0]?.trim() ?? tokenFile(env.DATA_DIR);
-  if (!t) {
-    io.err('No API token: pass --token, set API_TOKEN, or start the service once so DATA_DIR/api-token exists.');
+/** The service as npm start configures it (PORT, HOST, DATA_DIR, API_TOKENS), with the flags applied. */
+function connect(flags: { url?: string; token?: string; dataDir?: string }, io: CommandIo): ApiClient | undefined {
+  let conn;
+  try {
+    conn = resolveServiceConnection(io.env, flags);
+  } catch (err) {
+    io.err((err as Error).message);
     return undefined;
   }
-  return createApiClient(url ?? `http://127.0.0.1:${env.PORT ?? 8080}`, t);
-}
-
-function tokenFile(dataDir: string | undefined): string | undefined {
-  const file = join(resolve(dataDir ?? './data'), 'api-token');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+  if (!conn.token) {
+    io.err(`No API token for the service at ${conn.url} (URL from ${conn.urlSource}): ${conn.tokenSource}.`);
+    return undefined;
+  }
+  return createApiClient(conn.url, conn.token, { urlSource: conn.urlSource, tokenSource: conn.tokenSource });
 }
 
 function parseKey(key: string, io: CommandIo): { kind: string; id: string } | undefined {
@@ -200,7 +220,3 @@ function deadLetterDetail(d: any): string {
   return `${deadLetterLine(d)}\n${d.outcome ? JSON.stringify(d.outcome, null, 2) : '(no OperationOutcome)'}`;
 }
 
-function describeOutcome(body: any): string {
-  const issues: any[] = body?.issue ?? [];
-  return issues.map((i) => i.details?.text ?? i.diagnostics ?? i.code).join('; ') || 'no details';
-}

@@ -90,10 +90,31 @@ export function coverageProblem(c: ConsentRecord, participantId: string, session
   return undefined;
 }
 
+/**
+ * The note kinds each consent data class covers. A data class named like a note kind covers that kind;
+ * `progress` (the contract's own example class) covers progress notes. The other classes (attendance,
+ * treatment-plan, diagnosis, medications) cover no note: a note is disclosed only under a class that
+ * names its kind. Psychotherapy notes are covered by none (they never leave). See docs/consent-and-privacy.md.
+ */
+export const NOTE_KINDS_BY_DATA_CLASS: Readonly<Record<string, readonly NoteRecord['kind'][]>> = Object.freeze({
+  'session-summary': ['session-summary'],
+  'progress-note': ['progress-note'],
+  progress: ['progress-note'],
+});
+
+/** The data classes that cover a note kind. */
+export function dataClassesCovering(kind: NoteRecord['kind']): string[] {
+  return Object.entries(NOTE_KINDS_BY_DATA_CLASS)
+    .filter(([, kinds]) => kinds.includes(kind))
+    .map(([dataClass]) => dataClass);
+}
+
 /** Why a consent does not allow this note (its kind is not among the data classes, or a sensitivity is excluded), or undefined. */
 export function noteProblem(c: ConsentRecord, note: NoteRecord): string | undefined {
-  if (!(c.dataClasses ?? []).includes(note.kind)) {
-    return `${c.id} does not list ${note.kind} among its data classes`;
+  const covering = dataClassesCovering(note.kind);
+  if (!(c.dataClasses ?? []).some((d) => covering.includes(d))) {
+    const which = covering.length > 0 ? ` (${covering.join(' or ')})` : '';
+    return `${c.id} lists no data class covering ${note.kind}${which}`;
   }
   const excluded = (note.sensitivities ?? []).filter((s) => (c.excludedSensitivities ?? []).includes(s));
   if (excluded.length > 0) {

@@ -108,7 +108,7 @@ function decideConsent(c: ConsentRecord, ctx: CoverageContext, onTarget: boolean
 
 /**
  * A note is disclosed only if its session is, and, for each participant with a covering consent, one of
- * those consents lists the note's kind among its data classes and excludes none of its sensitivities.
+ * those consents lists a data class covering the note's kind (coverage.ts) and excludes none of its sensitivities.
  * Notes of a session disclosed under an exception go under the same exception. Psychotherapy notes never.
  */
 function decideNote(note: NoteRecord, session: SessionRecord | undefined, consents: readonly ConsentRecord[], ctx: CoverageContext): EngineDecision {

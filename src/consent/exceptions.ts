@@ -1,5 +1,5 @@
 /**
- * Exceptions to confidentiality are law, not consent (product.md; fhir-modeling.md 2.2): a session
+ * Exceptions to confidentiality are law, not consent (docs/consent-and-privacy.md, section 3): a session
  * disclosed under one carries the matching v3 PurposeOfUse, in its security labels and in the AuditEvent.
  */
 

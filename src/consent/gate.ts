@@ -1,12 +1,18 @@
 /**
  * The consent gate: the DisclosureGate the sync worker asks right before each send. It loads the
- * client's consents and participants from the store (so a revocation stored a moment ago counts) and
- * lets the pure engine decide.
+ * client's consents and participants from the store (so a revocation stored a moment ago counts; two
+ * index lookups by client, whatever the store's size) and lets the pure engine decide. A hold names
+ * what would release it: the participants whose coverage is in question (a consent naming them, or
+ * the participant record, arriving or changing), a consent the session names that has not arrived, the
+ * note's session, and the day a consent of the client starts when that is still ahead. A record held
+ * later in the attempt (a missing Patient) waits on the same keys: a revocation is looked at at once.
  */
 import type { ConsentRecord, NoteRecord, Participant, SessionRecord } from '../domain/records.js';
 import type { Store, StoredRecord } from '../store/port.js';
 import type { DisclosureDecision, DisclosureGate } from '../sync/gate.js';
 import type { RecordToMap } from '../sync/context.js';
+import { partyKey, recordKey } from '../sync/wait-keys.js';
+import { periodBounds } from './coverage.js';
 import { decideDisclosure } from './engine.js';
 
 export interface ConsentGateOptions {
@@ -14,24 +20,26 @@ export interface ConsentGateOptions {
   timeZone: string;
 }
 
-export function createConsentGate(store: Store, options: ConsentGateOptions): DisclosureGate {
+export function createConsentGate(store: Pick<Store, 'records' | 'ledger'>, options: ConsentGateOptions): DisclosureGate {
   return {
     async decide({ main, records, target, now }): Promise<DisclosureDecision> {
       const session = main.kind === 'note' ? sessionOf(main, records) : undefined;
       const clientMrn = session?.client.mrn ?? main.clientMrn;
       if (!clientMrn) {
-        return { effect: 'hold', reasons: [`the client of ${main.kind} ${main.id} is not known yet`] };
+        const sessionId = (main.body as NoteRecord).sessionId;
+        return { effect: 'hold', reasons: [`the client of ${main.kind} ${main.id} is not known yet`], waitFor: [recordKey('session', sessionId)] };
       }
       const [consents, participants, onTarget] = await Promise.all([
-        store.listRecords({ kind: 'consent', clientMrn }),
-        store.listRecords({ kind: 'participant', clientMrn }),
-        main.kind === 'consent' ? store.getLedgerForRecord(target, 'consent', main.id).then((l) => l.length > 0) : false,
+        store.records.listRecords({ kind: 'consent', clientMrn }),
+        store.records.listRecords({ kind: 'participant', clientMrn }),
+        main.kind === 'consent' ? store.ledger.getLedgerForRecord(target, 'consent', main.id).then((l) => l.length > 0) : false,
       ]);
-      return decideDisclosure({
+      const consentBodies = consents.map((r) => r.body as ConsentRecord);
+      const decision = decideDisclosure({
         kind: main.kind,
         record: main.body,
         session,
-        consents: consents.map((r) => r.body as ConsentRecord),
+        consents: consentBodies,
         // Only this client's participants count: a participant filed under another client covers nothing here.
         participants: participants.map((r) => r.body as Participant),
         now,
@@ -39,8 +47,53 @@ export function createConsentGate(store: Store, options: ConsentGateOptions): Di
         timeZone: options.timeZone,
         onTarget,
       });
+      const waitFor = decisionKeys(main, session, clientMrn);
+      if (decision.effect !== 'hold') {
+        return { ...decision, waitFor };
+      }
+      const recheckAt = nextConsentStart(consentBodies, now, options.timeZone);
+      return { ...decision, waitFor, ...(recheckAt ? { recheckAt } : {}) };
     },
   };
+}
+
+/**
+ * What may change the decision on a record: any change to the participants whose coverage decides it
+ * (a consent naming them, or their own record), and the consents its session names. Coarser than the
+ * engine's reasons (a session with two participants waits on both), never finer: a record woken
+ * needlessly is held again, silently.
+ */
+function decisionKeys(main: StoredRecord, session: SessionRecord | undefined, clientMrn: string): string[] {
+  const keys: string[] = [];
+  const parties = (s: SessionRecord): void => {
+    s.participants.forEach((p) => keys.push(partyKey(clientMrn, p.participantId)));
+    (s.consentIds ?? []).forEach((id) => keys.push(recordKey('consent', id)));
+  };
+  if (main.kind === 'participant') {
+    keys.push(partyKey(clientMrn, main.id));
+  } else if (main.kind === 'consent') {
+    const signer = (main.body as ConsentRecord).signedBy?.participantId;
+    if (signer) {
+      keys.push(partyKey(clientMrn, signer));
+    }
+  } else if (main.kind === 'session') {
+    parties(main.body as SessionRecord);
+  } else if (session) {
+    parties(session);
+  }
+  return [...new Set(keys)];
+}
+
+/** The earliest start of a consent period still ahead (time alone may then release a hold), if any. */
+function nextConsentStart(consents: ConsentRecord[], now: Date, timeZone: string): Date | undefined {
+  let next: number | undefined;
+  for (const c of consents) {
+    const { start } = periodBounds(c, timeZone);
+    if (Number.isFinite(start) && start > now.getTime() && (next === undefined || start < next)) {
+      next = start;
+    }
+  }
+  return next === undefined ? undefined : new Date(next);
 }
 
 function sessionOf(main: StoredRecord, records: RecordToMap[]): SessionRecord | undefined {

@@ -1,5 +1,5 @@
 /**
- * The v1 inbound contract (see ../shared/docs/product.md): the four kinds of record the practice's
+ * The v1 inbound contract (see docs/contract.md): the four kinds of record the practice's
  * system sends. Pure types, no I/O.
  */
 

@@ -1,25 +1,29 @@
 /**
  * Opens the SQLite file behind the embedded FHIR server and creates its schema.
  *
- * Three tables, all keyed by (resource_type, id):
+ * Storage, keyed by (resource_type, id):
  * - `resources`: the current version of every resource (a deleted one keeps a row with deleted = 1, so a
  *   read can answer 410 Gone and the next version number is known);
- * - `resource_history`: every version ever written, deletions included (content NULL);
- * - `resource_tokens`: the `identifier` search parameter's tokens, lower-cased like medplum's matcher, so
- *   an identifier search (conditional create/update, idempotent upserts) finds its candidates through an
- *   index instead of parsing every resource of the type.
+ * - `resource_history`: every version ever written, deletions included (content NULL).
+ * Their columns are a contract: other tools read `resources` with their own read-only connection.
+ *
+ * The search index (schema version 2, see search-schema.ts and docs/embedded-fhir-server.md) lives in
+ * `search_*` tables next to them. A version-1 file (which only indexed `identifier` in
+ * `resource_tokens`) is upgraded in place: the new tables are created here, and the repository
+ * re-indexes the stored resources in the background (search-reindex.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { SEARCH_SCHEMA } from './search-schema.js';
 
 /** An open better-sqlite3 connection. */
 export type FhirDatabase = Database.Database;
 
-/** Bumped when the schema changes; stored in PRAGMA user_version. */
-const SCHEMA_VERSION = 1;
+/** Bumped when the schema changes; stored in PRAGMA user_version. 2: the search index tables. */
+export const FHIR_SCHEMA_VERSION = 2;
 
-const SCHEMA = `
+const STORAGE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS resources (
   resource_type TEXT NOT NULL,
   id            TEXT NOT NULL,
@@ -41,21 +45,14 @@ CREATE TABLE IF NOT EXISTS resource_history (
   PRIMARY KEY (resource_type, id, version_id),
   FOREIGN KEY (resource_type, id) REFERENCES resources (resource_type, id)
 );
-
-CREATE TABLE IF NOT EXISTS resource_tokens (
-  resource_type TEXT NOT NULL,
-  id            TEXT NOT NULL,
-  system        TEXT NOT NULL,
-  value         TEXT NOT NULL,
-  FOREIGN KEY (resource_type, id) REFERENCES resources (resource_type, id)
-);
-CREATE INDEX IF NOT EXISTS resource_tokens_by_value ON resource_tokens (resource_type, value, system);
-CREATE INDEX IF NOT EXISTS resource_tokens_by_system ON resource_tokens (resource_type, system);
-CREATE INDEX IF NOT EXISTS resource_tokens_by_resource ON resource_tokens (resource_type, id);
 `;
 
+/** Version 1's identifier-only token index, superseded by search_token. */
+const DROP_V1_INDEX = 'DROP TABLE IF EXISTS resource_tokens;';
+
 /**
- * Opens (creating if needed) the FHIR store at `path` and ensures its schema exists.
+ * Opens (creating if needed) the FHIR store at `path` and ensures its schema exists, upgrading a
+ * version-1 file (the re-index itself is the repository's job, see search-reindex.ts).
  *
  * WAL + synchronous=FULL makes every committed transaction durable across a crash or kill -9, at the
  * cost of an fsync per commit, which is what a system of record needs. busy_timeout covers a second
@@ -73,14 +70,20 @@ export function openFhirDatabase(path: string): FhirDatabase {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
     const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`FHIR database ${path} has schema version ${version}, newer than this build (${SCHEMA_VERSION})`);
+    if (version > FHIR_SCHEMA_VERSION) {
+      throw new Error(
+        `FHIR database ${path} has schema version ${version}, newer than this build (${FHIR_SCHEMA_VERSION})`
+      );
     }
-    if (version < SCHEMA_VERSION) {
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }
+    db.transaction(() => {
+      db.exec(STORAGE_SCHEMA);
+      db.exec(SEARCH_SCHEMA);
+      if (version < FHIR_SCHEMA_VERSION) {
+        db.exec(DROP_V1_INDEX);
+        db.pragma(`user_version = ${FHIR_SCHEMA_VERSION}`);
+      }
+    }).immediate();
     return db;
   } catch (err) {
     db.close();

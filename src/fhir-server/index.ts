@@ -55,7 +55,8 @@ export interface EmbeddedFhirServer {
  */
 export function createEmbeddedFhirServer(options: EmbeddedFhirServerOptions): EmbeddedFhirServer {
   const db = openFhirDatabase(options.dbPath);
-  const repo = new SqliteFhirRepository(db);
+  // The service passes its winston logger: re-index progress then goes to info (counts only).
+  const repo = new SqliteFhirRepository(db, { logger: options.logger });
   const profile = options.profile ?? FULL;
   const profiled = createFhirHttpRouter({ repo, baseUrl: options.baseUrl, logger: options.logger, profile });
   let router = profiled;

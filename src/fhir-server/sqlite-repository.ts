@@ -1,7 +1,9 @@
 /**
  * A medplum FhirRepository persisted in SQLite, so the embedded FHIR server keeps its data across
  * restarts and crashes. medplum's FhirRouter drives it (REST interactions, conditional create/update,
- * batch/transaction Bundles); this class only stores, versions, validates and searches.
+ * batch/transaction Bundles); this class only stores, versions, validates, indexes and searches.
+ * Every stored version updates the search index in the same transaction (search-index.ts); searches
+ * are answered from it (search-exec.ts). See docs/embedded-fhir-server.md.
  */
 import { randomUUID } from 'node:crypto';
 import type { SearchRequest, WithId } from '@medplum/core';
@@ -11,8 +13,6 @@ import {
   badRequest,
   conflict,
   gone,
-  isResourceType,
-  matchesSearchRequest,
   normalizeOperationOutcome,
   notFound,
   preconditionFailed,
@@ -29,33 +29,84 @@ import type { Operation } from 'rfc6902';
 import { applyPatch } from 'rfc6902';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import type { FhirDatabase } from './database.js';
-import {
-  assertKnownSearchParameters,
-  identifierLookups,
-  identifierTokens,
-  idLookups,
-  pageSize,
-  sortResources,
-} from './search.js';
+import type { SearchTuning } from './search-exec.js';
+import { SearchExecutor } from './search-exec.js';
+import { SearchIndexWriter } from './search-index.js';
+import { allIndexedParamCodes, specializeSearchParameters } from './search-params.js';
+import type { SearchIndexLogger } from './search-reindex.js';
+import { Reindexer, SearchIndexState } from './search-reindex.js';
 import type { CurrentRow } from './statements.js';
 import { Statements } from './statements.js';
 import { TransactionManager } from './transactions.js';
 import { historyEntry, sameContent, validate } from './versions.js';
 
+/** Options of SqliteFhirRepository. */
+export interface SqliteFhirRepositoryOptions {
+  /** Re-index progress and index problems (counts, types and codes only). */
+  logger?: SearchIndexLogger;
+  /**
+   * false: neither maintain nor use the search index (every search scans), for benchmarks and
+   * diagnosis. A write in this mode marks the index stale, so the next indexed open rebuilds it.
+   * Default true.
+   */
+  searchIndex?: boolean;
+  /** How searches choose their SQL (search-exec.ts); tests shrink it to reach every path on small data. */
+  searchTuning?: SearchTuning;
+}
+
 /** A FHIR R4 repository over one better-sqlite3 connection (see database.ts for the schema). */
 export class SqliteFhirRepository extends FhirRepository<undefined> {
   private readonly sql: Statements;
   private readonly tx: TransactionManager;
+  private readonly index: SearchIndexWriter;
+  private readonly indexState: SearchIndexState;
+  private readonly searcher: SearchExecutor;
+  private readonly useIndex: boolean;
+  private readonly reindexed: Promise<void>;
 
   /**
    * @param db - An open connection from openFhirDatabase(); the caller owns (and closes) it. Use one
    *   repository per connection: the repository serialises access to its connection.
+   * @param options - Logger, and whether the search index is used.
    */
-  constructor(db: FhirDatabase) {
+  constructor(db: FhirDatabase, options: SqliteFhirRepositoryOptions = {}) {
     super();
     loadFhirDefinitions();
+    specializeSearchParameters();
     this.sql = new Statements(db);
     this.tx = new TransactionManager(db);
+    this.useIndex = options.searchIndex !== false;
+    const logger = options.logger;
+    const reported = new Set<string>();
+    this.index = new SearchIndexWriter(db, (resourceType, code) => {
+      if (!reported.has(`${resourceType}.${code}`)) {
+        reported.add(`${resourceType}.${code}`);
+        logger?.warn('FHIR search parameter cannot be indexed; its searches scan', { resourceType, code });
+      }
+    });
+    this.index.params.seed(allIndexedParamCodes());
+    this.indexState = new SearchIndexState(db);
+    this.searcher = new SearchExecutor(db, this.index.params, this.indexState, this.useIndex, logger, options.searchTuning);
+    this.reindexed = this.useIndex
+      ? new Reindexer(db, this.indexState, this.index, (work) => this.tx.write(work), logger).start()
+      : Promise.resolve();
+  }
+
+  /**
+   * @returns A promise settled once the search index covers every stored resource (at once for a new
+   *   or up-to-date database; after the background re-index of an older one).
+   */
+  searchIndexReady(): Promise<void> {
+    return this.reindexed;
+  }
+
+  /**
+   * The SQL an indexed search would run, for the query-plan test and diagnostics.
+   * @param searchRequest - A single-type search.
+   * @returns The statements and parameters; undefined when the search would not use the index.
+   */
+  explainSearch(searchRequest: SearchRequest): { sql: string; params: unknown[] }[] | undefined {
+    return this.searcher.explain(searchRequest);
   }
 
   /** One SQLite connection serves reads and writes alike, so the reader/writer mode is irrelevant. */
@@ -136,6 +187,7 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
       }
       const lastUpdated = new Date().toISOString();
       this.sql.writeVersion({ resourceType, id, versionId: current.version_id + 1, lastUpdated });
+      this.updateIndex(() => this.index.remove(resourceType, id));
     });
   }
 
@@ -197,36 +249,34 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
   }
 
   /**
-   * Searches with medplum's matcher over candidates narrowed by `_id` or the identifier index. Supports
+   * Searches with the index (search-exec.ts), medplum's matcher having the last word. Supports
    * filters, `_sort`, `_count` (default 20, at most 1000), `_offset`, `_type` (system search) and
    * always reports `total`. `_include`/`_revinclude`/`_elements`/`_summary` are ignored.
    */
-  search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
-    return this.tx.read(() => {
-      const types = searchRequest.types?.length ? searchRequest.types : [searchRequest.resourceType];
-      const matches: WithId<T>[] = [];
-      for (const resourceType of types) {
-        if (!isResourceType(resourceType)) {
-          throw new OperationOutcomeError(badRequest(`Unknown resource type: ${resourceType}`));
+  async search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+    const answer = await this.tx.read(() => this.searcher.trySearch(searchRequest));
+    if (answer) {
+      return answer;
+    }
+    if (this.tx.inTransaction()) {
+      // Inside a transaction (a conditional entry of a Bundle) the connection is ours already: at once.
+      return this.tx.read(() => {
+        const scan = this.searcher.startScan(searchRequest);
+        while (scan.step()) {
+          // next chunk
         }
-        const typed = { ...searchRequest, resourceType } as SearchRequest;
-        assertKnownSearchParameters(resourceType, typed.filters);
-        for (const content of this.candidates(resourceType, typed)) {
-          const resource = JSON.parse(content) as WithId<T>;
-          if (matchesSearchRequest(resource, typed)) {
-            matches.push(resource);
-          }
-        }
+        return scan.result();
+      });
+    }
+    // Candidates to parse and match: in chunks, holding the connection (so they cannot change) but
+    // letting the event loop run between chunks.
+    // (tx.read inside the transaction runs at once, with storage errors turned into a 500 outcome.)
+    return this.tx.transaction(async () => {
+      const scan = await this.tx.read(() => this.searcher.startScan(searchRequest));
+      while (await this.tx.read(() => scan.step())) {
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      sortResources(matches, searchRequest.sortRules);
-      const offset = Math.max(searchRequest.offset ?? 0, 0);
-      const page = matches.slice(offset, offset + pageSize(searchRequest));
-      return {
-        resourceType: 'Bundle',
-        type: 'searchset',
-        total: matches.length,
-        ...(page.length ? { entry: page.map((resource) => ({ resource, search: { mode: 'match' as const } })) } : {}),
-      };
+      return this.tx.read(() => scan.result());
     });
   }
 
@@ -244,18 +294,6 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
       results[reference] = (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
     }
     return results;
-  }
-
-  private candidates(resourceType: string, request: SearchRequest): string[] {
-    const tokens = identifierLookups(resourceType, request.filters);
-    if (tokens) {
-      return this.sql.liveContentsByTokens(resourceType, tokens);
-    }
-    const ids = idLookups(request.filters);
-    if (ids) {
-      return this.sql.liveContentsById(resourceType, ids);
-    }
-    return this.sql.liveContents(resourceType);
   }
 
   private readSync<T extends Resource>(resourceType: string, id: string): WithId<T> {
@@ -300,9 +338,21 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
       versionId,
       lastUpdated,
       content: JSON.stringify(stored),
-      tokens: identifierTokens(stored),
     });
+    this.updateIndex(() => this.index.index(stored));
     return stored;
+  }
+
+  /**
+   * Runs an index update, or (index off) marks the index stale: on every write, as a flag kept in
+   * memory would outlive a rolled-back transaction. Inside the write transaction.
+   */
+  private updateIndex(work: () => void): void {
+    if (this.useIndex) {
+      work();
+    } else {
+      this.indexState.invalidate();
+    }
   }
 }
 

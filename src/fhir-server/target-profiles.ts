@@ -1,7 +1,7 @@
 /**
  * Target profiles: what an EHR's FHIR API accepts, as configuration of the embedded server. `full` is
- * the embedded server as it is; `epic-like` and `oracle-like` reproduce the live CapabilityStatements
- * summarised in ../shared/docs/fhir-modeling.md 7.4, so the sync can be proven against the EHR reality
+ * the embedded server as it is; `epic-like` and `oracle-like` reproduce the public CapabilityStatements
+ * of Epic's R4 sandbox and Oracle Health Millennium R4, so the sync can be proven against the EHR reality
  * with a real server instead of mocks. The HTTP layer enforces a profile (profile-rules.ts) and
  * /metadata publishes it (profile-capability.ts); docs/target-profiles-and-faults.md has the tables.
  */
@@ -56,7 +56,7 @@ export const FULL: FullProfile = {
   description: 'Every resource type and interaction, batch and transaction, conditional operations',
 };
 
-/** Epic (sandbox statement, fhir-modeling.md 7.4): only DocumentReference is writable; no bundles. */
+/** Epic (its R4 sandbox CapabilityStatement): only DocumentReference is writable; no bundles. */
 export const EPIC_LIKE: RestrictedProfile = {
   name: 'epic-like',
   description:
@@ -76,7 +76,7 @@ export const EPIC_LIKE: RestrictedProfile = {
 };
 
 /**
- * Oracle Health Millennium R4 (fhir-modeling.md 7.4): batch but no transaction, no conditional
+ * Oracle Health Millennium R4 (its CapabilityStatement): batch but no transaction, no conditional
  * operations, RelatedPerson and Encounter create + patch (no PUT), no identifier search on
  * DocumentReference, Consent read-only.
  */

@@ -5,8 +5,9 @@
 import express, { type Express, type Router } from 'express';
 import { notFound } from '@medplum/core';
 import type { Jwks } from '../fhir/auth/index.js';
-import type { IntakeDeps } from '../intake/accept.js';
+import { Intake, type IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
+import type { Store } from '../store/port.js';
 import { OperationOutcomeError } from '../outcomes.js';
 import { errorHandler } from './error-handler.js';
 import { requireBearer } from './middleware/auth.js';
@@ -18,7 +19,10 @@ import { recordsRouter } from './routes/records.js';
 export interface AppDeps {
   logger: Logger;
   apiTokens: readonly string[];
-  intake: IntakeDeps;
+  /** The service's intake (group commit, import jobs); plain dependencies get an intake of their own. */
+  intake: IntakeDeps | Intake;
+  /** Reads of records and their sync state for the record routes. */
+  store: Pick<Store, 'records' | 'status' | 'ledger'>;
   bodyLimitBytes: number;
   importLimitBytes: number;
   /** The embedded FHIR server's router, mounted at /fhir; absent when syncing to an external server. */
@@ -48,11 +52,12 @@ export function createApp(deps: AppDeps): Express {
 
   const auth = requireBearer(deps.apiTokens);
   const api = express.Router();
-  api.use(importRouter(deps.intake, deps.importLimitBytes));
+  const intake = Intake.of(deps.intake);
+  api.use(importRouter(intake, { lineLimitBytes: deps.bodyLimitBytes, syncLimitBytes: deps.importLimitBytes }));
   for (const r of deps.apiRouters ?? []) {
     api.use(r);
   }
-  api.use(recordsRouter(deps.intake, deps.bodyLimitBytes));
+  api.use(recordsRouter(intake, deps.store, deps.bodyLimitBytes));
   app.use('/api/v1', auth, api);
   const fhirRoutes = [...(deps.fhirOperationRouters ?? []), ...(deps.fhirRouter ? [deps.fhirRouter] : [])];
   if (fhirRoutes.length > 0) {

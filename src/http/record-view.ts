@@ -5,6 +5,9 @@
 import type { RecordKind } from '../domain/records.js';
 import type { LedgerEntry, PutRecordResult, Store, StoredRecord, SyncState } from '../store/port.js';
 
+/** The store slices a record's view reads. */
+export type ViewStore = Pick<Store, 'status' | 'ledger'>;
+
 export interface SyncView extends Omit<SyncState, 'kind' | 'recordId'> {
   resources?: { resourceType: string; id: string; versionId: string; identifier: string; mapping: string }[];
 }
@@ -20,21 +23,21 @@ function resources(ledger: LedgerEntry[]): SyncView['resources'] {
 }
 
 /** Sync state of a record on every target it is known on. */
-export async function syncView(store: Store, kind: RecordKind, id: string): Promise<SyncView[]> {
-  const states = await store.getSyncStates(kind, id);
+export async function syncView(store: ViewStore, kind: RecordKind, id: string): Promise<SyncView[]> {
+  const states = await store.status.getSyncStates(kind, id);
   return Promise.all(
     states.map(async ({ kind: _k, recordId: _r, ...s }) => {
       if (s.state !== 'synced' && s.target === 'local') {
         return s;
       }
-      const ledger = await store.getLedgerForRecord(s.target, kind, id);
+      const ledger = await store.ledger.getLedgerForRecord(s.target, kind, id);
       return ledger.length > 0 ? { ...s, resources: resources(ledger) } : s;
     })
   );
 }
 
 /** The GET body of a record. */
-export async function recordView(store: Store, rec: StoredRecord): Promise<object> {
+export async function recordView(store: ViewStore, rec: StoredRecord): Promise<object> {
   return {
     kind: rec.kind,
     id: rec.id,
@@ -47,13 +50,14 @@ export async function recordView(store: Store, rec: StoredRecord): Promise<objec
 }
 
 /** The answer to a write. */
-export async function writeView(store: Store, result: PutRecordResult): Promise<object> {
+export async function writeView(store: ViewStore, result: PutRecordResult): Promise<object> {
   const { record } = result;
   return {
     kind: record.kind,
     id: record.id,
     status: result.changed ? 'accepted' : 'unchanged',
     version: record.version,
-    sync: await syncView(store, record.kind, record.id),
+    // A create's states are the ones just written with it (no earlier version, no resources yet).
+    sync: result.createdStates ? result.createdStates.map(({ kind: _k, recordId: _r, ...s }) => s) : await syncView(store, record.kind, record.id),
   };
 }

@@ -117,8 +117,26 @@ function sessionProblems(r: unknown, at: string): Problem[] {
   return problems;
 }
 
+/**
+ * The largest note text, in UTF-8 bytes, that can be sent. The text travels inline, base64-encoded, in
+ * DocumentReference.content.attachment.data, and FHIR servers cap a string's length (medplum's
+ * validator: 1 MiB = 1,048,576 characters); base64 turns 3 bytes into 4 characters, so 786,432 bytes is
+ * the most that fits. A larger note would be accepted here and then refused by every target.
+ */
+export const MAX_NOTE_TEXT_BYTES = (1024 * 1024 * 3) / 4;
+
 function noteProblems(r: unknown, at: string): Problem[] {
   const problems = npiProblems(get(get(r, 'author'), 'npi'), join(at, 'author', 'npi'));
+  const text = str(get(r, 'text'));
+  // Over the schema's character limit (the same number) the schema already says so; below it, only
+  // multi-byte text can be too long.
+  const bytes = text === undefined || text.length > MAX_NOTE_TEXT_BYTES ? 0 : Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_NOTE_TEXT_BYTES) {
+    problems.push({
+      path: join(at, 'text'),
+      message: `is ${bytes} bytes in UTF-8; at most ${MAX_NOTE_TEXT_BYTES} bytes (768 KiB) can be sent inline to a FHIR server`,
+    });
+  }
   const id = get(r, 'id');
   if (typeof id === 'string' && get(r, 'amends') === id) {
     problems.push({ path: join(at, 'amends'), message: 'must name another note, not this note itself' });

@@ -1,5 +1,5 @@
 /**
- * Inbound validation of the v1 contract (shared/docs/product.md): the JSON Schema of each kind
+ * Inbound validation of the v1 contract (docs/contract.md): the JSON Schema of each kind
  * (schemas/inbound) first, then the cross-field rules (./semantic.ts). Every problem is reported at
  * once, each with a JSON Pointer to the offending field, in one OperationOutcomeError(inputInvalid).
  */

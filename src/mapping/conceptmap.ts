@@ -6,8 +6,8 @@
 import type { Coding, ConceptMap } from '@medplum/fhirtypes';
 
 /**
- * The placeholder namespace the ConceptMaps and CodeSystems are authored in (fhir-modeling.md uses it
- * too). A target system under it is rewritten to the deployment's namespace (%ns) when translating,
+ * The placeholder namespace the ConceptMaps and CodeSystems are authored in (docs/fhir-mapping.md uses it
+ * too: IDENTIFIER_NAMESPACE). A target system under it is rewritten to the deployment's namespace (%ns) when translating,
  * so the practice code systems (collateral-role, collateral-purpose) follow the configured namespace.
  */
 export const PRACTICE_NAMESPACE = 'https://fhir.example-practice.org';

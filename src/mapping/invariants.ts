@@ -7,7 +7,7 @@ import type { Problem } from '../outcomes.js';
 
 /**
  * HIPAA psychotherapy (process) notes, including those of joint and family sessions, are kept apart
- * from the medical record and never leave the practice (45 CFR 164.501, 164.508(a)(2); fhir-modeling.md 4.4).
+ * from the medical record and never leave the practice (45 CFR 164.501, 164.508(a)(2); docs/fhir-mapping.md#note).
  * note.v1.json refuses them as well; this is the backstop.
  * @returns The problem, or undefined when the record may be mapped.
  */

@@ -1,241 +1,119 @@
 /**
- * The durable store: records (versioned, with a content hash), the outbox, per-target sync state and
- * the sync ledger. Async on purpose so a PostgreSQL implementation can follow the same contract.
+ * The durable store, split by aggregate: records (versioned, with a content hash), the outbox (the
+ * delivery state machine), the ledger (what we wrote on each target, and write intents), the local
+ * audit, and read-only status queries. Each consumer is given only the slices it needs
+ * (`Pick<Store, 'records' | 'ledger'>`). The slices of one store share one database and one
+ * transaction helper, so a record and its outbox entry, or a delivery's ledger, audit and outbox
+ * change, commit together. Async on purpose: the embedded SQLite implementation and a PostgreSQL one
+ * follow the same contract.
+ *
+ * Cost contract (issue #8): every method used per record or per request is served by indexes, so its
+ * cost depends on what it returns or changes, never on how many records, entries, ledger or audit rows
+ * the store holds. The exceptions are named on the methods (bulk listings for reconciliation, tests and
+ * operator commands over everything). The SQLite implementation proves it with a query-plan test
+ * (test/unit/store/query-plan.test.ts).
  */
-import type { AuditEvent, OperationOutcome } from '@medplum/fhirtypes';
-import type { AnyRecord, RecordKind } from '../domain/records.js';
+import type { RecordKind } from '../domain/records.js';
+import type { GroupPut, GroupPutOutcome, ImportJobProgress, ImportJobStore } from './import-jobs.js';
+import type {
+  AuditEntry,
+  AuditFilter,
+  DeadLetter,
+  DeliveryFilter,
+  LedgerEntry,
+  OutboxEntry,
+  PutRecordInput,
+  PutRecordResult,
+  RecordFilter,
+  SettleResult,
+  Settlement,
+  StoredRecord,
+  SyncState,
+  SyncStateName,
+  TargetStatus,
+  WakeEvent,
+  WriteIntent,
+} from './types.js';
 
-/**
- * pending: waiting its turn; synced: on the target; held: cannot go yet (a missing Patient, a
- * dependency, consent) and retried; failed: the target refused or did not answer, retried with
- * backoff; blocked: policy keeps it local; dead-letter: parked after a permanent refusal or too many
- * failures, until replayed; not-writable: the target cannot write its resource type (kept in our store).
- */
-export type SyncStateName = 'pending' | 'synced' | 'held' | 'failed' | 'blocked' | 'dead-letter' | 'not-writable';
+export type * from './types.js';
+export type * from './import-jobs.js';
 
-export interface StoredRecord {
-  kind: RecordKind;
-  id: string;
-  /** The client's MRN (for a note: its session's, when known). */
-  clientMrn: string | null;
-  version: number;
-  /** SHA-256 of the canonical JSON body: an identical resend is recognised and changes nothing. */
-  hash: string;
-  body: AnyRecord;
-  receivedAt: string;
-  updatedAt: string;
-}
-
-/** One FHIR resource this service wrote on a target, keyed by its business identifier. */
-export interface LedgerEntry {
-  target: string;
-  kind: RecordKind;
-  recordId: string;
-  resourceType: string;
-  /** `system|value` of the identifier the resource was upserted by. */
-  identifier: string;
-  resourceId: string;
-  versionId: string;
-  recordVersion: number;
-  /** `mappingId@version` that produced the resource. */
-  mapping: string;
-  /** Hash of the mapped resource (before reference resolution): unchanged content is not resent. */
-  contentHash: string;
-  syncedAt: string;
-}
-
-export interface SyncState {
-  kind: RecordKind;
-  recordId: string;
-  target: string;
-  state: SyncStateName;
-  /** Plain-words reason for held, failed and blocked (no PHI). */
-  reason?: string;
-  /** The reason's code (patient-not-found, upstream-422 ...), for filters and the review list. */
-  reasonCode?: string;
-  /** The target's OperationOutcome (failed) or our own (validation). */
-  outcome?: OperationOutcome;
-  attempts: number;
-  nextAttemptAt?: string;
-  updatedAt: string;
-}
-
-export interface OutboxEntry {
-  seq: number;
-  kind: RecordKind;
-  recordId: string;
-  target: string;
-  recordVersion: number;
-  /** Entries of one client are processed in order, one at a time. */
-  clientKey: string;
-  attempts: number;
-  /** Transient failures of this version (a new version or a replay resets them). */
-  failures?: number;
-  /** When this version first failed (epoch ms), for the maximum retry age. */
-  failingSince?: number;
-}
-
-/** Selects records in the delivery lists (dead letters, review list, retry). */
-export interface DeliveryFilter {
-  target?: string;
-  kind?: RecordKind;
-  recordId?: string;
-  clientMrn?: string;
-  reasonCode?: string;
-}
-
-/** A parked outbox entry and why it was parked. */
-export interface DeadLetter {
-  kind: RecordKind;
-  recordId: string;
-  target: string;
-  clientMrn: string | null;
-  recordVersion: number;
-  attempts: number;
-  failures: number;
-  deadAt: string;
-  reason?: string;
-  reasonCode?: string;
-  /** The target's OperationOutcome (or ours). */
-  outcome?: OperationOutcome;
-}
-
-/** One target's delivery figures for the status endpoint. */
-export interface TargetStatus {
-  target: string;
-  states: Partial<Record<SyncStateName, number>>;
-  /** Outbox entries not parked. */
-  queued: number;
-  deadLetters: number;
-  /** Enqueue time of the oldest entry still waiting (not parked), when any. */
-  oldestPendingAt?: string;
-  /** Held records by reason code (the review list's size by cause). */
-  heldBy: Record<string, number>;
-}
-
-/** A create whose outcome we must learn before creating again (see write_intent in schema.ts). */
-export interface WriteIntent {
-  target: string;
-  resourceType: string;
-  identifier: string;
-  kind: RecordKind;
-  recordId: string;
-  createdAt: string;
-}
-
-export interface PutRecordInput {
-  kind: RecordKind;
-  record: AnyRecord;
-  clientMrn: string | null;
-  clientKey: string;
-  /** Targets to enqueue for; ignored when `blocked` is set. */
-  targets: string[];
-  /** When set the record is kept locally only, never enqueued, and its state says why. */
-  blocked?: string;
-}
-
-export interface PutRecordResult {
-  record: StoredRecord;
-  /** false when the body was identical to the stored one (nothing was written or enqueued). */
-  changed: boolean;
-  created: boolean;
-}
-
-/** One local audit entry: a FHIR AuditEvent plus the columns it is found by. */
-export interface AuditEntry {
-  /** The AuditEvent's id. */
-  id: string;
-  recorded: string;
-  clientMrn: string | null;
-  kind?: RecordKind;
-  recordId?: string;
-  target?: string;
-  /** What happened: `disclosure` (a record's data reached a target), `write-attempt`, ... */
-  category: string;
-  outcome: 'success' | 'failure';
-  event: AuditEvent;
-}
-
-export interface AuditFilter {
-  clientMrn?: string;
-  kind?: RecordKind;
-  recordId?: string;
-  category?: string;
-}
-
-export interface RecordFilter {
-  kind?: RecordKind;
-  clientMrn?: string;
-}
-
-export interface Store {
+/** Source records, versioned. A put also enqueues the record for its targets, in the same transaction. */
+export interface RecordStore {
   /** Upserts a record and, in the same transaction, its outbox entries and pending sync state. */
   putRecord(input: PutRecordInput): Promise<PutRecordResult>;
-  /** Several puts in one transaction (bulk import). */
+  /** Several puts in one transaction, all or nothing. */
   putRecords(inputs: PutRecordInput[]): Promise<PutRecordResult[]>;
+  /**
+   * Group commit (src/intake/group-commit.ts): independent puts of several requests and import jobs in
+   * ONE transaction (one durable commit), in the given order, each isolated from the others: a put that
+   * fails is rolled back alone (a savepoint) and reported as `{ ok: false }`, the others commit. A later
+   * put of the same record sees the earlier ones (versions follow the order). The import-job progress
+   * (lines counted, results of the puts that name a job line, lines rejected before the store) is
+   * written in the same transaction. Resolves once the transaction is durable; rejects, with nothing
+   * written, only when the transaction itself cannot commit.
+   */
+  putRecordGroup(puts: GroupPut[], jobs?: ImportJobProgress[]): Promise<GroupPutOutcome[]>;
   getRecord(kind: RecordKind, id: string): Promise<StoredRecord | undefined>;
   getRecords(kind: RecordKind, ids: string[]): Promise<StoredRecord[]>;
+  /**
+   * Records by kind and client, ordered by kind and id. With a client MRN it costs what it returns (the
+   * consent gate reads a client's consents and participants per record); without one it lists a whole
+   * kind or everything (remap, exports): not for a per-record path.
+   */
   listRecords(filter: RecordFilter): Promise<StoredRecord[]>;
-  getSyncStates(kind: RecordKind, id: string): Promise<SyncState[]>;
-  countSyncStates(): Promise<{ target: string; state: SyncStateName; count: number }[]>;
+}
 
-  /** Claims due outbox entries of a target: at most one per client key, oldest first, leased for leaseMs. */
+/**
+ * The delivery state machine: one entry per record and target. Entries of one client (its client key)
+ * are delivered one at a time, in order; clients proceed concurrently.
+ *
+ * An entry is *due* at its next attempt time; a *held* entry waits for an event (what it waits for is
+ * given as opaque wait keys) with a slow recheck time as its due time; a *parked* entry (dead letter)
+ * is never due until replayed. A claim leases the client until the claimed entry is settled.
+ */
+export interface OutboxStore {
+  /**
+   * Claims due entries of a target: at most one per client, none of a client already leased (unless
+   * its lease expired: a process that died). Clients are taken by the due time of their earliest due
+   * entry, oldest first; within a client the entry due first (ties: the earliest enqueued). Each
+   * claimed client is leased for `leaseMs`. Costs what it claims (`limit`), not the backlog.
+   */
   claimOutbox(target: string, limit: number, leaseMs: number, now?: Date): Promise<OutboxEntry[]>;
   /**
-   * Success: writes the ledger entries, marks the record synced and removes the entry (unless a newer
-   * version arrived). `note` explains a partial delivery (a resource type the target cannot write).
+   * Records the outcomes of claimed entries, all in one transaction: per entry its outbox change, the
+   * record's sync state, its ledger and audit entries, the release of its client's lease, and the
+   * wake-ups its outcome causes (`Settlement.wake`). See Settlement for each outcome.
+   * @returns one result per settlement, in order.
    */
-  completeOutbox(entry: OutboxEntry, ledger: LedgerEntry[], audit?: AuditEntry[], note?: string): Promise<void>;
+  settle(settlements: Settlement[], now?: Date): Promise<SettleResult[]>;
   /**
-   * Keeps the entry for later, with its state (held or failed), reason and next attempt time. A failure
-   * that counts (options.countFailure, default true for failed) adds to the entry's failures.
-   */
-  deferOutbox(
-    entry: OutboxEntry,
-    state: 'held' | 'failed',
-    reason: string,
-    nextAttemptAt: Date,
-    outcome?: OperationOutcome,
-    audit?: AuditEntry[],
-    options?: { code?: string; countFailure?: boolean }
-  ): Promise<void>;
-  /** Parks the entry as a dead letter (kept, never claimed) until replayed. */
-  parkOutbox(entry: OutboxEntry, reason: string, code: string, outcome?: OperationOutcome, audit?: AuditEntry[]): Promise<void>;
-  /**
-   * The target cannot write the record's resource type: the entry is removed and the state says so;
-   * the ledger entries are whatever of the record did go (a requeue brings it back).
-   */
-  markNotWritable(entry: OutboxEntry, reason: string, ledger?: LedgerEntry[], audit?: AuditEntry[]): Promise<void>;
-  /** Dead letters, oldest first. */
-  listDeadLetters(filter: DeliveryFilter, limit?: number): Promise<DeadLetter[]>;
-  /** Sync states matching a filter (the review list: held with an identity reason). */
-  listSyncStates(filter: DeliveryFilter & { state?: SyncStateName }, limit?: number): Promise<(SyncState & { clientMrn: string | null })[]>;
-  /** Makes waiting (held or failed, not parked) entries due now. Returns how many. */
-  wakeWaiting(filter: DeliveryFilter & { state?: 'held' | 'failed' }): Promise<number>;
-  /** Delivery figures per target. */
-  targetStatus(now?: Date): Promise<TargetStatus[]>;
-  /** Policy forbids sending this record to this target: the entry is removed and the state says why. */
-  blockOutbox(entry: OutboxEntry, reason: string, audit?: AuditEntry[]): Promise<void>;
-  /**
-   * Queues stored records again for a target (remap after a mapping change, replay): an existing entry
-   * becomes due now, a missing one is created. Returns how many were queued.
+   * Queues stored records again for a target (remap after a mapping change, replay, not-writable after
+   * the target changed): an existing entry becomes due now with its failures reset, a missing one is
+   * created. Records kept local by policy are skipped. Returns how many were queued.
    */
   requeue(keys: { kind: RecordKind; id: string }[], target: string): Promise<number>;
   /**
-   * Makes held and failed entries of a client due now (a dependency may have arrived); with onlyHeld
-   * only the held ones (a record of the client just reached the target: what waited may go, while
-   * failing records keep their backoff).
+   * An operator's retry: makes the waiting (held or failed, never parked) entries matching the filter
+   * due now. Costs what it matches. Returns how many.
    */
-  wakeClient(target: string, clientKey: string, onlyHeld?: boolean): Promise<number>;
-  /** The next time any entry of the target becomes due (for the worker's sleep), or undefined. */
+  wakeWaiting(filter: DeliveryFilter & { state?: 'held' | 'failed' }): Promise<number>;
+  /**
+   * An event: every held entry waiting on one of `event.keys` (on `event.target`, or any target)
+   * becomes due now and forgets its waits; attempts of `event.clientKeys` in flight will re-evaluate a
+   * hold at once. Costs what it wakes. Returns how many entries were woken.
+   */
+  wake(event: WakeEvent, now?: Date): Promise<number>;
+  /** The earliest due time of an entry of the target whose client is not leased (the worker's sleep), or undefined. */
   nextDueAt(target: string): Promise<Date | undefined>;
-  /** Number of outbox entries of a target (tests, status). */
-  outboxSize(target?: string): Promise<number>;
+}
 
+/** What this service wrote on each target (by business identifier), and write-ahead intents. */
+export interface LedgerStore {
   getLedgerByIdentifier(target: string, resourceType: string, identifier: string): Promise<LedgerEntry | undefined>;
   /** The resources a record became on a target (its Provenances are in listLedger). */
   getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]>;
-  /** Every ledger entry of a target (reconciliation, tests). */
+  /** Every ledger entry of a target (reconciliation, tests): grows with the ledger, not for a per-record path. */
   listLedger(target: string): Promise<LedgerEntry[]>;
   /**
    * Remembers resources written before the record is complete (sequential writes: a later step may
@@ -244,14 +122,48 @@ export interface Store {
   recordLedger(entries: LedgerEntry[]): Promise<void>;
   /** Forgets a resource the target no longer has (404/410 on update): the next attempt looks again. */
   deleteLedger(target: string, resourceType: string, identifier: string): Promise<void>;
-
   putWriteIntent(intent: WriteIntent): Promise<void>;
   getWriteIntent(target: string, resourceType: string, identifier: string): Promise<WriteIntent | undefined>;
   clearWriteIntent(target: string, resourceType: string, identifier: string): Promise<void>;
+}
 
+/** The local audit trail: one AuditEvent per disclosure or write attempt (the accounting of disclosures). */
+export interface AuditStore {
   appendAudit(entries: AuditEntry[]): Promise<void>;
-  /** Audit entries, oldest first. */
+  /**
+   * Audit entries, oldest first. By client (with or without a category) or by record it costs what it
+   * returns; by category alone or unfiltered it reads the whole trail (exports, tests).
+   */
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
+}
 
+/** Read-only views over the delivery state, for the API, the CLI and the planner. */
+export interface StatusQueries {
+  /** A record's state on each target. */
+  getSyncStates(kind: RecordKind, id: string): Promise<SyncState[]>;
+  /** Records per target and state, from counters kept with the transitions (no scan). */
+  countSyncStates(): Promise<{ target: string; state: SyncStateName; count: number }[]>;
+  /** Delivery figures per target, from the same counters and one index lookup per target. */
+  targetStatus(now?: Date): Promise<TargetStatus[]>;
+  /** Dead letters, oldest first, at most `limit` (default 1000); costs what it returns. */
+  listDeadLetters(filter: DeliveryFilter, limit?: number): Promise<DeadLetter[]>;
+  /**
+   * Sync states matching a filter (the review list: held with an identity reason; not-writable),
+   * oldest change first, at most `limit` (default 1000). Give a state or reason: unfiltered it reads
+   * every state.
+   */
+  listSyncStates(filter: DeliveryFilter & { state?: SyncStateName }, limit?: number): Promise<(SyncState & { clientMrn: string | null })[]>;
+  /** Number of outbox entries (parked included) of a target or of all (counters, no scan). */
+  outboxSize(target?: string): Promise<number>;
+}
+
+/** One store: its slices over one database. */
+export interface Store {
+  readonly records: RecordStore;
+  readonly outbox: OutboxStore;
+  readonly ledger: LedgerStore;
+  readonly audit: AuditStore;
+  readonly status: StatusQueries;
+  readonly importJobs: ImportJobStore;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { MappingConfig, MappingContext } from '../mapping/index.js';
 import type { Store, StoredRecord } from '../store/port.js';
 import type { DisclosureDecision } from './gate.js';
 import { HoldError } from './hold.js';
+import { recordKey } from './wait-keys.js';
 
 export interface RecordToMap {
   record: StoredRecord;
@@ -18,13 +19,13 @@ export interface RecordToMap {
  * Returns the record and its dependencies (dependencies first), each ready to map.
  * @throws HoldError when a dependency has not been received.
  */
-export async function gatherRecords(store: Store, main: StoredRecord, config: MappingConfig): Promise<RecordToMap[]> {
+export async function gatherRecords(store: Pick<Store, 'records'>, main: StoredRecord, config: MappingConfig): Promise<RecordToMap[]> {
   const out = new Map<string, RecordToMap>();
   await collect(store, main, config, out);
   return [...out.values()];
 }
 
-async function collect(store: Store, rec: StoredRecord, config: MappingConfig, out: Map<string, RecordToMap>): Promise<void> {
+async function collect(store: Pick<Store, 'records'>, rec: StoredRecord, config: MappingConfig, out: Map<string, RecordToMap>): Promise<void> {
   const key = `${rec.kind}/${rec.id}`;
   if (out.has(key)) {
     return;
@@ -32,10 +33,14 @@ async function collect(store: Store, rec: StoredRecord, config: MappingConfig, o
   const context: MappingContext = { config };
   if (rec.kind === 'session' || rec.kind === 'consent') {
     const ids = participantIds(rec);
-    const found = await store.getRecords('participant', ids);
+    const found = await store.records.getRecords('participant', ids);
     const missing = ids.filter((id) => !found.some((p) => p.id === id));
     if (missing.length > 0) {
-      throw new HoldError('waiting-for-record', `${rec.kind} ${rec.id} names participant ${missing.join(', ')}, not received yet`);
+      throw new HoldError(
+        'waiting-for-record',
+        `${rec.kind} ${rec.id} names participant ${missing.join(', ')}, not received yet`,
+        missing.map((id) => recordKey('participant', id))
+      );
     }
     context.participants = Object.fromEntries(found.map((p) => [p.id, p.body as Participant]));
     for (const p of found) {
@@ -43,9 +48,9 @@ async function collect(store: Store, rec: StoredRecord, config: MappingConfig, o
     }
   } else if (rec.kind === 'note') {
     const note = rec.body as NoteRecord;
-    const session = await store.getRecord('session', note.sessionId);
+    const session = await store.records.getRecord('session', note.sessionId);
     if (!session) {
-      throw new HoldError('waiting-for-record', `note ${rec.id} belongs to session ${note.sessionId}, not received yet`);
+      throw new HoldError('waiting-for-record', `note ${rec.id} belongs to session ${note.sessionId}, not received yet`, [recordKey('session', note.sessionId)]);
     }
     await collect(store, session, config, out);
     context.session = session.body as SessionRecord;

@@ -19,6 +19,14 @@ export interface DisclosureDecision {
   consents?: ConsentRecord[];
   /** Free-text reason of a disclosure under an exception: stored in the local AuditEvent only, never logged. */
   exceptionReason?: string;
+  /**
+   * The wait keys (wait-keys.ts) whose event may change this decision. A hold waits on them, and so does
+   * a hold later in the same attempt (a missing Patient): the record is looked at again when its
+   * consents change, whatever else it waits for.
+   */
+  waitFor?: string[];
+  /** A hold that time alone releases (a consent period starting later): when to look again. */
+  recheckAt?: Date;
 }
 
 export interface DisclosureGate {

@@ -1,6 +1,6 @@
 /**
  * Finds the client's Patient (by MRN) and a clinician's Practitioner (by NPI) on the target. Exactly one
- * match is required: no demographic guessing in a behavioral-health sync (fhir-modeling.md 7.2).
+ * match is required: no demographic guessing in a behavioral-health sync (docs/fhir-mapping.md#identity-and-references).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirTarget } from '../fhir/port.js';

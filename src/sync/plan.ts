@@ -17,6 +17,7 @@ import { contentHash } from '../store/hash.js';
 import type { LedgerEntry, Store } from '../store/port.js';
 import type { RecordToMap } from './context.js';
 import { HoldError } from './hold.js';
+import { depKey, ledgerKey } from './wait-keys.js';
 import type { IdentityResolver } from './identity.js';
 import { toLogicalReferences } from './logical-refs.js';
 import { forEachReference, parseConditionalRef, rewriteReferences } from './references.js';
@@ -68,7 +69,7 @@ const LOOKED_UP = new Set(['Patient', 'Practitioner']);
 export async function planWrites(
   records: RecordToMap[],
   mappings: MappingSet,
-  store: Store,
+  store: Pick<Store, 'ledger' | 'status'>,
   targetName: string,
   identity: IdentityResolver,
   options: PlanOptions = {}
@@ -90,7 +91,7 @@ export async function planWrites(
       const type = mapped.resource.resourceType;
       const hash = contentHash(mapped.resource);
       const identifier = `${mapped.key.system}|${mapped.key.value}`;
-      const known = await store.getLedgerByIdentifier(targetName, type, identifier);
+      const known = await store.ledger.getLedgerByIdentifier(targetName, type, identifier);
       // Dependencies already on the target are only referenced; the main record is rewritten when changed.
       if (known && (!isMain || known.contentHash === hash)) {
         if (isMain) {
@@ -181,13 +182,17 @@ function cannotWrite(caps: TargetCapabilities, type: string, exists: boolean): s
  * held for good reason (no consent of its own, but a session disclosed under an exception takes it
  * along) goes with the dependent, as before.
  */
-async function awaitQueuedDependency(store: Store, targetName: string, item: RecordToMap): Promise<void> {
-  const state = (await store.getSyncStates(item.record.kind, item.record.id)).find((s) => s.target === targetName);
+async function awaitQueuedDependency(store: Pick<Store, 'status'>, targetName: string, item: RecordToMap): Promise<void> {
+  const state = (await store.status.getSyncStates(item.record.kind, item.record.id)).find((s) => s.target === targetName);
   if (state?.state === 'dead-letter') {
-    throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is in the dead-letter list of this target; replay it first`);
+    throw new HoldError(
+      'waiting-for-dependency',
+      `${item.record.kind} ${item.record.id} is in the dead-letter list of this target; replay it first`,
+      [depKey(item.record.kind, item.record.id)]
+    );
   }
   if (state?.state === 'pending' || state?.state === 'failed') {
-    throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is queued and goes first`);
+    throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is queued and goes first`, [depKey(item.record.kind, item.record.id)]);
   }
 }
 
@@ -212,7 +217,7 @@ const UNHOLDABLE = Symbol('unholdable');
 async function resolveReference(
   reference: string,
   inBundle: Map<string, string>,
-  store: Store,
+  store: Pick<Store, 'ledger' | 'status'>,
   targetName: string,
   identity: IdentityResolver,
   caps: TargetCapabilities | undefined
@@ -225,7 +230,7 @@ async function resolveReference(
   if (local) {
     return local;
   }
-  const known = await store.getLedgerByIdentifier(targetName, ref.resourceType, ref.identifier);
+  const known = await store.ledger.getLedgerByIdentifier(targetName, ref.resourceType, ref.identifier);
   if (known) {
     return `${known.resourceType}/${known.resourceId}`;
   }
@@ -237,5 +242,5 @@ async function resolveReference(
   if (LOOKED_UP.has(ref.resourceType)) {
     return identity.resolve(ref);
   }
-  throw new HoldError('waiting-for-dependency', `${ref.resourceType} ${ref.value} is not on the target yet`);
+  throw new HoldError('waiting-for-dependency', `${ref.resourceType} ${ref.value} is not on the target yet`, [ledgerKey(ref.resourceType, ref.identifier)]);
 }

@@ -1,8 +1,9 @@
 /**
  * The retry policy: what happens to a record after a failed attempt, by error class (issue #5 item 4).
  *
- * - held (HoldError: a missing Patient, a dependency, no consent yet): retried with backoff, never parked;
- *   the review list shows the identity holds.
+ * - held (HoldError: a missing Patient, a dependency, no consent yet): waits for what it names (an event
+ *   wakes it), at most until the slow periodic recheck; never parked, never counted; the review list
+ *   shows the identity holds.
  * - our own validation (input-invalid, transform-failed, output-invalid) and the target's 400/422, and
  *   any other 4xx that a retry cannot fix: parked at once as a dead letter with the OperationOutcome.
  * - 409/412: the writers already re-read and re-applied with If-Match; still conflicting = transient.
@@ -32,7 +33,7 @@ export interface RetryPolicy {
 }
 
 export type Disposition =
-  | { action: 'hold'; code: string; reason: string; delayMs: number }
+  | { action: 'hold'; code: string; reason: string; waitFor: string[]; recheckAt?: Date }
   | {
       action: 'retry';
       code: string;
@@ -58,7 +59,7 @@ export function dispose(err: unknown, entry: OutboxEntry, policy: RetryPolicy, n
   const attempt = entry.attempts + 1;
   const backoff = (): number => backoffDelay(attempt, policy.minBackoffMs, policy.maxBackoffMs, random);
   if (err instanceof HoldError) {
-    return { action: 'hold', code: err.code, reason: err.message, delayMs: backoff() };
+    return { action: 'hold', code: err.code, reason: err.message, waitFor: err.waitFor, ...(err.recheckAt ? { recheckAt: err.recheckAt } : {}) };
   }
   const outcome = toOutcome(err);
   const text = outcome.issue?.[0]?.details?.text ?? 'unexpected error';

@@ -1,5 +1,5 @@
 /**
- * The Provenance of one write (fhir-modeling.md 5.1, US Core Provenance): author = the therapist's
+ * The Provenance of one write (docs/fhir-mapping.md#provenance-and-auditevent, US Core Provenance): author = the therapist's
  * Practitioner (the practice Organization when the record names no clinician), assembler = this service
  * as a Device, both on behalf of the practice Organization; entity = the source record; policy = the
  * consents the disclosure gate relied on.

@@ -1,7 +1,7 @@
 /**
  * The signed release-of-information form as a DocumentReference (LOINC 64292-6 "Release of information
  * consent", category LOINC 57016-8 as in HL7 FAST), for targets that write DocumentReference but not
- * Consent (Epic, Oracle: fhir-modeling.md 7.4 consequence 1). Sent only when SYNC_ROI_DOCUMENT is on
+ * Consent (Epic, Oracle: docs/fhir-mapping.md#what-each-target-profile-accepts). Sent only when SYNC_ROI_DOCUMENT is on
  * and the consent record carries its form. Built here rather than as a mapping file because it is a
  * delivery option, not a mapping of the record's meaning; the Consent mapping is unchanged.
  */

@@ -1,23 +1,28 @@
 /**
  * The sync worker: claims due outbox entries (one per client at a time, so each client's records go in
- * order while clients proceed concurrently), asks the disclosure gate, delivers (deliver.ts) and records
- * the outcome. A failure is handled by the retry policy (policy.ts): held, retried with backoff, or
- * parked as a dead letter; a record that keeps failing only delays itself, never its client's others.
+ * order while clients proceed concurrently), asks the disclosure gate, delivers (deliver.ts) and settles
+ * the outcomes (settlements.ts). Work runs in up to SYNC_CONCURRENCY slots; each slot claims what is due
+ * (up to what fits one Bundle where the target takes transactions or batches, one record otherwise),
+ * prepares each record (yielding to the event loop between records), writes them together and settles
+ * them in one store transaction. A failure goes to the retry policy (policy.ts): held until what it
+ * waits for arrives, retried with backoff, or parked as a dead letter; a record that keeps failing only
+ * delays itself, never its client's others.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { buildWriteAudit } from '../audit/events.js';
 import { CapabilityCache, type TargetCapabilities } from '../fhir/capabilities.js';
 import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
-import { toOutcome } from '../outcomes.js';
-import type { OutboxEntry, Store, StoredRecord } from '../store/port.js';
+import type { OutboxEntry, Settlement, SettleResult, Store, StoredRecord } from '../store/port.js';
 import { clientMrnOf, gatherRecords, withDisclosure } from './context.js';
 import { type DisclosureDecision, type DisclosureGate, permitAll } from './gate.js';
 import { HoldError } from './hold.js';
-import { Delivery, type DeliveryResult } from './deliver.js';
+import { Delivery, type DeliveryResult, type Prepared } from './deliver.js';
 import { IdentityResolver } from './identity.js';
 import { dispose, type RetryPolicy } from './policy.js';
 import type { ProvenanceSettings } from './provenance.js';
+import { attemptedResources, failureSettlement, failureText, settledKeys, settlementOf } from './settlements.js';
 import type { WriteMode } from './writers/index.js';
 
 export interface SyncWorkerOptions {
@@ -27,6 +32,7 @@ export interface SyncWorkerOptions {
   mappingConfig: MappingConfig;
   logger: Logger;
   pollIntervalMs: number;
+  /** Slots working at once (each one claim: a Bundle's worth of records, or one record). */
   concurrency: number;
   minBackoffMs: number;
   maxBackoffMs: number;
@@ -49,42 +55,55 @@ export interface SyncWorkerOptions {
   practiceId?: string;
   /** Send the signed ROI form as a DocumentReference (LOINC 64292-6) where DocumentReference is writable. */
   roiDocument?: boolean;
+  /** The slow periodic recheck of a held record when no event releases it (SYNC_HELD_RECHECK_MS). Default 1 h. */
+  heldRecheckMs?: number;
+  /** Most entries in one transaction or batch Bundle (SYNC_MAX_BUNDLE_ENTRIES). Default 50; 1 sends each record alone. */
+  maxBundleEntries?: number;
 }
+
+/** A claimed entry after the gate and the plan: ready to write, with what its audit needs. */
+interface Ready {
+  entry: OutboxEntry;
+  audited: StoredRecord;
+  decision: DisclosureDecision;
+  prepared: Prepared;
+}
+
+/** Entries a Bundle's worth of records needs, on average (a resource and its Provenance). */
+const ENTRIES_PER_RECORD = 2;
 
 export class SyncWorker {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
-  private readonly identity: IdentityResolver;
   private readonly delivery: Delivery;
   private readonly retry: RetryPolicy;
+  private readonly heldRecheckMs: number;
+  private readonly maxBundleEntries: number;
   /** The target asked us to wait (429/503 with Retry-After): nothing is sent before this time. */
   private pausedUntil = 0;
-  /** Records being processed: up to `concurrency`, each of another client. */
+  /** Slots at work: up to `concurrency`, each with its own clients. */
   private readonly inFlight = new Set<Promise<void>>();
   /** A wake() that came while the loop was not asleep; the next sleep returns at once. */
   private woken = false;
 
   constructor(private readonly o: SyncWorkerOptions) {
-    this.identity = new IdentityResolver(o.target);
     const provenance: ProvenanceSettings = { ns: o.mappingConfig.ns, practiceId: o.practiceId ?? 'practice' };
+    this.maxBundleEntries = o.maxBundleEntries ?? 50;
     this.delivery = new Delivery({
       store: o.store,
       target: o.target,
       capabilities: new CapabilityCache(o.target, o.capabilitiesTtlMs ?? 3_600_000, o.adjustCapabilities),
-      identity: this.identity,
+      identity: new IdentityResolver(o.target),
       mappings: o.mappings,
       mappingConfig: o.mappingConfig,
       provenance,
       roiDocument: o.roiDocument ?? false,
+      maxBundleEntries: this.maxBundleEntries,
       ...(o.writeMode ? { writeMode: o.writeMode } : {}),
     });
-    this.retry = {
-      maxAttempts: o.maxAttempts ?? 10,
-      maxAgeMs: o.maxAgeMs ?? 86_400_000,
-      minBackoffMs: o.minBackoffMs,
-      maxBackoffMs: o.maxBackoffMs,
-    };
+    this.retry = { maxAttempts: o.maxAttempts ?? 10, maxAgeMs: o.maxAgeMs ?? 86_400_000, minBackoffMs: o.minBackoffMs, maxBackoffMs: o.maxBackoffMs };
+    this.heldRecheckMs = o.heldRecheckMs ?? 3_600_000;
   }
 
   start(): void {
@@ -92,16 +111,32 @@ export class SyncWorker {
       return;
     }
     this.running = true;
-    this.loopDone = this.loop();
+    // A wake-up lost to a crash between a commit and its event is made good here: what was held looks again once.
+    this.loopDone = this.o.store.outbox
+      .wakeWaiting({ target: this.o.target.name, state: 'held' })
+      .catch(() => 0)
+      .then(() => this.loop());
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming and waits for the slots at work, at most `graceMs`: a send still in flight after that
+   * is abandoned (its lease is released when the store opens again; its outcome is unknown, and the next
+   * attempt looks before writing). Nothing acknowledged is lost either way.
+   */
+  async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loopDone;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      if (Number.isFinite(graceMs)) {
+        timer = setTimeout(resolve, graceMs);
+      }
+    });
+    await Promise.race([this.loopDone, ...(Number.isFinite(graceMs) ? [deadline] : [])]);
+    clearTimeout(timer);
   }
 
-  /** Looks for work now (called after a write, and when a record is done). */
+  /** Looks for work now (called after a write, and when a slot is done). */
   wake(): void {
     if (this.wakeUp) {
       this.wakeUp();
@@ -111,12 +146,10 @@ export class SyncWorker {
   }
 
   /**
-   * A pool, not rounds: a free slot is filled as soon as a record is done, so one slow record (a
-   * timeout, a long Retry-After) delays its own client only.
+   * A pool of slots, not rounds: a free slot is filled as soon as one is done, so one slow Bundle (a
+   * timeout, a long Retry-After) delays its own clients only.
    */
   private async loop(): Promise<void> {
-    // A lease outlives one attempt comfortably; an instance that dies mid-send frees its entries when it expires.
-    const leaseMs = this.o.requestTimeoutMs * 4 + 5_000;
     while (this.running) {
       const pause = this.pausedUntil - Date.now();
       if (pause > 0) {
@@ -124,30 +157,47 @@ export class SyncWorker {
         continue;
       }
       const free = this.o.concurrency - this.inFlight.size;
-      let claimed: OutboxEntry[] = [];
+      let claimed = 0;
       if (free > 0) {
         try {
-          claimed = await this.o.store.claimOutbox(this.o.target.name, free, leaseMs);
+          const perSlot = await this.recordsPerSlot();
+          // A lease outlives one slot's work comfortably (each record may need a request of its own when isolated).
+          const leaseMs = this.o.requestTimeoutMs * (perSlot + 4) + 5_000;
+          const entries = await this.o.store.outbox.claimOutbox(this.o.target.name, free * perSlot, leaseMs);
+          claimed = entries.length;
+          for (let i = 0; i < entries.length; i += perSlot) {
+            this.startSlot(entries.slice(i, i + perSlot));
+          }
         } catch (err) {
           this.o.logger.error('sync loop error', { error: errorName(err) });
         }
-        for (const e of claimed) {
-          const done: Promise<void> = this.process(e)
-            .catch((err: unknown) => {
-              this.o.logger.error('sync loop error', { error: errorName(err) });
-            })
-            .finally(() => {
-              this.inFlight.delete(done);
-              this.wake();
-            });
-          this.inFlight.add(done);
-        }
       }
-      if ((claimed.length === 0 || this.inFlight.size >= this.o.concurrency) && this.running) {
+      if ((claimed === 0 || this.inFlight.size >= this.o.concurrency) && this.running) {
         await this.sleep();
       }
     }
     await Promise.all([...this.inFlight]);
+  }
+
+  /** Records one slot takes: what fits one Bundle where records can share one, else one. */
+  private async recordsPerSlot(): Promise<number> {
+    const caps = await this.delivery.capabilities().catch(() => undefined);
+    if (!caps || this.delivery.baseMode(caps) === 'sequential') {
+      return 1;
+    }
+    return Math.max(1, Math.floor(this.maxBundleEntries / ENTRIES_PER_RECORD));
+  }
+
+  private startSlot(entries: OutboxEntry[]): void {
+    const done: Promise<void> = this.runSlot(entries)
+      .catch((err: unknown) => {
+        this.o.logger.error('sync loop error', { error: errorName(err) });
+      })
+      .finally(() => {
+        this.inFlight.delete(done);
+        this.wake();
+      });
+    this.inFlight.add(done);
   }
 
   private async sleep(exactMs?: number): Promise<void> {
@@ -157,7 +207,7 @@ export class SyncWorker {
     }
     let ms = exactMs;
     if (ms === undefined) {
-      const due = await this.o.store.nextDueAt(this.o.target.name).catch(() => undefined);
+      const due = await this.o.store.outbox.nextDueAt(this.o.target.name).catch(() => undefined);
       const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : this.o.pollIntervalMs;
       ms = Math.min(this.o.pollIntervalMs, untilDue);
     }
@@ -172,76 +222,147 @@ export class SyncWorker {
     this.woken = false;
   }
 
-  /** Processes one outbox entry to its next state. Never throws. */
-  async process(entry: OutboxEntry): Promise<void> {
-    const { store, logger } = this.o;
-    const log = { kind: entry.kind, recordId: entry.recordId, target: entry.target, attempt: entry.attempts + 1 };
-    const record = await store.getRecord(entry.kind, entry.recordId);
-    if (!record) {
-      await store.completeOutbox(entry, []);
+  /** Prepares each entry (yielding between them), writes the ready ones together, settles everything. */
+  private async runSlot(entries: OutboxEntry[]): Promise<void> {
+    const early: Settlement[] = [];
+    const ready: Ready[] = [];
+    for (const entry of entries) {
+      await yieldToLoop();
+      const r = await this.prepare(entry);
+      if ('state' in r) {
+        early.push(r);
+      } else {
+        ready.push(r);
+      }
+    }
+    await this.settle(early);
+    if (ready.length === 0) {
       return;
     }
-    const current = { ...entry, recordVersion: record.version };
+    // write() reports each record's failure in its result; anything thrown here is a bug, recorded for each record.
+    const results = await this.delivery
+      .write(ready.map((r) => r.prepared))
+      .catch((err: unknown) => ready.map((r): DeliveryResult => ({ outcome: 'failed', mode: r.prepared.mode, error: err, attempted: r.prepared.plan.writes, ledger: [] })));
+    await this.settle(ready.map((r, i) => this.settlementOfResult(r, results[i])));
+  }
+
+  /** Loads, gates and plans one entry: ready to write, or already its settlement. */
+  private async prepare(claimed: OutboxEntry): Promise<Ready | Settlement> {
+    const { store } = this.o;
+    const record = await store.records.getRecord(claimed.kind, claimed.recordId);
+    if (!record) {
+      return { entry: claimed, state: 'synced', ledger: [] };
+    }
+    const entry = { ...claimed, recordVersion: record.version };
     try {
       const records = await gatherRecords(store, record, this.o.mappingConfig);
       const decision = await (this.o.gate ?? permitAll).decide({ main: record, records, target: entry.target, now: new Date() });
+      this.o.logger.debug('sync decision', { kind: entry.kind, recordId: entry.recordId, effect: decision.effect, consents: decision.consentIds ?? [] });
       if (decision.effect === 'deny') {
-        await store.blockOutbox(current, decision.reasons.join('; '));
-        logger.info('record blocked by policy', log);
-        return;
+        return { entry, state: 'blocked', reason: decision.reasons.join('; '), wake: settledKeys(entry) };
       }
       if (decision.effect === 'hold') {
-        throw new HoldError('no-consent', decision.reasons.join('; '));
+        throw new HoldError('no-consent', decision.reasons.join('; '), decision.waitFor ?? [], decision.recheckAt);
       }
       // The mappings label and link what they produce with the consents (or exception) the gate relied on.
-      const result = await this.delivery.deliver(record, withDisclosure(records, decision), decision);
+      let prepared: Awaited<ReturnType<Delivery['prepare']>>;
+      try {
+        prepared = await this.delivery.prepare(record, withDisclosure(records, decision), decision);
+      } catch (err) {
+        // Held later in the attempt (a missing Patient, a dependency): a change of its consents looks again too.
+        throw err instanceof HoldError ? new HoldError(err.code, err.text, [...err.waitFor, ...(decision.waitFor ?? [])], err.recheckAt) : err;
+      }
+      if ('outcome' in prepared) {
+        return this.settlementOfResult({ entry, audited: record, decision }, prepared);
+      }
       // A note stored before its session has no client of its own: the accounting files it under the session's.
-      const audited = { ...record, clientMrn: clientMrnOf(records) };
-      await this.settle(current, audited, decision, result, log);
+      return { entry, audited: { ...record, clientMrn: clientMrnOf(records) }, decision, prepared };
     } catch (err) {
-      await this.defer(current, err, log);
+      return this.failure(entry, err);
     }
   }
 
-  /** Records what a delivery attempt did: synced, not writable, or a failure for the retry policy. */
-  private async settle(
-    entry: OutboxEntry,
-    record: StoredRecord,
-    decision: DisclosureDecision,
-    result: DeliveryResult,
-    log: Record<string, unknown>
-  ): Promise<void> {
-    const { store, logger } = this.o;
-    switch (result.outcome) {
-      case 'unchanged':
-        await store.completeOutbox(entry, result.ledger, [], result.note);
+  /** The settlement of a write result, with its AuditEvent. */
+  private settlementOfResult(r: Pick<Ready, 'entry' | 'audited' | 'decision'>, result: DeliveryResult): Settlement {
+    const { entry, audited, decision } = r;
+    this.o.logger.debug('sync write', {
+      kind: entry.kind,
+      recordId: entry.recordId,
+      outcome: result.outcome,
+      ...('mode' in result ? { mode: result.mode } : {}),
+      ...('together' in result && result.together ? { together: result.together } : {}),
+    });
+    if (result.outcome === 'failed') {
+      const audit = this.audit(audited, entry.recordVersion, attemptedResources(result), decision, failureText(result.error), result.mode);
+      return this.failure(entry, result.error, [audit]);
+    }
+    const written = result.outcome === 'written' ? result.ledger.filter((l) => l.resourceType !== 'Provenance') : [];
+    const audit = result.outcome === 'written' ? [this.audit(audited, entry.recordVersion, written, decision, undefined, result.mode)] : [];
+    return settlementOf(entry, result, audit);
+  }
+
+  /** Applies the retry policy to a failed attempt. */
+  private failure(entry: OutboxEntry, err: unknown, audit?: ReturnType<typeof buildWriteAudit>[]): Settlement {
+    const d = dispose(err, entry, this.retry);
+    if (d.action === 'retry') {
+      if (d.pauseTargetMs !== undefined) {
+        // Retry-After paces the whole target, not only this record.
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + d.pauseTargetMs);
+      }
+      if (d.refreshCapabilities) {
+        this.delivery.refreshCapabilities();
+      }
+    }
+    if (d.action !== 'hold' && d.outcome.id === 'internal-error') {
+      this.o.logger.error('sync internal error', { kind: entry.kind, recordId: entry.recordId, error: errorName(err) });
+    }
+    return failureSettlement(entry, d, this.heldRecheckMs, audit);
+  }
+
+  /** Commits settlements in one transaction and logs each change (a hold once per change, by id and code). */
+  private async settle(settlements: Settlement[]): Promise<void> {
+    if (settlements.length === 0) {
+      return;
+    }
+    const results = await this.o.store.outbox.settle(settlements);
+    settlements.forEach((s, i) => this.log(s, results[i]));
+  }
+
+  private log(s: Settlement, r: SettleResult): void {
+    const { logger } = this.o;
+    const ids = { kind: s.entry.kind, recordId: s.entry.recordId, target: s.entry.target };
+    if (r.superseded) {
+      logger.debug('sync superseded by a newer version', ids);
+      return;
+    }
+    switch (s.state) {
+      case 'synced':
+        logger.info('record synced', { ...ids, attempt: s.entry.attempts + 1, written: s.ledger.filter((l) => l.resourceType !== 'Provenance').map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
         return;
       case 'not-writable':
-        await store.markNotWritable(entry, result.reason, result.ledger);
-        logger.info('record not writable on the target', log);
+        logger.info('record not writable on the target', ids);
         return;
-      case 'written': {
-        const resources = result.ledger.filter((l) => l.resourceType !== 'Provenance');
-        await store.completeOutbox(entry, result.ledger, [this.audit(record, entry.recordVersion, resources, decision, undefined, result.mode)], result.note);
-        logger.info('record synced', { ...log, mode: result.mode, written: resources.map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
-        // What of this client waited may go now (a dependency landed, the Patient was found, a replay went).
-        await store.wakeClient(entry.target, entry.clientKey, true);
+      case 'blocked':
+        logger.info('record blocked by policy', ids);
         return;
-      }
-      case 'failed': {
-        // What reached the target before the failure is named with its id; the rest by type.
-        const done = new Set(result.ledger.map((l) => `${l.resourceType}|${l.identifier}`));
-        const attempted = [
-          ...result.ledger.filter((l) => l.resourceType !== 'Provenance'),
-          ...result.attempted
-            .map((w) => ({ resourceType: w.resource.resourceType, resourceId: '', versionId: '', identifier: `${w.mapped.key.system}|${w.mapped.key.value}` }))
-            .filter((w) => !done.has(`${w.resourceType}|${w.identifier}`)),
-        ];
-        const outcome = toOutcome(result.error);
-        const failure = `${outcome.id ?? 'error'}: ${outcome.issue?.[0]?.details?.text ?? ''}`;
-        await this.defer(entry, result.error, log, [this.audit(record, entry.recordVersion, attempted, decision, failure, result.mode)]);
+      case 'held':
+        if (r.changed) {
+          logger.info('record held', { ...ids, reason: s.code });
+        } else {
+          logger.debug('record still held', { ...ids, reason: s.code, rewoken: r.rewoken });
+        }
         return;
-      }
+      case 'dead-letter':
+        logger.warn('record parked as a dead letter', { ...ids, reason: s.code, codes: (s.outcome?.issue ?? []).map((i) => i.code) });
+        return;
+      case 'failed':
+        logger.warn('record sync failed', {
+          ...ids,
+          attempt: s.entry.attempts + 1,
+          reason: s.code,
+          codes: (s.outcome?.issue ?? []).map((i) => i.code),
+          retryInMs: Math.max(0, s.nextAttemptAt.getTime() - Date.now()),
+        });
     }
   }
 
@@ -271,35 +392,6 @@ export class SyncWorker {
       exceptionReason: decision.exceptionReason,
       ...(interaction ? { interaction } : {}),
     });
-  }
-
-  /** Applies the retry policy to a failed attempt: hold, retry later, or park as a dead letter. */
-  private async defer(entry: OutboxEntry, err: unknown, log: Record<string, unknown>, audit?: ReturnType<typeof buildWriteAudit>[]): Promise<void> {
-    const d = dispose(err, entry, this.retry);
-    if (d.action === 'hold') {
-      await this.o.store.deferOutbox(entry, 'held', d.reason, new Date(Date.now() + d.delayMs), undefined, audit, { code: d.code });
-      this.o.logger.info('record held', { ...log, reason: d.code });
-      return;
-    }
-    if (d.outcome.id === 'internal-error') {
-      this.o.logger.error('sync internal error', { ...log, error: errorName(err) });
-    }
-    const codes = (d.outcome.issue ?? []).map((i) => i.code);
-    if (d.action === 'dead-letter') {
-      await this.o.store.parkOutbox(entry, d.reason, d.code, d.outcome, audit);
-      this.o.logger.warn('record parked as a dead letter', { ...log, reason: d.code, codes });
-      return;
-    }
-    if (d.pauseTargetMs !== undefined) {
-      // Retry-After paces the whole target, not only this record.
-      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + d.pauseTargetMs);
-    }
-    if (d.refreshCapabilities) {
-      this.delivery.refreshCapabilities();
-    }
-    const next = new Date(Date.now() + d.delayMs);
-    await this.o.store.deferOutbox(entry, 'failed', d.reason, next, d.outcome, audit, { code: d.code, countFailure: d.countFailure });
-    this.o.logger.warn('record sync failed', { ...log, reason: d.code, codes, retryInMs: d.delayMs });
   }
 }
 

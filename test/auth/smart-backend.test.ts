@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { outcomeOf, startAuthStack, targetFromEnv, writeKeyFile, type AuthStack, type KeyFormat } from './helpers.js';
+import { DEFAULT_SCOPE_V2 } from '../../src/fhir/auth/scopes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -84,7 +85,7 @@ describe.each([
     expect(seen).toHaveLength(2);
     const kid = ((await (await fetch(jwksUrl)).json()) as { keys: { kid: string }[] }).keys[0].kid;
     for (const r of seen) {
-      expect(r).toMatchObject({ method: 'private_key_jwt', issued: expect.any(String), scope: 'system/*.rs system/*.cu' });
+      expect(r).toMatchObject({ method: 'private_key_jwt', issued: expect.any(String), scope: DEFAULT_SCOPE_V2 });
       expect(r.header).toMatchObject({ alg, kid, typ: 'JWT' });
       expect(r.claims).toMatchObject({ iss: c.id, sub: c.id, aud: stack.tokens.tokenUrl });
       const secondsLeft = (r.claims?.exp as number) - r.at / 1000;

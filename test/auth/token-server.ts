@@ -37,6 +37,11 @@ export interface TokenServer {
   requests: TokenRequestSeen[];
   /** Lifetime of the tokens issued from now on (seconds); undefined = omit expires_in. */
   expiresInS: number | undefined;
+  /**
+   * The scope granted for a requested one (echoed in the response; undefined = omit `scope`), or
+   * 'invalid_scope' to refuse the request. Default: grant what was asked.
+   */
+  grant: (requested: string | undefined) => string | undefined | 'invalid_scope';
   /** True when the token was issued here, is not revoked and not expired. */
   isValid(token: string): boolean;
   revokeAll(): void;
@@ -57,6 +62,7 @@ export async function startTokenServer(): Promise<TokenServer> {
     clients: new Map(),
     requests: [],
     expiresInS: 3600,
+    grant: (requested) => requested,
     isValid(token) {
       const t = issued.get(token);
       return !!t && !t.revoked && Date.now() < t.expiresAt;
@@ -138,13 +144,18 @@ export async function startTokenServer(): Promise<TokenServer> {
       refuse(401, 'invalid_client');
       return;
     }
+    const scope = ts.grant(body.scope);
+    if (scope === 'invalid_scope') {
+      refuse(400, 'invalid_scope');
+      return;
+    }
     const token = randomBytes(24).toString('base64url');
     const lifetime = ts.expiresInS;
     issued.set(token, { clientId: seen.clientId, expiresAt: Date.now() + (lifetime ?? 300) * 1000, revoked: false });
     seen.issued = token;
     res
       .set('cache-control', 'no-store')
-      .json({ access_token: token, token_type: 'Bearer', scope: body.scope, ...(lifetime === undefined ? {} : { expires_in: lifetime }) });
+      .json({ access_token: token, token_type: 'Bearer', ...(scope === undefined ? {} : { scope }), ...(lifetime === undefined ? {} : { expires_in: lifetime }) });
   });
 
   const server: Server = await new Promise((resolve) => {

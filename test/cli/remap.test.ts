@@ -109,7 +109,7 @@ describe('remap on the demo dataset', () => {
     const expected: string[] = [];
     for (const l of lines) {
       const uses = l.kind === 'note' ? l.record.sensitivities?.includes('substance-use') : l.kind === 'consent' ? l.record.excludedSensitivities?.includes('substance-use') : false;
-      const ledger = await store.getLedgerForRecord('embedded', l.kind, l.record.id);
+      const ledger = await store.ledger.getLedgerForRecord('embedded', l.kind, l.record.id);
       if (uses && ledger.length > 0) {
         expected.push(`${l.kind}/${l.record.id} ${l.kind === 'note' ? 'DocumentReference' : 'Consent'}`);
       }
@@ -125,7 +125,7 @@ describe('remap on the demo dataset', () => {
     const store = new SqliteStore(join(tmp.dir, 'collateral.sqlite'));
     const synced: any[] = [];
     for (const l of lines.filter((x) => x.kind === 'session')) {
-      if ((await store.getLedgerForRecord('embedded', 'session', l.record.id)).length > 0) {
+      if ((await store.ledger.getLedgerForRecord('embedded', 'session', l.record.id)).length > 0) {
         synced.push(l.record);
       }
     }
@@ -151,7 +151,7 @@ describe('remap on the demo dataset', () => {
     const queued = await remap('--mappings', dir);
     expect(queued.out).toContain(`${affected.length} records queued for sync`);
     const after = new SqliteStore(join(tmp.dir, 'collateral.sqlite'));
-    const due = await after.claimOutbox('embedded', 100, 1_000);
+    const due = await after.outbox.claimOutbox('embedded', 100, 1_000);
     await after.close();
     expect(due.filter((e) => e.kind === 'session' && affected.includes(e.recordId)).length).toBeGreaterThan(0);
   });

@@ -57,7 +57,7 @@ beforeAll(async () => {
   await put(practice, 'notes', { ...psy, id: 'n-flip', text: `Rewritten: ${SECRET} as a process note` });
 
   // Let the sync run: nothing of this client left to do, and several polls more.
-  await waitFor(async () => (await practice.store.outboxSize()) === 0, 20_000, 'an empty outbox');
+  await waitFor(async () => (await practice.store.status.outboxSize()) === 0, 20_000, 'an empty outbox');
   await new Promise((r) => setTimeout(r, 600));
 });
 
@@ -120,5 +120,5 @@ test('each psychotherapy note is kept locally and its state says why', async () 
     expect(r.body.sync).toEqual([expect.objectContaining({ target: 'local', state: 'blocked', reason: PSYCHOTHERAPY_NOTE_REASON })]);
   }
   // A replay request does not queue them either.
-  expect(await pair.practice.store.requeue([{ kind: 'note', id: 'n-psy' }], pair.target)).toBe(0);
+  expect(await pair.practice.store.outbox.requeue([{ kind: 'note', id: 'n-psy' }], pair.target)).toBe(0);
 });

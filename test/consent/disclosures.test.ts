@@ -20,7 +20,7 @@ beforeAll(async () => {
   expect((await svc.api('POST', '/fhir', seedBundle, FHIR)).status).toBe(200);
   expect((await svc.api('POST', '/fhir', patientsBundle(['MRN-5001']), FHIR)).status).toBe(200);
 
-  // Client MRN-1001: the product.md example, the note sent before its session.
+  // Client MRN-1001: the contract example, the note sent before its session.
   await put(svc, 'notes', records.note);
   for (const [collection, rec] of [
     ['participants', records.participant],

@@ -126,7 +126,7 @@ test('after a revocation, a replay and a changed version send nothing new; what 
   expect(fhirConsent.provision.period.end).toBe('2026-03-03T12:00:00Z');
 
   // A replay (the operator re-queues the record) is checked again at sending.
-  expect(await practice.store.requeue([{ kind: 'session', id: 's-replay' }], target)).toBe(1);
+  expect(await practice.store.outbox.requeue([{ kind: 'session', id: 's-replay' }], target)).toBe(1);
   practice.worker.wake();
   await waitState(practice, 'sessions', 's-replay', target, 'held', /c-replay was revoked/);
   // So is a changed version of it, and a new session with the same participant.

@@ -310,11 +310,23 @@ const noteRows: Row[] = [
   },
   {
     name: 'note: its kind not among the data classes: held',
-    input: noteIn(note({ kind: 'progress-note' })),
+    input: noteIn(note({ kind: 'progress-note' }), session(), [consent({ dataClasses: ['attendance', 'session-summary'] })]),
     effect: 'hold',
-    reasons: ['no consent for p-001 allows note n-001 (c-001 does not list progress-note among its data classes)'],
+    reasons: ['no consent for p-001 allows note n-001 (c-001 lists no data class covering progress-note (progress-note or progress))'],
   },
-  { name: 'note: a consent without data classes allows no note', input: noteIn(note(), session(), [consent({ dataClasses: undefined })]), effect: 'hold', reasons: [/does not list session-summary/] },
+  {
+    name: "note: the contract's data class progress covers a progress note",
+    input: noteIn(note({ kind: 'progress-note' }), session(), [consent({ dataClasses: ['attendance', 'progress'] })]),
+    effect: 'permit',
+    consentIds: ['c-001'],
+  },
+  {
+    name: 'note: progress does not cover a session summary',
+    input: noteIn(note({ kind: 'session-summary' }), session(), [consent({ dataClasses: ['progress'] })]),
+    effect: 'hold',
+    reasons: ['no consent for p-001 allows note n-001 (c-001 lists no data class covering session-summary (session-summary))'],
+  },
+  { name: 'note: a consent without data classes allows no note', input: noteIn(note(), session(), [consent({ dataClasses: undefined })]), effect: 'hold', reasons: [/lists no data class covering session-summary/] },
   {
     name: 'note: a sensitivity the consent excludes: held',
     input: noteIn(note({ sensitivities: ['domestic-violence', 'substance-use'] })),
@@ -356,7 +368,7 @@ const noteRows: Row[] = [
       [consent({ dataClasses: ['progress-note'] }), consent({ id: 'c-002', recipients: ['p-003'], dataClasses: ['attendance'] })]
     ),
     effect: 'hold',
-    reasons: ['no consent for p-003 allows note n-001 (c-002 does not list progress-note among its data classes)'],
+    reasons: ['no consent for p-003 allows note n-001 (c-002 lists no data class covering progress-note (progress-note or progress))'],
   },
   { name: 'note: without its session it waits', input: { kind: 'note', record: note() }, effect: 'hold', reasons: ['note n-001 belongs to session s-001, not received yet'] },
 ];

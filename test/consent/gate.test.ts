@@ -24,11 +24,11 @@ afterAll(async () => {
 });
 
 async function save(kind: RecordKind, record: AnyRecord, clientMrn: string | null = MRN): Promise<void> {
-  await store.putRecord({ kind, record, clientMrn, clientKey: clientMrn ?? 'none', targets: ['t'] });
+  await store.records.putRecord({ kind, record, clientMrn, clientKey: clientMrn ?? 'none', targets: ['t'] });
 }
 
 async function ask(kind: RecordKind, id: string, timeZone = 'UTC', now = new Date('2026-02-02T12:00:00Z')): Promise<Awaited<ReturnType<ReturnType<typeof createConsentGate>['decide']>>> {
-  const main = await store.getRecord(kind, id);
+  const main = await store.records.getRecord(kind, id);
   if (!main) {
     throw new Error(`${kind}/${id} not stored`);
   }

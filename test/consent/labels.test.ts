@@ -1,5 +1,5 @@
 /**
- * Security labels and links that follow the gate's decision (fhir-modeling.md 4.3, 3.5): R + BH always,
+ * Security labels and links that follow the gate's decision (docs/fhir-mapping.md#security-labels): R + BH always,
  * a sensitivity code per note sensitivity, 42CFRPart2 + NORDSCLCDS when a consent relied on is a Part 2
  * consent, the exception's purpose of use, and DocumentReference.context.related -> the consents relied on.
  */

@@ -33,7 +33,7 @@ describe('the signed ROI form on a target that cannot write Consent', () => {
     async () => {
       const state = await waitFor(
         async () => {
-          const s = (await svc.store.getSyncStates('consent', consent.record.id))[0];
+          const s = (await svc.store.status.getSyncStates('consent', consent.record.id))[0];
           return s && s.state !== 'pending' && s.state !== 'held' && s.state !== 'failed' ? s : undefined;
         },
         20_000,

@@ -23,7 +23,7 @@ const PROFILES: { profile: ProfileName; notWritable: RecordKind[]; provenance: b
 async function settled(svc: TestService, target: string, forbiddenHeld: number): Promise<void> {
   await waitFor(
     async () => {
-      const t = (await svc.store.targetStatus()).find((s) => s.target === target);
+      const t = (await svc.store.status.targetStatus()).find((s) => s.target === target);
       const states = t?.states ?? {};
       return !states.pending && !states.failed && t?.queued === forbiddenHeld && (states.held ?? 0) === forbiddenHeld;
     },
@@ -59,7 +59,7 @@ describe.each(PROFILES)('end to end on the $profile target', ({ profile, notWrit
   });
 
   test(`the writes went as ${mode}, and each write attempt has its local AuditEvent`, async () => {
-    const audits = await svc.store.listAudit({ category: 'disclosure' });
+    const audits = await svc.store.audit.listAudit({ category: 'disclosure' });
     const subtypes = new Set(audits.map((a) => a.event.subtype?.[0]?.code));
     expect([...subtypes]).toEqual(mode === 'sequential' ? ['create'] : [mode]);
     const synced = data.permitted.filter((r) => !notWritable.includes(r.kind));
@@ -70,7 +70,7 @@ describe.each(PROFILES)('end to end on the $profile target', ({ profile, notWrit
 
   test('the forbidden records wait or stay local with their reasons', async () => {
     for (const r of data.forbidden) {
-      const states = await svc.store.getSyncStates(r.kind, r.record.id);
+      const states = await svc.store.status.getSyncStates(r.kind, r.record.id);
       if (r.kind === 'note') {
         expect(states).toEqual([expect.objectContaining({ target: 'local', state: 'blocked' })]);
       } else {

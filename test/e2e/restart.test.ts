@@ -44,7 +44,7 @@ test('after a restart everything is still there and nothing is synced twice', as
       const r = await svc.api('GET', `/api/v1/${c}/${id}`);
       expect(r.body).toMatchObject({ id, version: 1, sync: [expect.objectContaining({ state: 'synced' })] });
     }
-    expect(await svc.store.outboxSize()).toBe(0);
+    expect(await svc.store.status.outboxSize()).toBe(0);
     // Resending everything after the restart is recognised as unchanged.
     const again = await svc.api('PUT', '/api/v1/sessions/s-001', records.session);
     expect(again.body.status).toBe('unchanged');

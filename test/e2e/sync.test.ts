@@ -88,7 +88,7 @@ describe('end to end on the embedded FHIR server', () => {
   });
 
   test('every write is audited locally as a BALP-shaped AuditEvent naming the resources written', async () => {
-    const audits = await svc.store.listAudit({ clientMrn: 'MRN-1001', category: 'disclosure' });
+    const audits = await svc.store.audit.listAudit({ clientMrn: 'MRN-1001', category: 'disclosure' });
     expect(audits.map((a) => `${a.kind}/${a.recordId}`)).toEqual(
       expect.arrayContaining(['participant/p-001', 'consent/c-001', 'session/s-001', 'note/n-001'])
     );
@@ -104,7 +104,7 @@ describe('end to end on the embedded FHIR server', () => {
     const resend = await svc.api('PUT', '/api/v1/sessions/s-001', records.session);
     expect(resend.status).toBe(200);
     expect(resend.body).toMatchObject({ status: 'unchanged', version: 1 });
-    expect(await svc.store.outboxSize()).toBe(0);
+    expect(await svc.store.status.outboxSize()).toBe(0);
     const after = await one(svc, 'Encounter', `${NS}/sid/session`, 's-001');
     expect(after.meta.versionId).toBe(before.meta.versionId);
 
@@ -131,13 +131,13 @@ describe('end to end on the embedded FHIR server', () => {
     });
     expect(r.status).toBe(201);
     expect(r.body.sync).toEqual([expect.objectContaining({ target: 'local', state: 'blocked' })]);
-    expect(await svc.store.outboxSize()).toBe(0);
+    expect(await svc.store.status.outboxSize()).toBe(0);
     const found = await byIdentifier(svc, 'DocumentReference', `${NS}/sid/note`, 'n-psy');
     expect(found.entry ?? []).toHaveLength(0);
     expect(svc.logs()).not.toContain(marker);
   });
 
-  test('a record whose Patient is missing is held with the reason, then released when the Patient appears', async () => {
+  test('a record whose Patient is missing is held with the reason, then released by a retry once the Patient appears', async () => {
     const rec = { ...records.participant, id: 'p-900', client: { mrn: 'MRN-9999' } };
     // A participant is disclosed only while a consent names it (issue #4).
     await svc.api('PUT', '/api/v1/consents/c-900', {
@@ -157,6 +157,10 @@ describe('end to end on the embedded FHIR server', () => {
       { resourceType: 'Patient', identifier: [{ system: MRN_SYSTEM, value: 'MRN-9999' }] },
       { 'content-type': 'application/fhir+json' }
     );
+    // The EHR registering a Patient is nothing the service can observe: a held record waits for the
+    // operator's retry (the review list's workflow), a record of the client synced, or the slow recheck.
+    const retried = await svc.api('POST', '/api/v1/sync/retry', { reason: 'patient-not-found', client: 'MRN-9999' });
+    expect(retried.body.woken).toBeGreaterThanOrEqual(1);
     await waitForState(svc, 'participants', 'p-900', 'synced');
     await one(svc, 'RelatedPerson', `${NS}/sid/collateral-contact`, 'p-900:MRN-9999');
   });

@@ -1,6 +1,6 @@
 /**
  * Target profiles over HTTP: the standalone embedded server restricted to full, epic-like and
- * oracle-like. The CapabilityStatement lists exactly what fhir-modeling.md 7.4 says each EHR accepts,
+ * oracle-like. The CapabilityStatement lists exactly what docs/target-profiles-and-faults.md says each EHR accepts,
  * every request is accepted or refused exactly as that statement says, and refused requests write nothing.
  */
 import type { CapabilityStatement, Resource } from '@medplum/fhirtypes';
@@ -106,7 +106,7 @@ describe.each(['epic-like', 'oracle-like'] as const)('%s: the CapabilityStatemen
     tmp.cleanup();
   });
 
-  test('lists exactly the types and interactions of fhir-modeling.md 7.4', () => {
+  test('lists exactly the types and interactions of docs/target-profiles-and-faults.md', () => {
     expect(interactionsOf(cs)).toEqual(EXPECTED[profile].types);
     expect((cs.rest?.[0].interaction ?? []).map((i) => i.code)).toEqual(EXPECTED[profile].system);
     expect(cs.rest?.[0].operation).toBeUndefined();

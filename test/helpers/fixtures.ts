@@ -1,5 +1,5 @@
 /**
- * Synthetic records that follow product.md exactly (fictitious people), and the FHIR Patients and
+ * Synthetic records that follow the v1 contract (docs/contract.md) exactly (fictitious people), and the FHIR Patients and
  * Practitioners the target must hold for them to sync.
  */
 import type { Bundle } from '@medplum/fhirtypes';

@@ -1,5 +1,5 @@
 /**
- * The four example records of product.md, verbatim: the one copy every test suite starts from.
+ * The four example records of the v1 contract (docs/contract.md), verbatim: the one copy every test suite starts from.
  * Verbatim includes the consent's placeholder `"<base64>"` form data, which is not base64.
  */
 export const participantExample = {

@@ -23,6 +23,7 @@ describe('inbound API v1', () => {
     logger: createLogger('debug', logs),
     apiTokens: [TOKEN],
     intake: { store, targets: ['t1'] },
+    store,
     bodyLimitBytes: 64 * 1024,
     importLimitBytes: 1024 * 1024,
   });

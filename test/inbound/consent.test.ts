@@ -4,7 +4,7 @@ import { consentExample, consentExampleWithForm, copy, pathsOf, problemsOf } fro
 const valid = (body: unknown) => () => validateRecord('consent', body);
 
 describe('consent', () => {
-  test('the product.md example is valid once its "<base64>" placeholder is real base64', () => {
+  test('the contract example is valid once its "<base64>" placeholder is real base64', () => {
     expect(validateRecord('consent', copy(consentExampleWithForm))).toEqual(consentExampleWithForm);
   });
 

@@ -1,4 +1,4 @@
-/** Shared test helpers: the product.md examples and a way to read the problems of a rejection. */
+/** Shared test helpers: the contract examples and a way to read the problems of a rejection. */
 import { OperationOutcomeError } from '../../src/outcomes.js';
 
 export interface SeenProblem {
@@ -32,7 +32,7 @@ export function copy<T>(value: T): T {
   return structuredClone(value);
 }
 
-// The four examples of the v1 contract (shared/docs/product.md), verbatim.
+// The four examples of the v1 contract (docs/contract.md), verbatim.
 
 export {
   participantExample,

@@ -4,7 +4,7 @@ import { copy, noteExample, pathsOf, problemsOf } from './helpers.js';
 const valid = (body: unknown) => () => validateRecord('note', body);
 
 describe('note', () => {
-  test('the product.md example is valid', () => {
+  test('the contract example is valid', () => {
     expect(validateRecord('note', copy(noteExample))).toEqual(noteExample);
   });
 
@@ -31,11 +31,15 @@ describe('note', () => {
     ]);
   });
 
-  test('text: not empty, at most 1,000,000 characters, of a text content type', () => {
+  test('text: not empty, at most 786,432 characters and bytes, of a text content type', () => {
     expect(problemsOf(valid({ ...copy(noteExample), text: '' }))).toEqual([{ path: '/text', message: 'must not be empty' }]);
-    expect(() => validateRecord('note', { ...copy(noteExample), text: 'a'.repeat(1_000_000) })).not.toThrow();
-    expect(problemsOf(valid({ ...copy(noteExample), text: 'a'.repeat(1_000_001) }))).toEqual([
-      { path: '/text', message: 'must be at most 1000000 characters' },
+    expect(() => validateRecord('note', { ...copy(noteExample), text: 'a'.repeat(786_432) })).not.toThrow();
+    expect(problemsOf(valid({ ...copy(noteExample), text: 'a'.repeat(786_433) }))).toEqual([
+      { path: '/text', message: 'must be at most 786432 characters' },
+    ]);
+    // Within the character limit but over the byte limit: 393,217 two-byte characters.
+    expect(problemsOf(valid({ ...copy(noteExample), text: 'é'.repeat(393_217) }))).toEqual([
+      { path: '/text', message: 'is 786434 bytes in UTF-8; at most 786432 bytes (768 KiB) can be sent inline to a FHIR server' },
     ]);
     expect(pathsOf(valid({ ...copy(noteExample), contentType: 'application/pdf' }))).toEqual(['/contentType']);
   });

@@ -4,7 +4,7 @@ import { copy, participantExample, pathsOf, problemsOf } from './helpers.js';
 const valid = (body: unknown) => () => validateRecord('participant', body);
 
 describe('participant', () => {
-  test('the product.md example is valid and comes back unchanged', () => {
+  test('the contract example is valid and comes back unchanged', () => {
     expect(validateRecord('participant', copy(participantExample))).toEqual(participantExample);
   });
 

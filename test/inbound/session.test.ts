@@ -4,7 +4,7 @@ import { copy, pathsOf, problemsOf, sessionExample } from './helpers.js';
 const valid = (body: unknown) => () => validateRecord('session', body);
 
 describe('session', () => {
-  test('the product.md example is valid', () => {
+  test('the contract example is valid', () => {
     expect(validateRecord('session', copy(sessionExample))).toEqual(sessionExample);
   });
 

@@ -17,7 +17,7 @@ const outputs = runs.filter((r) => r.actual && r.actual.length > 0);
 
 /** Systems used literally in the mapping templates (not through a ConceptMap), each with its source. */
 const LITERAL_SYSTEMS = [
-  'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', // meta.security R (fhir-modeling.md 4.3)
+  'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', // meta.security R (docs/fhir-mapping.md#security-labels)
   'http://terminology.hl7.org/CodeSystem/v3-ActCode', // meta.security BH
   'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', // Encounter participant and Consent actor roles
   'http://terminology.hl7.org/CodeSystem/consentscope', // Consent.scope patient-privacy
@@ -117,7 +117,7 @@ test.each(outputs.map((r) => [name(r), r] as const))('%s', (_name, run) => {
   expect(problems).toEqual([]);
 });
 
-/** Which resource type our identifier systems belong to (fhir-modeling.md 7.1). */
+/** Which resource type our identifier systems belong to (docs/fhir-mapping.md#identifier-systems). */
 const OUR_SYSTEMS: Record<string, { types: string[]; kind: RecordKind }> = {
   'sid/collateral-contact': { types: ['RelatedPerson', 'Practitioner'], kind: 'participant' },
   'sid/roi': { types: ['Consent'], kind: 'consent' },

@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { validateResource } from '@medplum/core';
 import type { DocumentReference } from '@medplum/fhirtypes';
+import { loadFhirDefinitions } from '../../src/fhir/definitions.js';
+import { MAX_NOTE_TEXT_BYTES } from '../../src/inbound/semantic.js';
 import { loadMappings, mapRecord } from '../../src/mapping/index.js';
 import { projectRoot } from '../../src/paths.js';
 import { config, LOINC, map, mapOne, note, problemsOf, session } from './fixtures.js';
@@ -24,6 +27,16 @@ describe('mapping engine', () => {
     expect(attachment.size).toBe(bytes.length);
     expect(attachment.size).toBeGreaterThan(text.length);
     expect(attachment.hash).toBe(createHash('sha1').update(bytes).digest('base64'));
+  });
+
+  test('a note at the inbound limit of UTF-8 bytes becomes a DocumentReference that FHIR validation accepts; one more byte would not', () => {
+    loadFhirDefinitions();
+    const atLimit = mapOne<DocumentReference>('note', note({ text: 'é'.repeat(MAX_NOTE_TEXT_BYTES / 2) }), context);
+    expect(atLimit.content[0].attachment.size).toBe(MAX_NOTE_TEXT_BYTES);
+    expect(() => validateResource(atLimit)).not.toThrow();
+    // Why the limit is where it is: three bytes more make the base64 string longer than servers take.
+    const over = mapOne<DocumentReference>('note', note({ text: 'a'.repeat(MAX_NOTE_TEXT_BYTES + 3) }), context);
+    expect(() => validateResource(over)).toThrow(/String cannot be larger than 1 MB/);
   });
 
   test('a note kind the ConceptMap does not list falls back to LOINC 11506-3 (group.unmapped)', () => {

@@ -1,6 +1,6 @@
 /**
  * Shared inputs and helpers for the engine tests (and test/profiles): one record of each kind (the
- * examples of product.md), the deployment config, and helpers to map and collect problems. The
+ * examples of the v1 contract, docs/contract.md), the deployment config, and helpers to map and collect problems. The
  * per-code expectations live in the golden cases, test/mapping-cases.
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -41,7 +41,7 @@ export function participant(overrides: Partial<Participant> = {}): Participant {
   return { ...structuredClone(participantExample), ...overrides } as Participant;
 }
 
-/** The product.md consent, with real base64 form data in place of the placeholder. */
+/** The contract example consent, with real base64 form data in place of the placeholder. */
 export function consent(overrides: Partial<ConsentRecord> = {}): ConsentRecord {
   return { ...structuredClone(consentExampleWithForm), ...overrides } as ConsentRecord;
 }

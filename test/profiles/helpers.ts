@@ -1,6 +1,6 @@
 /**
- * Valid resources of every profile of the pack (mapping output of the product.md examples, and a
- * hand-made Provenance after fhir-modeling.md 5.1), and small helpers to break them.
+ * Valid resources of every profile of the pack (mapping output of the contract examples, and a
+ * hand-made Provenance after docs/fhir-mapping.md#provenance-and-auditevent), and small helpers to break them.
  */
 import type { Provenance, Resource } from '@medplum/fhirtypes';
 import { mapRecord } from '../../src/mapping/index.js';

@@ -147,7 +147,7 @@ export function toNdjson(records: DatasetRecord[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n');
 }
 
-/** The identifier (system|value) each kind of record is written under (fhir-modeling.md 7.1). */
+/** The identifier (system|value) each kind of record is written under (docs/fhir-mapping.md#identifier-systems). */
 export function identifierOf(r: DatasetRecord): { type: string; system: string; value: string } {
   switch (r.kind) {
     case 'participant':

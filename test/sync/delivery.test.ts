@@ -72,7 +72,7 @@ async function settle(svc: TestService, target: string, data: Dataset, notWritab
   await waitFor(
     async () => {
       for (const r of data.records) {
-        const states = await svc.store.getSyncStates(r.kind, r.record.id);
+        const states = await svc.store.status.getSyncStates(r.kind, r.record.id);
         const s = states.find((x) => x.target === target) ?? states.find((x) => x.target === 'local');
         const ok = data.permitted.includes(r)
           ? s?.state === (notWritable.includes(r.kind) ? 'not-writable' : 'synced')
@@ -123,7 +123,7 @@ describe.each<[ProfileName, string[], boolean]>([
     const report = await verifyDelivery(target, svc.store, aimed.proxy.url, data, { notWritable: notWritable as any, provenance });
     expect(report.problems).toEqual([]);
     // The lost answers were failed attempts with an unknown outcome, audited as such.
-    const failures = await svc.store.listAudit({ category: 'write-attempt' });
+    const failures = await svc.store.audit.listAudit({ category: 'write-attempt' });
     expect(failures.length).toBeGreaterThan(0);
     expect(failures.every((a) => a.event.outcome === '8')).toBe(true);
     expect(svc.logs()).toContain('"reason":"unknown-outcome"');
@@ -177,11 +177,11 @@ describe('conflicts, throttling, dead letters, review and retry (full target beh
       body: JSON.stringify({ ...rp, gender: 'unknown' }),
     });
     await svc.api('PUT', `/api/v1/participants/${guardian.record.id}`, { ...guardian.record, name: { given: ['Pat'], family: 'Renamed' } });
-    await waitFor(async () => (await svc.store.getSyncStates('participant', guardian.record.id))[0].state === 'synced' && (await target.search('RelatedPerson', { identifier: `${system}|${value}` }))[0].meta?.versionId === '3');
+    await waitFor(async () => (await svc.store.status.getSyncStates('participant', guardian.record.id))[0].state === 'synced' && (await target.search('RelatedPerson', { identifier: `${system}|${value}` }))[0].meta?.versionId === '3');
     const after = await target.search('RelatedPerson', { identifier: `${system}|${value}` });
     expect(after).toHaveLength(1);
     expect((after[0] as any).name[0].family).toBe('Renamed');
-    expect((await svc.store.getLedgerForRecord(aimed.proxy.url, 'participant', guardian.record.id))[0]).toMatchObject({ resourceId: rp.id, versionId: '3' });
+    expect((await svc.store.ledger.getLedgerForRecord(aimed.proxy.url, 'participant', guardian.record.id))[0]).toMatchObject({ resourceId: rp.id, versionId: '3' });
   });
 
   test('a note received before its session waits for it, then goes alone: one Encounter, each record disclosing its own resources', async () => {
@@ -189,12 +189,12 @@ describe('conflicts, throttling, dead letters, review and retry (full target beh
     await target.seed(data.seed);
     const note = data.permitted.find((r) => r.kind === 'note')!;
     await svc.api('POST', '/api/v1/import', toNdjson([note]), NDJSON);
-    await waitFor(async () => (await svc.store.getSyncStates('note', note.record.id))[0]?.state === 'held');
+    await waitFor(async () => (await svc.store.status.getSyncStates('note', note.record.id))[0]?.state === 'held');
     await svc.api('POST', '/api/v1/import', toNdjson(data.records.filter((r) => r !== note)), NDJSON);
     await settle(svc, aimed.proxy.url, data);
     const report = await verifyDelivery(target, svc.store, aimed.proxy.url, data, { notWritable: [], provenance: true });
     expect(report.problems).toEqual([]);
-    const audits = await svc.store.listAudit({ category: 'disclosure', recordId: note.record.id });
+    const audits = await svc.store.audit.listAudit({ category: 'disclosure', recordId: note.record.id });
     const written = audits.flatMap((a) => (a.event.entity ?? []).map((e) => e.what?.reference).filter(Boolean));
     expect(written).toEqual([expect.stringMatching(/^DocumentReference\//)]);
   });
@@ -206,7 +206,7 @@ describe('conflicts, throttling, dead letters, review and retry (full target beh
     await svc.api('POST', '/api/v1/import', toNdjson(data.records), NDJSON);
     const throttled = await waitFor(async () => {
       for (const r of data.records) {
-        const s = (await svc.store.getSyncStates(r.kind, r.record.id)).find((x) => x.reasonCode === 'upstream-429');
+        const s = (await svc.store.status.getSyncStates(r.kind, r.record.id)).find((x) => x.reasonCode === 'upstream-429');
         if (s) {
           return s;
         }
@@ -233,10 +233,10 @@ describe('conflicts, throttling, dead letters, review and retry (full target beh
     await waitFor(
       async () => {
         for (const r of participants) {
-          if ((await svc.store.getSyncStates(r.kind, r.record.id))[0]?.state !== 'dead-letter') return false;
+          if ((await svc.store.status.getSyncStates(r.kind, r.record.id))[0]?.state !== 'dead-letter') return false;
         }
         for (const r of dependents) {
-          const s = (await svc.store.getSyncStates(r.kind, r.record.id))[0];
+          const s = (await svc.store.status.getSyncStates(r.kind, r.record.id))[0];
           if (s?.state !== 'held' || s.reasonCode !== 'waiting-for-dependency') return false;
         }
         return true;
@@ -272,21 +272,21 @@ describe('conflicts, throttling, dead letters, review and retry (full target beh
     expect(byFilter).toMatchObject({ code: 0, text: expect.stringContaining(`Queued again: ${participants.length - 1}`) });
     // Client 0 goes through, dependents included, once its participants are on the target.
     for (const r of data.permitted.filter((x) => x.record.id.includes('-d0'))) {
-      await waitFor(async () => (await svc.store.getSyncStates(r.kind, r.record.id))[0].state === 'synced', 20_000, `${r.kind}/${r.record.id} synced`);
+      await waitFor(async () => (await svc.store.status.getSyncStates(r.kind, r.record.id))[0].state === 'synced', 20_000, `${r.kind}/${r.record.id} synced`);
     }
     // Client 1's replayed participants met the revocation at the gate: they wait for a consent, not on the target.
     for (const id of ['p-d1-guardian', 'p-d1-teacher']) {
       const s = await waitFor(async () => {
-        const st = (await svc.store.getSyncStates('participant', id))[0];
+        const st = (await svc.store.status.getSyncStates('participant', id))[0];
         return st.state === 'held' && st.reasonCode === 'no-consent' ? st : undefined;
       });
       expect(s.reason).toMatch(/no consent in force/);
       const { system, value } = identifierOf(data.records.find((r) => r.record.id === id)!);
       expect(await target.countByIdentifier('RelatedPerson', system, value)).toBe(0);
     }
-    expect(await svc.store.listDeadLetters({ target: aimed.proxy.url })).toEqual([]);
+    expect(await svc.store.status.listDeadLetters({ target: aimed.proxy.url })).toEqual([]);
     // Revoked before it ever reached the EHR: the consent record itself stays local too.
-    expect(await svc.store.getSyncStates('consent', 'c-d1')).toEqual([expect.objectContaining({ state: 'blocked', reason: expect.stringMatching(/revoked before it was ever sent/) })]);
+    expect(await svc.store.status.getSyncStates('consent', 'c-d1')).toEqual([expect.objectContaining({ state: 'blocked', reason: expect.stringMatching(/revoked before it was ever sent/) })]);
     expect(await target.countByIdentifier('Consent', `${NS}/sid/roi`, 'c-d1')).toBe(0);
   });
 
@@ -315,9 +315,9 @@ describe('conflicts, throttling, dead letters, review and retry (full target beh
     const retried = await cli(['retry', '--reason', 'patient-not-found']);
     expect(retried.code).toBe(0);
     for (const r of data.permitted.filter((x) => x.record.id.includes('-r0'))) {
-      await waitFor(async () => (await svc.store.getSyncStates(r.kind, r.record.id))[0].state === 'synced', 20_000, `${r.kind}/${r.record.id}`);
+      await waitFor(async () => (await svc.store.status.getSyncStates(r.kind, r.record.id))[0].state === 'synced', 20_000, `${r.kind}/${r.record.id}`);
     }
-    const stillHeld = (await svc.store.getSyncStates('participant', 'p-r1-guardian'))[0];
+    const stillHeld = (await svc.store.status.getSyncStates('participant', 'p-r1-guardian'))[0];
     expect(stillHeld).toMatchObject({ state: 'held', reasonCode: 'patient-ambiguous' });
   });
 
@@ -328,7 +328,7 @@ describe('conflicts, throttling, dead letters, review and retry (full target beh
     const unknownNpi = { ...session, record: { ...session.record, therapist: { npi: '1245319599' } } };
     await svc.api('POST', '/api/v1/import', toNdjson(data.records.map((r) => (r === session ? unknownNpi : r))), NDJSON);
     const held = await waitFor(async () => {
-      const s = (await svc.store.getSyncStates('session', session.record.id))[0];
+      const s = (await svc.store.status.getSyncStates('session', session.record.id))[0];
       return s.state === 'held' && s.reasonCode === 'practitioner-not-found' ? s : undefined;
     });
     expect(held.reason).toMatch(/no Practitioner with identifier 1245319599/);

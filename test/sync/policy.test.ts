@@ -25,9 +25,12 @@ const answered = (status: number, retryAfterMs?: number): UpstreamError =>
 const half = (): number => 0.5;
 
 describe('retry policy', () => {
-  test('a hold is retried with backoff and never parked, however often', () => {
+  test('a hold waits for what it names and is never parked, however often', () => {
     const d = dispose(new HoldError('patient-not-found', 'no Patient with MRN X'), entry({ attempts: 500, failures: 500 }), policy, Date.now(), half);
-    expect(d).toMatchObject({ action: 'hold', code: 'patient-not-found' });
+    expect(d).toMatchObject({ action: 'hold', code: 'patient-not-found', waitFor: [] });
+    const at = new Date('2030-01-01T00:00:00Z');
+    const waiting = dispose(new HoldError('waiting-for-record', 'session s-1 names participant p-1, not received yet', ['record:participant/p-1'], at), entry(), policy);
+    expect(waiting).toEqual({ action: 'hold', code: 'waiting-for-record', reason: expect.stringContaining('p-1'), waitFor: ['record:participant/p-1'], recheckAt: at });
   });
 
   test.each([400, 422])('HTTP %i is not retried: parked with the target OperationOutcome', (status) => {

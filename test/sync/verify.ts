@@ -34,7 +34,7 @@ const TYPES = ['RelatedPerson', 'Consent', 'Encounter', 'DocumentReference'];
 
 export async function verifyDelivery(target: FhirTarget, store: Store, targetName: string, data: Dataset, expect: DeliveryExpectation): Promise<DeliveryReport> {
   const problems: string[] = [];
-  const ledger = await store.listLedger(targetName);
+  const ledger = await store.ledger.listLedger(targetName);
   const byKey = new Map(ledger.map((l) => [`${l.resourceType}|${l.identifier}`, l]));
   const onServer = new Map<string, Resource[]>();
   for (const type of TYPES) {
@@ -54,7 +54,7 @@ export async function verifyDelivery(target: FhirTarget, store: Store, targetNam
     const { type, system, value } = identifierOf(r);
     const key = `${type}|${system}|${value}`;
     const found = onServer.get(key) ?? [];
-    const state = (await store.getSyncStates(r.kind, r.record.id)).find((s) => s.target === targetName);
+    const state = (await store.status.getSyncStates(r.kind, r.record.id)).find((s) => s.target === targetName);
     if (expect.notWritable.includes(r.kind)) {
       notWritable++;
       if (state?.state !== 'not-writable') {
@@ -79,7 +79,7 @@ export async function verifyDelivery(target: FhirTarget, store: Store, targetNam
     if (found.length > 0) {
       problems.push(`${r.kind}/${r.record.id}: must never reach the target, found ${found.length}`);
     }
-    const states = await store.getSyncStates(r.kind, r.record.id);
+    const states = await store.status.getSyncStates(r.kind, r.record.id);
     if (states.some((s) => s.state === 'synced')) {
       problems.push(`${r.kind}/${r.record.id}: must never be synced, state ${JSON.stringify(states)}`);
     }
@@ -107,7 +107,7 @@ export async function verifyDelivery(target: FhirTarget, store: Store, targetNam
     problems.push(`${provenances.length} Provenances on a target that does not take them (${provenanceEntries.length} in the ledger)`);
   }
   for (const s of ['failed', 'dead-letter'] as const) {
-    const bad = await store.listSyncStates({ target: targetName, state: s });
+    const bad = await store.status.listSyncStates({ target: targetName, state: s });
     for (const b of bad) {
       problems.push(`${b.kind}/${b.recordId}: ${s} (${b.reason ?? ''})`);
     }

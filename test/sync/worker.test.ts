@@ -83,12 +83,12 @@ describe('the worker against real targets', () => {
     };
     try {
       for (const r of data.records) {
-        await store.putRecord({ kind: r.kind, record: r.record as any, clientMrn: 'MRN-w0', clientKey: 'MRN-w0', targets: ['epic'] });
+        await store.records.putRecord({ kind: r.kind, record: r.record as any, clientMrn: 'MRN-w0', clientKey: 'MRN-w0', targets: ['epic'] });
       }
       const note = data.permitted.find((r) => r.kind === 'note')!;
       const wrong = new SyncWorker({ ...common, adjustCapabilities: claimingConditional });
       wrong.start();
-      const parked = await waitFor(async () => (await store.listDeadLetters({ kind: 'note', recordId: note.record.id }))[0]);
+      const parked = await waitFor(async () => (await store.status.listDeadLetters({ kind: 'note', recordId: note.record.id }))[0]);
       await wrong.stop();
       expect(parked).toMatchObject({ reasonCode: 'upstream-400', target: 'epic' });
       expect(parked.reason).toMatch(/^refused by the target \(HTTP 400\): Conditional update/);
@@ -96,21 +96,21 @@ describe('the worker against real targets', () => {
       expect(await epic.countByIdentifier('DocumentReference', `${NS}/sid/note`, note.record.id)).toBe(0);
       // Participants, consent and session cannot be written there at all: explicit, not parked.
       for (const r of data.permitted.filter((x) => x.kind !== 'note')) {
-        expect((await store.getSyncStates(r.kind, r.record.id))[0]).toMatchObject({ state: 'not-writable', reasonCode: 'not-writable' });
+        expect((await store.status.getSyncStates(r.kind, r.record.id))[0]).toMatchObject({ state: 'not-writable', reasonCode: 'not-writable' });
       }
 
-      expect(await store.requeue([{ kind: 'note', id: note.record.id }], 'epic')).toBe(1);
+      expect(await store.outbox.requeue([{ kind: 'note', id: note.record.id }], 'epic')).toBe(1);
       const right = new SyncWorker(common);
       right.start();
-      await waitFor(async () => (await store.getSyncStates('note', note.record.id))[0].state === 'synced');
+      await waitFor(async () => (await store.status.getSyncStates('note', note.record.id))[0].state === 'synced');
       await right.stop();
       expect(await epic.countByIdentifier('DocumentReference', `${NS}/sid/note`, note.record.id)).toBe(1);
       const [doc] = (await epic.search('DocumentReference', { identifier: `${NS}/sid/note|${note.record.id}` })) as Resource[];
       expect((doc as any).context.encounter).toEqual([{ type: 'Encounter', identifier: { system: `${NS}/sid/session`, value: 's-w0-0' } }]);
-      const noteState = (await store.getSyncStates('note', note.record.id))[0];
+      const noteState = (await store.status.getSyncStates('note', note.record.id))[0];
       expect(noteState.reason).toMatch(/Encounter.*referenced by identifier only/);
       // The claim never hands out a parked entry, and the replay cleared the park.
-      const claimed: OutboxEntry[] = await store.claimOutbox('epic', 10, 1000);
+      const claimed: OutboxEntry[] = await store.outbox.claimOutbox('epic', 10, 1000);
       expect(claimed.map((c) => c.recordId)).not.toContain(note.record.id);
     } finally {
       await store.close();
@@ -146,19 +146,19 @@ describe('the worker against real targets', () => {
     });
     try {
       const guardian = data.permitted.find((r) => r.kind === 'participant')!;
-      const put = (record: object) => store.putRecord({ kind: 'participant', record: record as any, clientMrn: 'MRN-u0', clientKey: 'MRN-u0', targets: ['full'] });
-      await store.putRecord({ kind: 'consent', record: data.records.find((r) => r.kind === 'consent')!.record as any, clientMrn: 'MRN-u0', clientKey: 'MRN-u0', targets: ['full'] });
+      const put = (record: object) => store.records.putRecord({ kind: 'participant', record: record as any, clientMrn: 'MRN-u0', clientKey: 'MRN-u0', targets: ['full'] });
+      await store.records.putRecord({ kind: 'consent', record: data.records.find((r) => r.kind === 'consent')!.record as any, clientMrn: 'MRN-u0', clientKey: 'MRN-u0', targets: ['full'] });
       await put(guardian.record);
       worker.start();
-      await waitFor(async () => (await store.getSyncStates('participant', guardian.record.id))[0].state === 'synced');
-      const [first] = await store.getLedgerForRecord('full', 'participant', guardian.record.id);
+      await waitFor(async () => (await store.status.getSyncStates('participant', guardian.record.id))[0].state === 'synced');
+      const [first] = await store.ledger.getLedgerForRecord('full', 'participant', guardian.record.id);
       await put({ ...guardian.record, name: { given: ['Pat'], family: 'Renamed' } });
       const state = await waitFor(async () => {
-        const s = (await store.getSyncStates('participant', guardian.record.id))[0];
+        const s = (await store.status.getSyncStates('participant', guardian.record.id))[0];
         return s.state === 'not-writable' ? s : undefined;
       });
       expect(state.reason).toMatch(/the target cannot update RelatedPerson/);
-      expect(await store.getLedgerForRecord('full', 'participant', guardian.record.id)).toEqual([first]);
+      expect(await store.ledger.getLedgerForRecord('full', 'participant', guardian.record.id)).toEqual([first]);
       const [onServer] = await full.search('RelatedPerson', { identifier: first.identifier });
       expect(onServer.meta?.versionId).toBe('1');
     } finally {

@@ -56,7 +56,7 @@ describe('writers against the embedded FHIR server', () => {
     const rp = relatedPerson(patients.full, 'p-a:MRN-1');
     const first = await writeOne(planned(rp.resource, rp.key), rp.resource, deps(target, caps));
     expect(first).toMatchObject({ created: true, wrote: true, entry: { versionId: '1' } });
-    await store.recordLedger([first.entry]);
+    await store.ledger.recordLedger([first.entry]);
     const changed = { ...rp.resource, name: [{ family: 'Changed' }] } as Resource;
     const second = await writeOne(planned(changed, rp.key), changed, deps(target, caps));
     expect(second).toMatchObject({ created: false, wrote: true, entry: { resourceId: first.entry.resourceId, versionId: '2' } });
@@ -92,7 +92,7 @@ describe('writers against the embedded FHIR server', () => {
     const caps = narrowed(await capabilitiesOf(target), { conditional: false });
     const rp = relatedPerson(patients.full, 'p-c:MRN-1');
     const first = await writeOne(planned(rp.resource, rp.key), rp.resource, deps(target, caps));
-    await store.recordLedger([first.entry]);
+    await store.ledger.recordLedger([first.entry]);
     // Out of band (a clinician in the EHR): version 2. Our ledger still says version 1.
     const res = await fetch(`${full.url}/RelatedPerson/${first.entry.resourceId}`, {
       method: 'PUT',
@@ -116,13 +116,13 @@ describe('writers against the embedded FHIR server', () => {
     const caps = narrowed(await capabilitiesOf(target), { conditional: false });
     const rp = relatedPerson(patients.full, 'p-d:MRN-1');
     const first = await writeOne(planned(rp.resource, rp.key), rp.resource, deps(target, caps));
-    await store.recordLedger([first.entry]);
+    await store.ledger.recordLedger([first.entry]);
     expect((await fetch(`${full.url}/RelatedPerson/${first.entry.resourceId}`, { method: 'DELETE' })).status).toBe(200);
     const changed = { ...rp.resource, name: [{ family: 'Back' }] } as Resource;
     const err = await writeOne(planned(changed, rp.key), changed, deps(target, caps)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect([404, 410]).toContain((err as UpstreamError).status);
-    expect(await store.getLedgerByIdentifier(target.name, 'RelatedPerson', `${rp.key.system}|${rp.key.value}`)).toBeUndefined();
+    expect(await store.ledger.getLedgerByIdentifier(target.name, 'RelatedPerson', `${rp.key.system}|${rp.key.value}`)).toBeUndefined();
     const again = await writeOne(planned(changed, rp.key), changed, deps(target, caps));
     expect(again.created).toBe(true);
     expect(await count(full, rp.key)).toBe(1);
@@ -144,14 +144,14 @@ describe('writers against the embedded FHIR server', () => {
     expect(caps.can('RelatedPerson', 'update')).toBe(false);
     const rp = relatedPerson(patients.oracle, 'p-f:MRN-1');
     const first = await writeOne(planned(rp.resource, rp.key), rp.resource, deps(target, caps));
-    await store.recordLedger([first.entry]);
+    await store.ledger.recordLedger([first.entry]);
     const changed = { ...rp.resource, name: [{ family: 'Patched' }], gender: 'female' } as Resource;
     const r = await writeOne(planned(changed, rp.key), changed, deps(target, caps));
     expect(r).toMatchObject({ wrote: true, entry: { resourceId: first.entry.resourceId, versionId: '2' } });
     const [onServer] = await oracle.search('RelatedPerson', { identifier: `${rp.key.system}|${rp.key.value}` });
     expect(onServer).toMatchObject({ name: [{ family: 'Patched' }], gender: 'female' });
     // Unchanged content: nothing to patch, nothing written.
-    await store.recordLedger([r.entry]);
+    await store.ledger.recordLedger([r.entry]);
     const same = await writeOne(planned(changed, rp.key), changed, deps(target, caps));
     expect(same).toMatchObject({ wrote: false, entry: { versionId: '2' } });
   });
@@ -164,14 +164,14 @@ describe('writers against the embedded FHIR server', () => {
     const id = `${doc.key.system}|${doc.key.value}`;
     const first = await writeOne(planned(doc.resource, doc.key, { kind: 'note' }), doc.resource, deps(target, caps));
     expect(first.created).toBe(true);
-    expect(await store.getWriteIntent(target.name, 'DocumentReference', id)).toBeDefined();
+    expect(await store.ledger.getWriteIntent(target.name, 'DocumentReference', id)).toBeDefined();
     // The answer is lost (no ledger). The intent says a create may have gone: search, compare identifiers, update.
     const changed = { ...doc.resource, description: 'second attempt' } as Resource;
     const again = await writeOne(planned(changed, doc.key, { kind: 'note' }), changed, deps(target, caps));
     expect(again).toMatchObject({ created: false, entry: { resourceId: first.entry.resourceId } });
     expect(await oracle.countByIdentifier('DocumentReference', doc.key.system, doc.key.value)).toBe(1);
-    await store.recordLedger([again.entry]);
-    expect(await store.getWriteIntent(target.name, 'DocumentReference', id)).toBeUndefined();
+    await store.ledger.recordLedger([again.entry]);
+    expect(await store.ledger.getWriteIntent(target.name, 'DocumentReference', id)).toBeUndefined();
   });
 
   test('oracle-like batch: each dependency level goes as batch Bundles, references resolved between levels', async () => {
@@ -213,12 +213,12 @@ describe('writers against the embedded FHIR server', () => {
     const caps = await capabilitiesOf(target);
     const rp = relatedPerson(patients.oracle, 'p-i:MRN-1');
     const w = await writeOne(planned(rp.resource, rp.key), rp.resource, deps(target, caps));
-    await store.recordLedger([w.entry]);
+    await store.ledger.recordLedger([w.entry]);
     const d = { ...deps(target, caps), settings };
     const p1 = await ensureProvenance(w.entry, true, context('p-i'), d);
     expect(p1).toBeDefined();
     expect(await ensureProvenance(w.entry, true, context('p-i'), d)).toBeUndefined();
-    await store.deleteLedger(target.name, 'Provenance', p1!.identifier);
+    await store.ledger.deleteLedger(target.name, 'Provenance', p1!.identifier);
     const p3 = await ensureProvenance(w.entry, true, context('p-i'), d);
     expect(p3?.resourceId).toBe(p1!.resourceId);
     const provs = await oracle.search('Provenance', { _tag: p1!.identifier });
@@ -250,7 +250,7 @@ describe('writers against the embedded FHIR server', () => {
     const caps = await capabilitiesOf(target);
     const doc = note(patients.epic, 'n-k');
     const first = await writeOne(planned(doc.resource, doc.key, { kind: 'note' }), doc.resource, deps(target, caps));
-    await store.recordLedger([first.entry]);
+    await store.ledger.recordLedger([first.entry]);
     const changed = { ...doc.resource, description: 'v2' } as Resource;
     const second = await writeOne(planned(changed, doc.key, { kind: 'note' }), changed, deps(target, caps));
     expect(second.entry).toMatchObject({ resourceId: first.entry.resourceId, versionId: '2' });

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config.js';
+import { DEFAULT_SCOPE_V2 } from '../../src/fhir/auth/scopes.js';
 
 describe('loadConfig', () => {
   test('defaults: port 8080, ./data, embedded FHIR server, generated token', () => {
@@ -52,7 +53,8 @@ describe('loadConfig', () => {
       clientSecret: 's',
       secretMethod: 'basic',
       tokenUrl: undefined,
-      scope: 'system/*.rs system/*.cu',
+      scope: DEFAULT_SCOPE_V2,
+      scopeConfigured: false,
     });
     const smart = loadConfig({
       ...base,

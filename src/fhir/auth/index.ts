@@ -8,10 +8,11 @@ import { privateKeyJwtAuth, clientSecretAuth } from './client-auth.js';
 import { discoverTokenUrl } from './discovery.js';
 import { jwksOf, loadSigningKey, type Jwks } from './keys.js';
 import { createOAuthTokenSource, type ClientAuthentication } from './oauth-source.js';
+import { DEFAULT_SCOPE_V1 } from './scopes.js';
 import type { FhirAuthSettings } from './settings.js';
 import { staticTokenSource, type AccessTokenSource } from './source.js';
 
-export type { AccessTokenSource } from './source.js';
+export type { AccessTokenSource, TokenState } from './source.js';
 export type { Jwks } from './keys.js';
 export { staticTokenSource } from './source.js';
 
@@ -62,6 +63,14 @@ export async function createTargetAuth(o: TargetAuthOptions): Promise<TargetAuth
     });
     return discovered;
   };
-  const source = createOAuthTokenSource({ tokenUrl, authenticate, scope: s.scope, timeoutMs: o.timeoutMs, logger: o.logger });
+  const source = createOAuthTokenSource({
+    tokenUrl,
+    authenticate,
+    scope: s.scope,
+    // Our default asks SMART v2 per-type scopes; a v1-only server gets v1 ones. A configured scope is sent as is.
+    ...(s.scopeConfigured ? {} : { fallbackScope: DEFAULT_SCOPE_V1 }),
+    timeoutMs: o.timeoutMs,
+    logger: o.logger,
+  });
   return { source, jwks };
 }

@@ -4,8 +4,9 @@
  * concurrent requests (or of 401s) waits on the same one.
  */
 import type { Logger } from '../../logger.js';
-import type { AccessTokenSource } from './source.js';
-import { requestToken } from './token-endpoint.js';
+import { missingPermissions } from './scopes.js';
+import type { AccessTokenSource, TokenState } from './source.js';
+import { requestToken, TokenRequestError } from './token-endpoint.js';
 
 export interface ClientAuthentication {
   /** Form fields and headers that authenticate the client; called per token request (fresh jti). */
@@ -17,6 +18,11 @@ export interface OAuthSourceOptions {
   tokenUrl: () => Promise<string>;
   authenticate: ClientAuthentication;
   scope: string;
+  /**
+   * Asked for instead when the endpoint refuses `scope` as invalid_scope (our SMART v2 default on a
+   * v1-only server); remembered once it worked. Unset when the operator configured the scope.
+   */
+  fallbackScope?: string;
   timeoutMs: number;
   logger?: Logger;
   /** Milliseconds since the epoch; tests may move time. */
@@ -39,22 +45,54 @@ export function createOAuthTokenSource(o: OAuthSourceOptions): AccessTokenSource
   const now = o.now ?? Date.now;
   let cached: Cached | undefined;
   let inflight: Promise<string> | undefined;
+  let scope = o.scope;
+  let state: TokenState = { requestedScope: scope, missingPermissions: missingPermissions(scope) };
+
+  async function request(url: string, asked: string): ReturnType<typeof requestToken> {
+    const auth = await o.authenticate(url);
+    return requestToken({ url, form: { grant_type: 'client_credentials', scope: asked, ...auth.form }, headers: auth.headers, timeoutMs: o.timeoutMs });
+  }
 
   async function fetchToken(): Promise<string> {
     const url = await o.tokenUrl();
-    const auth = await o.authenticate(url);
-    const issued = await requestToken({
-      url,
-      form: { grant_type: 'client_credentials', scope: o.scope, ...auth.form },
-      headers: auth.headers,
-      timeoutMs: o.timeoutMs,
-    });
+    let issued: Awaited<ReturnType<typeof requestToken>>;
+    try {
+      try {
+        issued = await request(url, scope);
+      } catch (err) {
+        if (!(err instanceof TokenRequestError && err.oauthError === 'invalid_scope' && o.fallbackScope && scope !== o.fallbackScope)) {
+          throw err;
+        }
+        o.logger?.warn('the token endpoint refused our SMART v2 scopes; asking with SMART v1 scopes', { tokenEndpoint: url });
+        issued = await request(url, o.fallbackScope);
+        scope = o.fallbackScope;
+      }
+    } catch (err) {
+      state = { ...state, lastError: err instanceof Error ? err.message : 'token request failed' };
+      throw err;
+    }
     const lifetimeMs = (issued.expiresInS ?? DEFAULT_LIFETIME_S) * 1000;
     // A fifth of the lifetime, at most a minute: 3600 s tokens are renewed at 59 min, 5 s ones at 4 s.
     const margin = Math.min(MAX_RENEW_MARGIN_MS, lifetimeMs / 5);
     const t = now();
     cached = { token: issued.accessToken, renewAt: t + lifetimeMs - margin, expiresAt: t + lifetimeMs };
+    // RFC 6749 5.1: a response without `scope` granted what was asked.
+    const missing = missingPermissions(issued.scope ?? scope);
+    state = {
+      obtainedAt: new Date(t).toISOString(),
+      expiresAt: new Date(t + lifetimeMs).toISOString(),
+      requestedScope: scope,
+      ...(issued.scope !== undefined ? { grantedScope: issued.scope } : {}),
+      missingPermissions: missing,
+    };
     o.logger?.info('access token obtained', { tokenEndpoint: url, expiresInS: issued.expiresInS, scope: issued.scope });
+    if (missing.length > 0) {
+      // Writes would be refused (403) record after record: say so now, by type and permission.
+      o.logger?.warn('the access token lacks permissions the sync needs; those writes will be refused', {
+        missing,
+        scope: issued.scope ?? scope,
+      });
+    }
     return issued.accessToken;
   }
 
@@ -96,5 +134,9 @@ export function createOAuthTokenSource(o: OAuthSourceOptions): AccessTokenSource
       cached = undefined;
       return fetchOnce();
     },
+    describe() {
+      return state;
+    },
   };
 }
+

@@ -4,6 +4,7 @@
  * read here: the private key is loaded (and checked) by keys.ts when the service starts.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { DEFAULT_SCOPE_V2 } from './scopes.js';
 
 export type FhirAuthType = 'none' | 'bearer' | 'client-credentials' | 'smart-backend';
 /** The two algorithms SMART Backend Services requires servers to support. */
@@ -29,12 +30,14 @@ export interface FhirAuthSettings {
   alg?: SigningAlg;
   /** The scopes requested (space-separated). */
   scope: string;
+  /** FHIR_AUTH_SCOPE was set: ask for exactly that, with no fallback to SMART v1 scopes. */
+  scopeConfigured?: boolean;
 }
 
 type Env = Record<string, string | undefined>;
 
-/** SMART v2 scopes for what the sync does: read and search, create and update. */
-export const DEFAULT_SCOPE = 'system/*.rs system/*.cu';
+/** SMART v2 per-type scopes for what the sync does (scopes.ts); v1 scopes are tried when a server refuses them. */
+export const DEFAULT_SCOPE = DEFAULT_SCOPE_V2;
 
 const TYPES: readonly FhirAuthType[] = ['none', 'bearer', 'client-credentials', 'smart-backend'];
 
@@ -115,7 +118,9 @@ export function readFhirAuthSettings(env: Env, fhirBaseUrl: string | undefined):
   if (type === 'client-credentials' || type === 'smart-backend') {
     settings.clientId = need('FHIR_AUTH_CLIENT_ID');
     settings.tokenUrl = tokenUrl(get('FHIR_AUTH_TOKEN_URL'), problems);
-    settings.scope = get('FHIR_AUTH_SCOPE')?.trim().replace(/\s+/g, ' ') || DEFAULT_SCOPE;
+    const configured = get('FHIR_AUTH_SCOPE')?.trim().replace(/\s+/g, ' ');
+    settings.scope = configured || DEFAULT_SCOPE;
+    settings.scopeConfigured = !!configured;
   }
   if (type === 'client-credentials') {
     settings.clientSecret = need('FHIR_AUTH_CLIENT_SECRET');

@@ -25,8 +25,20 @@ export interface IssuedToken {
  * server" (status 0: transient, retried with backoff) rather than the token endpoint's own 400/401,
  * which a delivery policy could take for a verdict on the record. The real status is in the text.
  */
-function tokenFailure(text: string, cause?: unknown): OperationOutcomeError {
-  return new OperationOutcomeError(upstreamFailed(0, undefined, `Could not get an access token: ${text}`), cause);
+function tokenFailure(text: string, cause?: unknown, oauthError?: string): TokenRequestError {
+  return new TokenRequestError(text, cause, oauthError);
+}
+
+/** A token request that failed; `oauthError` is the endpoint's RFC 6749 error code when it sent one. */
+export class TokenRequestError extends OperationOutcomeError {
+  constructor(
+    text: string,
+    cause?: unknown,
+    readonly oauthError?: string
+  ) {
+    super(upstreamFailed(0, undefined, `Could not get an access token: ${text}`), cause);
+    this.name = 'TokenRequestError';
+  }
 }
 
 /**
@@ -52,8 +64,8 @@ export async function requestToken(req: TokenRequest): Promise<IssuedToken> {
   const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   if (!res.ok) {
     // RFC 6749 section 5.2: `error` is a short code (invalid_client, invalid_scope...), safe to show.
-    const code = typeof body?.error === 'string' ? ` (${body.error.slice(0, 64)})` : '';
-    throw tokenFailure(`the token endpoint ${req.url} answered HTTP ${res.status}${code}`);
+    const error = typeof body?.error === 'string' ? body.error.slice(0, 64) : undefined;
+    throw tokenFailure(`the token endpoint ${req.url} answered HTTP ${res.status}${error ? ` (${error})` : ''}`, undefined, error);
   }
   const accessToken = body?.access_token;
   const tokenType = body?.token_type;

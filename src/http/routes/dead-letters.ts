@@ -23,6 +23,8 @@ import type { DeliveryFilter, Store } from '../../store/port.js';
 export const REVIEW_CODES = ['patient-not-found', 'patient-ambiguous', 'practitioner-not-found', 'practitioner-ambiguous'] as const;
 
 const TOKEN = /^[A-Za-z0-9._:/|-]{1,200}$/;
+/** Records one step of a replay or requeue-all handles. */
+const PAGE = 500;
 
 export function deadLettersRouter(store: Store, wake: () => void): Router {
   const router = express.Router();
@@ -30,22 +32,22 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
 
   router.get('/sync/dead-letters', async (req, res) => {
     const { filter, limit } = readQuery(req);
-    const deadLetters = (await store.listDeadLetters(filter, limit)).map(({ outcome: _o, ...d }) => d);
+    const deadLetters = (await store.status.listDeadLetters(filter, limit)).map(({ outcome: _o, ...d }) => d);
     res.json({ count: deadLetters.length, deadLetters });
   });
 
   router.get('/sync/dead-letters/:kind/:id', async (req, res) => {
     const { kind, id } = recordKey(req);
-    const found = await store.listDeadLetters({ kind, recordId: id, ...optionalTarget(req) });
+    const found = await store.status.listDeadLetters({ kind, recordId: id, ...optionalTarget(req) });
     if (found.length === 0) {
       throw new OperationOutcomeError(notFound);
     }
-    res.json({ deadLetters: found, sync: await store.getSyncStates(kind, id) });
+    res.json({ deadLetters: found, sync: await store.status.getSyncStates(kind, id) });
   });
 
   router.post('/sync/dead-letters/:kind/:id/replay', async (req, res) => {
     const { kind, id } = recordKey(req);
-    const found = await store.listDeadLetters({ kind, recordId: id, ...optionalTarget(req) });
+    const found = await store.status.listDeadLetters({ kind, recordId: id, ...optionalTarget(req) });
     if (found.length === 0) {
       throw new OperationOutcomeError(notFound);
     }
@@ -60,8 +62,16 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     if (Object.keys(filter).length === 0 && body.all !== true) {
       throw new OperationOutcomeError(inputInvalid([{ path: '', message: 'give a filter (target, kind, client, reason) or {"all": true}' }]));
     }
-    const found = await store.listDeadLetters(filter, 100_000);
-    const replayed = await replay(store, found);
+    // Page by page (a replay takes them off the list): the event loop keeps running whatever the count.
+    let replayed = 0;
+    for (;;) {
+      const page = await store.status.listDeadLetters(filter, PAGE);
+      const n = page.length > 0 ? await replay(store, page) : 0;
+      replayed += n;
+      if (page.length < PAGE || n === 0) {
+        break;
+      }
+    }
     wake();
     res.json({ replayed });
   });
@@ -75,16 +85,24 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     }
     if (state === 'not-writable') {
       // After the target's capabilities changed: plan these records again.
-      const states = await store.listSyncStates({ ...filter, state: 'not-writable' }, 100_000);
       let queued = 0;
-      for (const [target, keys] of groupByTarget(states.map((s) => ({ target: s.target, kind: s.kind, id: s.recordId })))) {
-        queued += await store.requeue(keys, target);
+      for (;;) {
+        // Page by page: queued again, they are no longer not-writable.
+        const states = await store.status.listSyncStates({ ...filter, state: 'not-writable' }, PAGE);
+        let n = 0;
+        for (const [target, keys] of groupByTarget(states.map((s) => ({ target: s.target, kind: s.kind, id: s.recordId })))) {
+          n += await store.outbox.requeue(keys, target);
+        }
+        queued += n;
+        if (states.length < PAGE || n === 0) {
+          break;
+        }
       }
       wake();
       res.json({ queued });
       return;
     }
-    const woken = await store.wakeWaiting({ ...filter, ...(state ? { state } : {}) });
+    const woken = await store.outbox.wakeWaiting({ ...filter, ...(state ? { state } : {}) });
     wake();
     res.json({ woken });
   });
@@ -97,7 +115,7 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     const codes = filter.reasonCode ? [filter.reasonCode] : [...REVIEW_CODES];
     const held = [];
     for (const reasonCode of codes) {
-      held.push(...(await store.listSyncStates({ ...filter, reasonCode, state: 'held' }, limit)));
+      held.push(...(await store.status.listSyncStates({ ...filter, reasonCode, state: 'held' }, limit)));
     }
     held.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
     res.json({ count: held.length, review: held.map(({ outcome: _o, ...s }) => s) });
@@ -109,7 +127,7 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
 async function replay(store: Store, found: { target: string; kind: RecordKind; recordId: string }[]): Promise<number> {
   let n = 0;
   for (const [target, keys] of groupByTarget(found.map((d) => ({ target: d.target, kind: d.kind, id: d.recordId })))) {
-    n += await store.requeue(keys, target);
+    n += await store.outbox.requeue(keys, target);
   }
   return n;
 }

@@ -20,14 +20,14 @@ function wantsFhir(req: Request): boolean {
   return /application\/(fhir\+json|json\+fhir)/.test(req.get('accept') ?? '');
 }
 
-export function disclosuresRouter(store: Store, ns: string): Router {
+export function disclosuresRouter(store: Pick<Store, 'audit'>, ns: string): Router {
   const router = express.Router();
   router.get('/clients/:mrn/disclosures', async (req, res) => {
     const mrn = req.params.mrn as string;
     if (!MRN.test(mrn)) {
       throw new OperationOutcomeError(inputInvalid([{ path: '/mrn', message: 'must be 1-64 characters of A-Za-z0-9._:/-' }]));
     }
-    const entries = await store.listAudit({ clientMrn: mrn, category: 'disclosure' });
+    const entries = await store.audit.listAudit({ clientMrn: mrn, category: 'disclosure' });
     if (wantsFhir(req)) {
       const self = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
       res.type('application/fhir+json').json(toAuditBundle(entries, self));

@@ -40,7 +40,7 @@ export function mapRouter(deps: MapRouteDeps): Router {
       mappings: deps.mappings,
       pack: deps.pack,
       config: deps.config,
-      lookup: async (k, id) => (await deps.store.getRecord(k, id))?.body,
+      lookup: async (k, id) => (await deps.store.records.getRecord(k, id))?.body,
     });
     if (!ndjson) {
       const [result] = [...parsed.rejected, ...results];

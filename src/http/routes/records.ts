@@ -6,8 +6,9 @@ import { notFound } from '@medplum/core';
 import express, { type Router } from 'express';
 import type { RecordKind } from '../../domain/records.js';
 import { validateRecord } from '../../inbound/validate.js';
-import { acceptRecords, type IntakeDeps } from '../../intake/accept.js';
+import { Intake, type IntakeDeps } from '../../intake/accept.js';
 import { inputInvalid, OperationOutcomeError, type Problem } from '../../outcomes.js';
+import type { Store } from '../../store/port.js';
 import { recordView, writeView } from '../record-view.js';
 
 export const KIND_BY_COLLECTION: Record<string, RecordKind> = {
@@ -19,7 +20,12 @@ export const KIND_BY_COLLECTION: Record<string, RecordKind> = {
 
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export function recordsRouter(deps: IntakeDeps, bodyLimitBytes: number): Router {
+/**
+ * @param deps - the service's intake (or its dependencies, for tests that build the app alone).
+ * @param store - reads of records and their sync state (the intake writes through deps).
+ */
+export function recordsRouter(deps: IntakeDeps | Intake, store: Pick<Store, 'records' | 'status' | 'ledger'>, bodyLimitBytes: number): Router {
+  const intake = Intake.of(deps);
   const router = express.Router();
   const json = express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'] });
 
@@ -29,17 +35,18 @@ export function recordsRouter(deps: IntakeDeps, bodyLimitBytes: number): Router 
       throw new OperationOutcomeError(notFound);
     }
     const record = validatePut(kind, req.params.id as string, req.body);
-    const [result] = await acceptRecords(deps, [{ kind, record }]);
-    res.status(result.created ? 201 : 200).json(await writeView(deps.store, result));
+    // Answered after the group commit that holds it (shared with concurrent requests) is durable.
+    const [result] = await intake.accept([{ kind, record }]);
+    res.status(result.created ? 201 : 200).json(await writeView(store, result));
   });
 
   router.get('/:collection/:id', async (req, res) => {
     const kind = KIND_BY_COLLECTION[req.params.collection as string];
-    const rec = kind ? await deps.store.getRecord(kind, req.params.id as string) : undefined;
+    const rec = kind ? await store.records.getRecord(kind, req.params.id as string) : undefined;
     if (!rec) {
       throw new OperationOutcomeError(notFound);
     }
-    res.json(await recordView(deps.store, rec));
+    res.json(await recordView(store, rec));
   });
 
   return router;

@@ -6,11 +6,11 @@
 import express, { type Router } from 'express';
 import type { Store } from '../../store/port.js';
 
-export function statusRouter(store: Store): Router {
+export function statusRouter(store: Pick<Store, 'status'>): Router {
   const router = express.Router();
   router.get('/sync/status', async (_req, res) => {
     const now = new Date();
-    const status = await store.targetStatus(now);
+    const status = await store.status.targetStatus(now);
     const targets: Record<string, Record<string, number>> = {};
     const delivery: Record<string, object> = {};
     let deadLetters = 0;
@@ -29,7 +29,7 @@ export function statusRouter(store: Store): Router {
         heldBy: t.heldBy,
       };
     }
-    res.json({ targets, outbox: await store.outboxSize(), deadLetters, delivery });
+    res.json({ targets, outbox: await store.status.outboxSize(), deadLetters, delivery });
   });
   return router;
 }

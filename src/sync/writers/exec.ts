@@ -18,9 +18,10 @@ interface Pending {
 
 /**
  * Collects the requests issued in the same turn of the event loop (the writes of one dependency level
- * run concurrently) and sends them as one batch (https://hl7.org/fhir/R4/http.html#transaction):
- * entries succeed or fail one by one, so each caller gets its own answer or its own error. Entries are
- * never conditional here unless the target declares conditional operations.
+ * run concurrently, and so do the records the worker delivers together) and sends them as batch Bundles
+ * of at most `maxEntries` (https://hl7.org/fhir/R4/http.html#transaction): entries succeed or fail one
+ * by one, so each caller gets its own answer or its own error. Entries are never conditional here
+ * unless the target declares conditional operations.
  */
 export class BatchExecutor implements Executor {
   private queue: Pending[] = [];
@@ -28,7 +29,10 @@ export class BatchExecutor implements Executor {
   /** Batches sent (tests and logs). */
   batches = 0;
 
-  constructor(private readonly target: FhirTarget) {}
+  constructor(
+    private readonly target: FhirTarget,
+    private readonly maxEntries = Number.POSITIVE_INFINITY
+  ) {}
 
   search(resourceType: string, params: Record<string, string>): Promise<Bundle> {
     return this.enqueue({ method: 'GET', url: `${resourceType}?${new URLSearchParams(params)}` }).then((e) => e.resource as Bundle);
@@ -73,9 +77,15 @@ export class BatchExecutor implements Executor {
   }
 
   private async flush(): Promise<void> {
-    const items = this.queue;
+    const all = this.queue;
     this.queue = [];
     this.scheduled = false;
+    for (let i = 0; i < all.length; i += Math.max(1, this.maxEntries)) {
+      await this.send(all.slice(i, i + Math.max(1, this.maxEntries)));
+    }
+  }
+
+  private async send(items: Pending[]): Promise<void> {
     if (items.length === 0) {
       return;
     }

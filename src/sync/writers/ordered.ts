@@ -1,5 +1,5 @@
 /**
- * Writes without a transaction, in dependency order (fhir-modeling.md 7.4 item 4: RelatedPerson ->
+ * Writes without a transaction, in dependency order (docs/fhir-mapping.md#what-each-target-profile-accepts: RelatedPerson ->
  * Encounter -> DocumentReference -> Provenance). Each resource that reaches the target goes into the
  * ledger at once, so a failure later on (or a kill -9) leaves a ledger that matches the server and the
  * next attempt resumes at the failed step instead of writing again.
@@ -20,8 +20,10 @@ import { writeOne } from './write-one.js';
 export interface OrderedWriteDeps {
   target: FhirTarget;
   caps: TargetCapabilities;
-  store: Store;
+  store: Pick<Store, 'ledger'>;
   provenance?: { settings: ProvenanceSettings; contextFor(w: PlannedWrite): ProvenanceContext };
+  /** A batch executor shared with other records delivered together (their requests share batch Bundles). */
+  batchExecutor?: BatchExecutor;
 }
 
 /**
@@ -30,13 +32,13 @@ export interface OrderedWriteDeps {
  * @throws the first failure (after recording whatever did reach the target).
  */
 export async function writeOrdered(writes: PlannedWrite[], d: OrderedWriteDeps, batch: boolean): Promise<LedgerEntry[]> {
-  const exec: Executor = batch ? new BatchExecutor(d.target) : d.target;
+  const exec: Executor = batch ? (d.batchExecutor ?? new BatchExecutor(d.target)) : d.target;
   const written = new Map<string, string>(); // urn:uuid -> Type/id
   const out: LedgerEntry[] = [];
   const one = async (w: PlannedWrite): Promise<void> => {
     const resource = rewriteReferences(w.resource, (r) => written.get(r) ?? r);
     const result = await writeOne(w, resource, { targetName: d.target.name, caps: d.caps, store: d.store, exec });
-    await d.store.recordLedger([result.entry]);
+    await d.store.ledger.recordLedger([result.entry]);
     written.set(w.fullUrl, `${result.entry.resourceType}/${result.entry.resourceId}`);
     out.push(result.entry);
     if (d.provenance && result.ours) {

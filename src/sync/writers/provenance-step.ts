@@ -15,7 +15,7 @@ import { matchesOf, requireIdAndVersion } from './ledger.js';
 export interface ProvenanceStepDeps {
   targetName: string;
   caps: TargetCapabilities;
-  store: Store;
+  store: Pick<Store, 'ledger'>;
   exec: Executor;
   settings: ProvenanceSettings;
 }
@@ -41,7 +41,7 @@ export async function ensureProvenance(
   const key = writeKey(d.targetName, written);
   const tagSystem = writeTagSystem(d.settings.ns);
   const identifier = `${tagSystem}|${key}`;
-  if (await d.store.getLedgerByIdentifier(d.targetName, 'Provenance', identifier)) {
+  if (await d.store.ledger.getLedgerByIdentifier(d.targetName, 'Provenance', identifier)) {
     return undefined;
   }
   const entryFor = (id: string, versionId: string): LedgerEntry => ({
@@ -77,14 +77,14 @@ export async function ensureProvenance(
       entry = entryFor(found.id as string, found.meta?.versionId ?? '');
     } else {
       if (!byTag && !d.caps.canSearch('Provenance', 'target')) {
-        await d.store.putWriteIntent({ target: d.targetName, resourceType: 'Provenance', identifier, kind: context.kind, recordId: context.recordId, createdAt: new Date().toISOString() });
+        await d.store.ledger.putWriteIntent({ target: d.targetName, resourceType: 'Provenance', identifier, kind: context.kind, recordId: context.recordId, createdAt: new Date().toISOString() });
       }
       const r = await d.exec.create(provenance);
       const iv = requireIdAndVersion(r, 'the create of a Provenance');
       entry = entryFor(iv.id, iv.versionId);
     }
   }
-  await d.store.recordLedger([entry]);
+  await d.store.ledger.recordLedger([entry]);
   return entry;
 }
 
@@ -112,6 +112,6 @@ async function findProvenance(
     }
     return undefined;
   }
-  const intent = await d.store.getWriteIntent(d.targetName, 'Provenance', `${tagSystem}|${key}`);
+  const intent = await d.store.ledger.getWriteIntent(d.targetName, 'Provenance', `${tagSystem}|${key}`);
   return intent ? 'unknown' : undefined;
 }

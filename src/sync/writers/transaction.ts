@@ -56,50 +56,88 @@ function provenanceEntries(writes: PlannedWrite[], targetName: string, p?: Trans
   });
 }
 
+/** One record's share of a transaction Bundle: its entries, and how to read its ledger entries back. */
+export interface TransactionPart {
+  entries: BundleEntry[];
+  /** The conditional URLs of its entries: two equal conditions cannot share one Bundle. */
+  conditions: string[];
+  /** Its ledger entries from the server's id and version of each of its entries, in order. */
+  ledger(located: { id: string; versionId: string }[], now: Date): LedgerEntry[];
+}
+
+/** The entries of one record's writes (and their Provenances, when given) for a transaction Bundle. */
+export function transactionPart(targetName: string, writes: PlannedWrite[], provenance?: TransactionProvenance): TransactionPart {
+  const provs = provenanceEntries(writes, targetName, provenance);
+  const entries = [...writes.map(writeEntry), ...provs.map((p) => p.entry)];
+  const tagSystem = provenance ? writeTagSystem(provenance.settings.ns) : '';
+  return {
+    entries,
+    conditions: entries.map((e) => (e.request?.ifNoneExist ? `${e.request.url}?${e.request.ifNoneExist}` : e.request?.url ?? '')).filter((c) => c.includes('?')),
+    ledger(located, now) {
+      const ledger = writes.map((w, i) => ledgerFor(targetName, w, located[i].id, located[i].versionId, now));
+      provs.forEach((p, n) => {
+        const iv = located[writes.length + n];
+        ledger.push({
+          target: targetName,
+          kind: p.write.mapped.sourceKind,
+          recordId: p.write.mapped.sourceId,
+          resourceType: 'Provenance',
+          identifier: `${tagSystem}|${p.key}`,
+          resourceId: iv.id,
+          versionId: iv.versionId,
+          recordVersion: p.write.recordVersion,
+          mapping: 'provenance',
+          contentHash: p.key,
+          syncedAt: now.toISOString(),
+        });
+      });
+      return ledger;
+    },
+  };
+}
+
 /**
- * Sends the writes and returns the ledger entries for them (and their Provenances).
- * @throws OperationOutcomeError (upstreamFailed) when the target refuses or does not answer.
+ * Reads a transaction's response: the server id and version of each entry sent, in order. The one place
+ * that interprets a transaction-response Bundle (per-entry statuses belong here).
+ * @throws OperationOutcomeError (502) when the response does not account for every entry.
  */
-export async function sendTransaction(target: FhirTarget, writes: PlannedWrite[], provenance?: TransactionProvenance): Promise<LedgerEntry[]> {
-  const provs = provenanceEntries(writes, target.name, provenance);
-  // See https://hl7.org/fhir/R4/http.html#transaction
-  const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...writes.map(writeEntry), ...provs.map((p) => p.entry)] };
-  const response = await target.transaction(bundle);
+export function readTransactionResponse(sentEntries: number, response: Bundle): { id: string; versionId: string }[] {
   const entries = response.entry ?? [];
-  if (entries.length !== bundle.entry?.length) {
-    throw new OperationOutcomeError(
-      upstreamFailed(502, undefined, `Transaction response has ${entries.length} entries for ${bundle.entry?.length ?? 0} sent`)
-    );
+  if (entries.length !== sentEntries) {
+    throw new OperationOutcomeError(upstreamFailed(502, undefined, `Transaction response has ${entries.length} entries for ${sentEntries} sent`));
   }
-  const now = new Date();
-  const located = (i: number): { id: string; versionId: string } => {
-    const e = entries[i];
+  return entries.map((e, i) => {
     const iv = idAndVersion({ resource: e.resource, location: e.response?.location, etag: e.response?.etag });
     if (!iv) {
       throw new OperationOutcomeError(upstreamFailed(502, undefined, `Transaction response entry ${i} has no resource id or version`));
     }
     return iv;
-  };
-  const ledger = writes.map((w, i) => {
-    const iv = located(i);
-    return ledgerFor(target.name, w, iv.id, iv.versionId, now);
   });
-  const tagSystem = provenance ? writeTagSystem(provenance.settings.ns) : '';
-  provs.forEach((p, n) => {
-    const iv = located(writes.length + n);
-    ledger.push({
-      target: target.name,
-      kind: p.write.mapped.sourceKind,
-      recordId: p.write.mapped.sourceId,
-      resourceType: 'Provenance',
-      identifier: `${tagSystem}|${p.key}`,
-      resourceId: iv.id,
-      versionId: iv.versionId,
-      recordVersion: p.write.recordVersion,
-      mapping: 'provenance',
-      contentHash: p.key,
-      syncedAt: now.toISOString(),
-    });
+}
+
+/**
+ * Sends several records' parts as one transaction Bundle (all-or-nothing) and returns each part's
+ * ledger entries, in order.
+ * @throws OperationOutcomeError (upstreamFailed) when the target refuses or does not answer.
+ */
+export async function sendTransactionParts(target: FhirTarget, parts: TransactionPart[]): Promise<LedgerEntry[][]> {
+  // See https://hl7.org/fhir/R4/http.html#transaction
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: parts.flatMap((p) => p.entries) };
+  const located = readTransactionResponse(bundle.entry?.length ?? 0, await target.transaction(bundle));
+  const now = new Date();
+  let offset = 0;
+  return parts.map((p) => {
+    const mine = located.slice(offset, offset + p.entries.length);
+    offset += p.entries.length;
+    return p.ledger(mine, now);
   });
+}
+
+/**
+ * Sends one record's writes and returns the ledger entries for them (and their Provenances).
+ * @throws OperationOutcomeError (upstreamFailed) when the target refuses or does not answer.
+ */
+export async function sendTransaction(target: FhirTarget, writes: PlannedWrite[], provenance?: TransactionProvenance): Promise<LedgerEntry[]> {
+  const [ledger] = await sendTransactionParts(target, [transactionPart(target.name, writes, provenance)]);
   return ledger;
 }

@@ -1,6 +1,6 @@
 /**
  * Writes one planned resource on a target without transactions, exactly once in effect
- * (fhir-modeling.md 7.3, 7.4):
+ * (docs/sync.md, section 2; FHIR R4 http.html conditional operations):
  * 1. the ledger knows it: update by id, guarded by If-Match (PUT), or PATCH where only patch is offered;
  *    a 409/412 re-reads the resource and re-applies on the version read;
  * 2. the target offers the conditional operation: conditional update (upsert) or If-None-Exist;
@@ -30,7 +30,7 @@ const SERVER_OWNED = new Set(['id', 'meta', 'text']);
 export interface WriteOneDeps {
   targetName: string;
   caps: TargetCapabilities;
-  store: Store;
+  store: Pick<Store, 'ledger'>;
   exec: Executor;
 }
 
@@ -56,7 +56,7 @@ export async function writeOne(w: PlannedWrite, resource: Resource, d: WriteOneD
   const type = resource.resourceType;
   const identifier = identifierOf(w);
   const tc = d.caps.type(type);
-  const known = await d.store.getLedgerByIdentifier(d.targetName, type, identifier);
+  const known = await d.store.ledger.getLedgerByIdentifier(d.targetName, type, identifier);
   if (known) {
     if (w.mapped.write === 'create-if-none-exist') {
       // Never overwritten, as in the transaction path (If-None-Exist): the ledger just learns our new content.
@@ -87,7 +87,7 @@ export async function writeOne(w: PlannedWrite, resource: Resource, d: WriteOneD
   }
   if (!d.caps.canSearch(type, 'identifier')) {
     // Write-ahead: if this create's answer is lost, the next attempt knows to look before creating.
-    await d.store.putWriteIntent({
+    await d.store.ledger.putWriteIntent({
       target: d.targetName,
       resourceType: type,
       identifier,
@@ -109,7 +109,7 @@ async function updateExisting(w: PlannedWrite, resource: Resource, id: string, v
   const gone = async (err: unknown): Promise<never> => {
     // Deleted on the target since we wrote it: forget it, the next attempt finds or creates it afresh.
     if (statusOf(err) === 404 || statusOf(err) === 410) {
-      await d.store.deleteLedger(d.targetName, type, identifierOf(w));
+      await d.store.ledger.deleteLedger(d.targetName, type, identifierOf(w));
     }
     throw err;
   };
@@ -181,7 +181,7 @@ async function locate(w: PlannedWrite, resource: Resource, d: WriteOneDeps): Pro
     const bundle = await d.exec.search(type, { identifier, _count: '2' });
     return single(matchesOf(bundle, type), type);
   }
-  const intent = await d.store.getWriteIntent(d.targetName, type, identifier);
+  const intent = await d.store.ledger.getWriteIntent(d.targetName, type, identifier);
   if (!intent) {
     return undefined; // never sent: there is nothing to find
   }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Participant, SessionRecord } from '../../../src/domain/records.js';
 import type { PutRecordInput } from '../../../src/store/port.js';
+import { LEGACY_MIGRATION_ORDER, STORE_MIGRATIONS } from '../../../src/store/sqlite/migrations.js';
 import { SqliteStore, openDatabase } from '../../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -41,49 +42,53 @@ describe('SqliteStore', () => {
   });
 
   test('a put stores version 1 with its outbox entry and pending state; an identical resend changes nothing', async () => {
-    const first = await store.putRecord(put(participant('p-1')));
+    const first = await store.records.putRecord(put(participant('p-1')));
     expect(first).toMatchObject({ changed: true, created: true, record: { version: 1 } });
-    expect(await store.outboxSize('t1')).toBe(1);
-    expect((await store.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ target: 't1', state: 'pending' });
+    expect(await store.status.outboxSize('t1')).toBe(1);
+    expect((await store.status.getSyncStates('participant', 'p-1'))[0]).toMatchObject({ target: 't1', state: 'pending' });
 
-    const again = await store.putRecord(put(participant('p-1')));
+    const again = await store.records.putRecord(put(participant('p-1')));
     expect(again).toMatchObject({ changed: false, created: false, record: { version: 1 } });
-    expect(await store.outboxSize('t1')).toBe(1);
+    expect(await store.status.outboxSize('t1')).toBe(1);
 
-    const changed = await store.putRecord(put({ ...participant('p-1'), relationship: 'father' }));
+    const changed = await store.records.putRecord(put({ ...participant('p-1'), relationship: 'father' }));
     expect(changed).toMatchObject({ changed: true, record: { version: 2 } });
-    expect(await store.outboxSize('t1')).toBe(1); // coalesced into the pending entry
+    expect(await store.status.outboxSize('t1')).toBe(1); // coalesced into the pending entry
   });
 
   test('key order does not make a record look changed', async () => {
-    await store.putRecord(put({ id: 'p-2', client: { mrn: 'M' }, relationship: 'father' }));
-    const again = await store.putRecord(put({ relationship: 'father', client: { mrn: 'M' }, id: 'p-2' } as Participant));
+    await store.records.putRecord(put({ id: 'p-2', client: { mrn: 'M' }, relationship: 'father' }));
+    const again = await store.records.putRecord(put({ relationship: 'father', client: { mrn: 'M' }, id: 'p-2' } as Participant));
     expect(again.changed).toBe(false);
   });
 
   test('a blocked record is stored but never enqueued', async () => {
-    await store.putRecord(put(participant('p-3'), { blocked: 'policy: never leaves' }));
-    expect(await store.outboxSize()).toBe(0);
-    expect(await store.getSyncStates('participant', 'p-3')).toEqual([
+    await store.records.putRecord(put(participant('p-3'), { blocked: 'policy: never leaves' }));
+    expect(await store.status.outboxSize()).toBe(0);
+    expect(await store.status.getSyncStates('participant', 'p-3')).toEqual([
       expect.objectContaining({ target: 'local', state: 'blocked', reason: 'policy: never leaves' }),
     ]);
-    expect(await store.getRecord('participant', 'p-3')).toBeDefined();
+    expect(await store.records.getRecord('participant', 'p-3')).toBeDefined();
   });
 
   test('claims one entry per client, oldest first, and leases it', async () => {
-    await store.putRecords([put(participant('a1', 'A')), put(participant('a2', 'A')), put(participant('b1', 'B'))]);
-    const claimed = await store.claimOutbox('t1', 10, 60_000);
+    await store.records.putRecords([put(participant('a1', 'A')), put(participant('a2', 'A')), put(participant('b1', 'B'))]);
+    const claimed = await store.outbox.claimOutbox('t1', 10, 60_000);
     expect(claimed.map((c) => c.recordId).sort()).toEqual(['a1', 'b1']);
     // Leased entries (and their clients) are not claimed again.
-    expect(await store.claimOutbox('t1', 10, 60_000)).toEqual([]);
+    expect(await store.outbox.claimOutbox('t1', 10, 60_000)).toEqual([]);
   });
 
   test('complete writes the ledger and marks synced; a newer version keeps the entry', async () => {
-    await store.putRecord(put(participant('p-4')));
-    const [entry] = await store.claimOutbox('t1', 1, 60_000);
-    await store.putRecord(put({ ...participant('p-4'), relationship: 'father' })); // version 2 arrives mid-send
-    await store.completeOutbox(entry, [
+    await store.records.putRecord(put(participant('p-4')));
+    const [entry] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.records.putRecord(put({ ...participant('p-4'), relationship: 'father' })); // version 2 arrives mid-send
+    await store.outbox.settle([
       {
+        entry,
+        state: 'synced',
+        ledger: [
+          {
         target: 't1',
         kind: 'participant',
         recordId: 'p-4',
@@ -94,61 +99,72 @@ describe('SqliteStore', () => {
         recordVersion: 1,
         mapping: 'participant.v1@1.0.0',
         contentHash: 'h',
-        syncedAt: new Date().toISOString(),
+            syncedAt: new Date().toISOString(),
+          },
+        ],
       },
     ]);
-    expect(await store.outboxSize('t1')).toBe(1);
-    expect((await store.getSyncStates('participant', 'p-4'))[0].state).toBe('pending');
-    const [again] = await store.claimOutbox('t1', 1, 60_000);
-    await store.completeOutbox({ ...again, recordVersion: 2 }, []);
-    expect(await store.outboxSize('t1')).toBe(0);
-    expect((await store.getSyncStates('participant', 'p-4'))[0].state).toBe('synced');
-    expect(await store.getLedgerByIdentifier('t1', 'RelatedPerson', 'sys|p-4:MRN-1')).toMatchObject({ resourceId: 'rp1' });
+    expect(await store.status.outboxSize('t1')).toBe(1);
+    expect((await store.status.getSyncStates('participant', 'p-4'))[0].state).toBe('pending');
+    const [again] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.outbox.settle([{ entry: { ...again, recordVersion: 2 }, state: 'synced', ledger: [] }]);
+    expect(await store.status.outboxSize('t1')).toBe(0);
+    expect((await store.status.getSyncStates('participant', 'p-4'))[0].state).toBe('synced');
+    expect(await store.ledger.getLedgerByIdentifier('t1', 'RelatedPerson', 'sys|p-4:MRN-1')).toMatchObject({ resourceId: 'rp1' });
   });
 
-  test('defer keeps the entry with its reason until due; wakeClient makes it due now', async () => {
-    await store.putRecord(put(participant('p-5')));
-    const [entry] = await store.claimOutbox('t1', 1, 60_000);
-    await store.deferOutbox(entry, 'held', 'patient-not-found: x', new Date(Date.now() + 3_600_000));
-    expect(await store.claimOutbox('t1', 1, 60_000)).toEqual([]);
-    expect((await store.getSyncStates('participant', 'p-5'))[0]).toMatchObject({ state: 'held', attempts: 1, reason: 'patient-not-found: x' });
-    expect(await store.wakeClient('t1', 'MRN-1')).toBe(1);
-    expect(await store.claimOutbox('t1', 1, 60_000)).toHaveLength(1);
+  test('a hold keeps the entry with its reason until due; an event on what it waits for makes it due now', async () => {
+    await store.records.putRecord(put(participant('p-5')));
+    const [entry] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.outbox.settle([
+      { entry, state: 'held', reason: 'patient-not-found: x', code: 'patient-not-found', recheckAt: new Date(Date.now() + 3_600_000), waitFor: ['client:MRN-1'] },
+    ]);
+    expect(await store.outbox.claimOutbox('t1', 1, 60_000)).toEqual([]);
+    expect((await store.status.getSyncStates('participant', 'p-5'))[0]).toMatchObject({ state: 'held', attempts: 1, reason: 'patient-not-found: x' });
+    expect(await store.outbox.wake({ keys: ['client:MRN-2'] })).toBe(0);
+    expect(await store.outbox.wake({ keys: ['client:MRN-1'], target: 't2' })).toBe(0);
+    expect(await store.outbox.wake({ keys: ['client:MRN-1'], target: 't1' })).toBe(1);
+    expect(await store.outbox.claimOutbox('t1', 1, 60_000)).toHaveLength(1);
   });
 
   test('blockOutbox removes the entry and records why; audit entries are kept and filtered', async () => {
-    await store.putRecord(put(participant('p-6')));
-    const [entry] = await store.claimOutbox('t1', 1, 60_000);
+    await store.records.putRecord(put(participant('p-6')));
+    const [entry] = await store.outbox.claimOutbox('t1', 1, 60_000);
     const event = { resourceType: 'AuditEvent', id: 'a1', recorded: '2026-01-01T00:00:00Z' } as any;
-    await store.blockOutbox(entry, 'deny: consent revoked', [
-      { id: 'a1', recorded: '2026-01-01T00:00:00Z', clientMrn: 'MRN-1', kind: 'participant', recordId: 'p-6', category: 'disclosure-denied', outcome: 'failure', event },
+    await store.outbox.settle([
+      {
+        entry,
+        state: 'blocked',
+        reason: 'deny: consent revoked',
+        audit: [{ id: 'a1', recorded: '2026-01-01T00:00:00Z', clientMrn: 'MRN-1', kind: 'participant', recordId: 'p-6', category: 'disclosure-denied', outcome: 'failure', event }],
+      },
     ]);
-    expect(await store.outboxSize()).toBe(0);
-    expect((await store.getSyncStates('participant', 'p-6'))[0]).toMatchObject({ state: 'blocked', reason: 'deny: consent revoked' });
-    await store.appendAudit([
+    expect(await store.status.outboxSize()).toBe(0);
+    expect((await store.status.getSyncStates('participant', 'p-6'))[0]).toMatchObject({ state: 'blocked', reason: 'deny: consent revoked' });
+    await store.audit.appendAudit([
       { id: 'a2', recorded: '2026-01-02T00:00:00Z', clientMrn: 'MRN-2', category: 'disclosure', outcome: 'success', event: { ...event, id: 'a2' } },
     ]);
-    expect((await store.listAudit({ clientMrn: 'MRN-1' })).map((a) => a.id)).toEqual(['a1']);
-    expect((await store.listAudit({ category: 'disclosure' })).map((a) => a.event.id)).toEqual(['a2']);
+    expect((await store.audit.listAudit({ clientMrn: 'MRN-1' })).map((a) => a.id)).toEqual(['a1']);
+    expect((await store.audit.listAudit({ category: 'disclosure' })).map((a) => a.event.id)).toEqual(['a2']);
   });
 
   test('requeue queues stored records again but never a blocked one', async () => {
-    await store.putRecord(put(participant('p-7')));
-    await store.putRecord(put(participant('p-8'), { blocked: 'local only' }));
-    const [entry] = await store.claimOutbox('t1', 1, 60_000);
-    await store.completeOutbox(entry, []);
-    expect(await store.outboxSize('t1')).toBe(0);
-    expect(await store.requeue([{ kind: 'participant', id: 'p-7' }, { kind: 'participant', id: 'p-8' }, { kind: 'participant', id: 'nope' }], 't1')).toBe(1);
-    expect(await store.outboxSize('t1')).toBe(1);
-    expect((await store.getSyncStates('participant', 'p-7'))[0].state).toBe('pending');
+    await store.records.putRecord(put(participant('p-7')));
+    await store.records.putRecord(put(participant('p-8'), { blocked: 'local only' }));
+    const [entry] = await store.outbox.claimOutbox('t1', 1, 60_000);
+    await store.outbox.settle([{ entry, state: 'synced', ledger: [] }]);
+    expect(await store.status.outboxSize('t1')).toBe(0);
+    expect(await store.outbox.requeue([{ kind: 'participant', id: 'p-7' }, { kind: 'participant', id: 'p-8' }, { kind: 'participant', id: 'nope' }], 't1')).toBe(1);
+    expect(await store.status.outboxSize('t1')).toBe(1);
+    expect((await store.status.getSyncStates('participant', 'p-7'))[0].state).toBe('pending');
   });
 
   test('leases left by a process that died are released when the store opens again', async () => {
-    await store.putRecord(put(participant('p-9')));
-    expect(await store.claimOutbox('t1', 1, 3_600_000)).toHaveLength(1);
+    await store.records.putRecord(put(participant('p-9')));
+    expect(await store.outbox.claimOutbox('t1', 1, 3_600_000)).toHaveLength(1);
     await store.close();
     store = new SqliteStore(path);
-    expect(await store.claimOutbox('t1', 1, 3_600_000)).toHaveLength(1);
+    expect(await store.outbox.claimOutbox('t1', 1, 3_600_000)).toHaveLength(1);
   });
 
   test('everything committed survives reopening the file', async () => {
@@ -162,10 +178,29 @@ describe('SqliteStore', () => {
       status: 'completed',
       start: '2026-02-01T16:00:00-05:00',
     };
-    await store.putRecord({ kind: 'session', record: session, clientMrn: 'MRN-1', clientKey: 'MRN-1', targets: ['t1'] });
+    await store.records.putRecord({ kind: 'session', record: session, clientMrn: 'MRN-1', clientKey: 'MRN-1', targets: ['t1'] });
     await store.close();
     store = new SqliteStore(path);
-    expect((await store.getRecord('session', 's-1'))?.body).toEqual(session);
-    expect(await store.outboxSize('t1')).toBe(1);
+    expect((await store.records.getRecord('session', 's-1'))?.body).toEqual(session);
+    expect(await store.status.outboxSize('t1')).toBe(1);
+  });
+
+  test('a database from before named migrations (PRAGMA user_version) keeps its data and gets only the new ones', async () => {
+    await store.close();
+    const legacyPath = join(tmp.dir, 'legacy.sqlite');
+    const legacy = openDatabase(legacyPath);
+    for (const m of STORE_MIGRATIONS.slice(0, LEGACY_MIGRATION_ORDER.length)) {
+      legacy.exec(m.sql);
+    }
+    legacy.pragma(`user_version = ${LEGACY_MIGRATION_ORDER.length}`);
+    legacy
+      .prepare("INSERT INTO records (kind, id, client_mrn, version, hash, body, received_at, updated_at) VALUES ('participant', 'p-old', 'MRN-1', 1, 'h', ?, 'x', 'x')")
+      .run(JSON.stringify(participant('p-old')));
+    legacy.close();
+    // Opening runs no legacy migration twice (a second CREATE TABLE records would throw).
+    store = new SqliteStore(legacyPath);
+    expect((await store.records.getRecord('participant', 'p-old'))?.id).toBe('p-old');
+    expect(store.db.appliedMigrations()).toEqual(STORE_MIGRATIONS.map((m) => m.id));
+    expect(store.db.raw.pragma('user_version', { simple: true })).toBe(0);
   });
 });
