@@ -16,7 +16,9 @@ import { textHolds } from '../consent/helpers/marker.js';
 import { tempDir } from '../helpers/tmp.js';
 import { ASYNC, CANARY, loadDemo, pollUntilDone, startExportService, type ExportService } from '../exports/helpers.js';
 
-const MARKERS = [CANARY.given, CANARY.family, CANARY.phone, CANARY.phone.replace(/^\+1-/, ''), CANARY.note.slice(0, 20)];
+const PHI = [CANARY.given, CANARY.family, CANARY.phone, CANARY.phone.replace(/^\+1-/, ''), CANARY.note.slice(0, 20)];
+/** The canary client's MRN too (logs may name MRNs until issue #10; de-identified outputs never). */
+const MARKERS = [...PHI, 'MRN-1001'];
 
 const view = (name: string, resource: string, paths: Record<string, string>): ViewDefinition =>
   ({
@@ -129,12 +131,18 @@ describe('canary: nothing identifying leaves de-identified', () => {
     expect(note.body.sync[0].state).toBe('synced');
     const mother = await svc.api('GET', '/api/v1/participants/p-1001-mother');
     expect(mother.body.sync[0].state).toBe('synced');
-    const k = await svc.api('GET', '/fhir/$export?_type=RelatedPerson,DocumentReference&deidentify=false', undefined, ASYNC);
+    const k = await svc.api('GET', '/fhir/$export?_type=Patient,RelatedPerson,DocumentReference&deidentify=false', undefined, ASYNC);
     const { final } = await pollUntilDone(svc, k.headers.get('content-location') as string);
     const text = (await Promise.all(final.body.output.map(async (o: any) => (await svc.api('GET', o.url)).text))).join('\n');
     for (const marker of MARKERS) {
       expect(textHolds(text, marker)).toBe(true);
     }
+    const run = await svc.api('POST', '/fhir/$viewdefinition-run', {
+      resourceType: 'Parameters',
+      parameter: [{ name: 'viewResource', resource: PROBING_VIEWS[0] }, { name: '_format', valueCode: 'ndjson' }, { name: 'deidentify', valueBoolean: false }],
+    });
+    expect(textHolds(run.text, CANARY.family)).toBe(true);
+    expect(textHolds(run.text, CANARY.phone)).toBe(true);
   });
 
   test('no de-identified output holds the canary name, phone or note text', () => {
@@ -146,11 +154,13 @@ describe('canary: nothing identifying leaves de-identified', () => {
   test('the outputs are not empty: the canary client\'s data is there, pseudonymized', () => {
     const people = outputs.find((o) => o.what.startsWith('views (ndjson) people'));
     expect(people?.text.trim().split('\n').length).toBeGreaterThan(5);
+    const run = outputs.find((o) => o.what === 'run people (ndjson)');
+    expect(run?.text.trim().split('\n').length).toBeGreaterThan(5);
     const system = outputs.filter((o) => o.what.startsWith('system $export')).map((o) => o.what);
     expect(system).toEqual(expect.arrayContaining(['system $export RelatedPerson.ndjson', 'system $export DocumentReference.ndjson', 'system $export Patient.ndjson']));
   });
 
   test('no log line holds the canary', () => {
-    expect(MARKERS.filter((m) => textHolds(svc.logs(), m))).toEqual([]);
+    expect(PHI.filter((m) => textHolds(svc.logs(), m))).toEqual([]);
   });
 });
