@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { LocalAuditSource, routedSource } from './analytics/audit-source.js';
 import { viewExportDeps } from './analytics/export-views.js';
 import { EmbeddedStoreSource } from './analytics/source.js';
 import { loadViews } from './analytics/views.js';
@@ -102,9 +103,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
         profile: getTargetProfile(config.embeddedFhirProfile),
       });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
-  // Views and exports read the embedded store through one read-only connection of their own; with an
-  // external target there is no local copy yet (issue #11 item 2), so only inline view runs are offered.
-  const source = embedded ? new EmbeddedStoreSource(join(config.dataDir, 'fhir.sqlite')) : undefined;
+  // Views and exports read the embedded store, and the local AuditEvents (the disclosures view), through
+  // read-only connections of their own; with an external target there is no local copy yet (issue #11
+  // item 2), so only inline view runs are offered.
+  const fhirSource = embedded ? new EmbeddedStoreSource(join(config.dataDir, 'fhir.sqlite')) : undefined;
+  const auditSource = new LocalAuditSource(join(config.dataDir, 'collateral.sqlite'));
+  const source = fhirSource ? routedSource({ AuditEvent: auditSource }, fhirSource) : undefined;
   const onIdentifiedAccess = identifiedAccessRecorder(logger, options.onIdentifiedAccess);
   const exports = source
     ? createExports({
@@ -252,7 +256,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
         server.closeAllConnections();
       });
       await exports?.close();
-      source?.close();
+      fhirSource?.close();
+      auditSource.close();
       embedded?.close();
       await store.close();
     },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parquetReadObjects } from 'hyparquet';
 import { viewsCommand, type ViewsIo } from '../../src/cli/views-command.js';
+import { createPseudonymizer } from '../../src/deid/index.js';
 import type { TestService } from '../helpers/service.js';
 import { startTestService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -55,6 +56,18 @@ describe('collateral-fhir views', () => {
     expect(t.err()).toBe('');
   });
 
+  test('views run NAME without --identified: de-identified, keys are the DEID_KEY pseudonyms, dates shifted', async () => {
+    const t = io();
+    expect(await viewsCommand(['run', 'collateral_sessions', '--format', 'ndjson', ...connection()], t)).toBe(0);
+    const rows = t.out().trim().split('\n').map((l) => JSON.parse(l));
+    const pseudonyms = createPseudonymizer(svc.deid.key);
+    expect(rows.map((r) => r.session_key).sort()).toStrictEqual(ids.map((id) => pseudonyms.hash(id)).sort());
+    expect(rows.every((r) => r.client_key === pseudonyms.hash('p1'))).toBe(true);
+    const offset = pseudonyms.offsetDays(pseudonyms.hash('p1'), svc.deid.policy.dateShiftRangeDays);
+    const shifted = new Date(Date.UTC(2026, 1, 1 + offset)).toISOString().slice(0, 7);
+    expect(rows.every((r) => r.month === shifted)).toBe(true);
+  });
+
   test('views run NAME --format parquet --out FILE writes a Parquet file', async () => {
     const t = io();
     const file = join(tmp.dir, 'sessions.parquet');
@@ -67,10 +80,10 @@ describe('collateral-fhir views', () => {
   });
 
   test("the service's refusals: the OperationOutcome on standard error, exit code 1", async () => {
-    const deid = io();
-    expect(await viewsCommand(['run', 'collateral_sessions', '--format', 'ndjson', ...connection()], deid)).toBe(1);
-    expect(deid.err()).toContain('HTTP 400');
-    expect(deid.err()).toContain('de-identification is not configured');
+    const badSince = io();
+    expect(await viewsCommand(['run', 'collateral_sessions', '--format', 'ndjson', '--since', 'yesterday', ...connection()], badSince)).toBe(1);
+    expect(badSince.err()).toContain('HTTP 400');
+    expect(badSince.err()).toContain('_since');
     const unknown = io();
     expect(await viewsCommand(['run', 'nope', '--format', 'json', ...connection()], unknown)).toBe(1);
     expect(unknown.err()).toContain('HTTP 404');

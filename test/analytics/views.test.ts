@@ -3,12 +3,15 @@
  * synced to its embedded FHIR server: every view returns one row per resource the server holds, with
  * each column equal to what a plain reading of that resource gives (computed here independently),
  * keys join across views, and json, ndjson, csv and parquet (read back by hyparquet) carry the same
- * rows. No view output carries a name, phone number or note text.
+ * rows. No view output carries a name, phone number or note text. The disclosures view reads the
+ * service's local AuditEvents (DATA_DIR/collateral.sqlite), compared here with the rows of that table.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { parquetReadObjects } from 'hyparquet';
 import { loadViews } from '../../src/analytics/views.js';
+import { createPseudonymizer } from '../../src/deid/index.js';
 import { projectRoot } from '../../src/paths.js';
 import type { TestService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -38,7 +41,7 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
       client_key: idOf(e.subject?.reference, 'Patient'),
       month: e.period.start.slice(0, 7),
       status: e.status,
-      session_type: e.serviceType?.text ?? null,
+      session_type: e.serviceType?.coding?.[0]?.display ?? null,
       cpt_code: codes(e.type, CPT)[0] ?? null,
       modality: e.class?.code ?? null,
       client_present: codes(e.type, SNOMED)[0] === '308335008',
@@ -54,7 +57,7 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
     participant_key: p.id,
     client_key: idOf(p.patient?.reference, 'Patient'),
     relationship: codes([p.relationship[0]], COLLATERAL_ROLE)[0] ?? codes([p.relationship[0]], ROLE)[0] ?? null,
-    relationship_text: p.relationship[0].text ?? null,
+    relationship_text: p.relationship[0].coding?.[0]?.display ?? null,
     family: codes(p.relationship, ROLE).length > 0,
     legal_guardian: codes(p.relationship, ROLE).includes('GUARD'),
     active: p.active ?? null,
@@ -72,7 +75,7 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
     purposes: (c.provision?.purpose ?? []).map((x: any) => x.code),
     data_classes: codes(c.provision?.code),
     excluded_sensitivities: (c.provision?.provision ?? []).filter((p: any) => p.type === 'deny').flatMap((p: any) => (p.securityLabel ?? []).map((s: any) => s.code)),
-    legal_basis: c.policyRule?.text ?? null,
+    legal_basis: c.policyRule?.coding?.[0]?.display ?? null,
     policy_rule: codes([c.policyRule])[0] ?? null,
     part2: (c.provision?.securityLabel ?? []).some((s: any) => s.code === '42CFRPart2'),
     recipient_count: (c.provision?.actor ?? []).filter((a: any) => codes([a.role]).includes('IRCP')).length,
@@ -81,7 +84,7 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
     note_key: d.id,
     client_key: idOf(d.subject?.reference, 'Patient'),
     session_key: idOf(d.context?.encounter?.[0]?.reference, 'Encounter'),
-    kind: d.type?.text ?? null,
+    kind: d.type?.coding?.[0]?.display ?? null,
     kind_code: codes([d.type])[0] ?? null,
     status: d.docStatus ?? null,
     sensitivity_labels: codes(d.securityLabel, ACT),
@@ -90,10 +93,39 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
     days_to_signature:
       d.date && d.context?.period?.start ? Math.round((Date.parse(d.date.slice(0, 10)) - Date.parse(d.context.period.start.slice(0, 10))) / 86_400_000) : null,
   }),
+  disclosures: (a) => {
+    const destination = (a.agent ?? []).find((g: any) => g.requestor === false);
+    const written = (a.entity ?? []).filter((e: any) => e.role?.code === '4');
+    return {
+      disclosure_key: a.id,
+      client_mrn_key: (a.entity ?? []).find((e: any) => e.role?.code === '1')?.what?.identifier?.value ?? null,
+      target: destination?.who?.display ?? null,
+      target_host: destination?.network?.address ?? null,
+      interaction: a.subtype?.[0]?.code ?? null,
+      resource_types: written.map((e: any) => e.what.reference.split('/')[0]),
+      resource_count: written.length,
+      consent_refs: (a.agent ?? []).find((g: any) => g.requestor === true)?.policy ?? [],
+      purpose: codes(a.purposeOfEvent)[0] ?? null,
+      legal_exception: codes(a.purposeOfEvent).some((c) => c !== 'TREAT'),
+      month: a.recorded.slice(0, 7),
+    };
+  },
 };
 
-const RESOURCE: Record<string, string> = { collateral_sessions: 'Encounter', participants: 'RelatedPerson', consents: 'Consent', notes: 'DocumentReference' };
-const KEY: Record<string, string> = { collateral_sessions: 'session_key', participants: 'participant_key', consents: 'consent_key', notes: 'note_key' };
+const RESOURCE: Record<string, string> = {
+  collateral_sessions: 'Encounter',
+  participants: 'RelatedPerson',
+  consents: 'Consent',
+  notes: 'DocumentReference',
+  disclosures: 'AuditEvent',
+};
+const KEY: Record<string, string> = {
+  collateral_sessions: 'session_key',
+  participants: 'participant_key',
+  consents: 'consent_key',
+  notes: 'note_key',
+  disclosures: 'disclosure_key',
+};
 
 /** A small RFC 4180 reader for the test (quoted fields, doubled quotes, CRLF). */
 function parseCsv(text: string): string[][] {
@@ -130,6 +162,9 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
+/** Columns holding a code's display: de-identification keeps those. */
+const LABELS = ['session_type', 'relationship_text', 'kind', 'legal_basis', 'target', 'target_host'];
+
 const sortBy = (key: string) => (a: any, b: any) => String(a[key]).localeCompare(String(b[key]));
 
 describe('shipped views on the demo dataset', () => {
@@ -139,7 +174,12 @@ describe('shipped views on the demo dataset', () => {
 
   beforeAll(async () => {
     svc = await startDemoService(tmp.dir);
-    for (const type of Object.values(RESOURCE)) {
+    // The service's own AuditEvents are in its local store (not on the FHIR server): the disclosures
+    // view reads those of successful writes.
+    const local = new Database(join(tmp.dir, 'collateral.sqlite'), { readonly: true });
+    held.AuditEvent = (local.prepare('SELECT event FROM audit').all() as { event: string }[]).map((r) => JSON.parse(r.event)).filter((a) => a.outcome === '0');
+    local.close();
+    for (const type of Object.values(RESOURCE).filter((t) => t !== 'AuditEvent')) {
       const r = await svc.api('GET', `/fhir/${type}?_count=1000`);
       expect(r.status).toBe(200);
       held[type] = (r.body.entry ?? []).map((e: any) => e.resource);
@@ -198,6 +238,27 @@ describe('shipped views on the demo dataset', () => {
     const bytes = Buffer.from(parquet.bytes);
     const back = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
     expect(back.sort(sortBy(KEY[view]))).toStrictEqual(json);
+  });
+
+  test.each(Object.keys(RESOURCE))('%s de-identified (the default): the same rows, with the same codes, labels and counts; keys pseudonymized', async (view) => {
+    const ident = (await runView(svc, parameters({ view: `ViewDefinition/${view}`, format: 'json', extra: [identified] }))).body as any[];
+    const deid = (await runView(svc, parameters({ view: `ViewDefinition/${view}`, format: 'json' }))).body as any[];
+    expect(deid).toHaveLength(ident.length);
+    const hash = createPseudonymizer(svc.deid.key).hash;
+    const original = new Map(ident.map((r) => [hash(r[KEY[view]]), r]));
+    // What de-identification keeps: codes, code displays (the labels), booleans, numbers. Keys become
+    // pseudonyms and dates move (test/deid/view-run.test.ts); free text would be gone, and no view has any.
+    const kept = loadViews()
+      .resolve(view)!
+      .view.columns.filter((c) => ['code', 'boolean', 'integer', 'decimal'].includes(c.type ?? '') || LABELS.includes(c.name))
+      .map((c) => c.name);
+    expect(kept.length).toBeGreaterThan(2);
+    for (const row of deid) {
+      const was = original.get(row[KEY[view]]);
+      expect(was).toBeDefined();
+      expect(Object.fromEntries(kept.map((c) => [c, row[c]]))).toStrictEqual(Object.fromEntries(kept.map((c) => [c, was[c]])));
+    }
+    expect(deid.some((row) => kept.some((c) => row[c] !== null))).toBe(true);
   });
 
   test('no view output carries a name, a phone number or note text, even identified', async () => {

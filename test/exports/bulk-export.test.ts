@@ -29,6 +29,11 @@ describe('$export on the demo dataset', () => {
     counts = Object.fromEntries(
       (db.prepare('SELECT resource_type AS t, count(*) AS n FROM resources WHERE deleted = 0 GROUP BY 1').all() as { t: string; n: number }[]).map((r) => [r.t, r.n])
     );
+    // The service's own AuditEvents (its accounting of disclosures, DATA_DIR/collateral.sqlite) are held too.
+    const local = new Database(join(tmp.dir, 'collateral.sqlite'), { readonly: true });
+    counts.AuditEvent = (local.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+    local.close();
+    expect(counts.AuditEvent).toBeGreaterThan(0);
     patientIds = Object.fromEntries(
       (db.prepare("SELECT id, content FROM resources WHERE resource_type = 'Patient'").all() as { id: string; content: string }[]).map((r) => [
         JSON.parse(r.content).identifier[0].value,
