@@ -41,7 +41,7 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
       client_key: idOf(e.subject?.reference, 'Patient'),
       month: e.period.start.slice(0, 7),
       status: e.status,
-      session_type: e.serviceType?.coding?.[0]?.display ?? null,
+      session_type: e.serviceType?.text ?? null,
       cpt_code: codes(e.type, CPT)[0] ?? null,
       modality: e.class?.code ?? null,
       client_present: codes(e.type, SNOMED)[0] === '308335008',
@@ -57,7 +57,7 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
     participant_key: p.id,
     client_key: idOf(p.patient?.reference, 'Patient'),
     relationship: codes([p.relationship[0]], COLLATERAL_ROLE)[0] ?? codes([p.relationship[0]], ROLE)[0] ?? null,
-    relationship_text: p.relationship[0].coding?.[0]?.display ?? null,
+    relationship_text: p.relationship[0].text ?? null,
     family: codes(p.relationship, ROLE).length > 0,
     legal_guardian: codes(p.relationship, ROLE).includes('GUARD'),
     active: p.active ?? null,
@@ -75,7 +75,7 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
     purposes: (c.provision?.purpose ?? []).map((x: any) => x.code),
     data_classes: codes(c.provision?.code),
     excluded_sensitivities: (c.provision?.provision ?? []).filter((p: any) => p.type === 'deny').flatMap((p: any) => (p.securityLabel ?? []).map((s: any) => s.code)),
-    legal_basis: c.policyRule?.coding?.[0]?.display ?? null,
+    legal_basis: c.policyRule?.text ?? null,
     policy_rule: codes([c.policyRule])[0] ?? null,
     part2: (c.provision?.securityLabel ?? []).some((s: any) => s.code === '42CFRPart2'),
     recipient_count: (c.provision?.actor ?? []).filter((a: any) => codes([a.role]).includes('IRCP')).length,
@@ -84,7 +84,7 @@ const expected: Record<string, (r: any) => Record<string, unknown>> = {
     note_key: d.id,
     client_key: idOf(d.subject?.reference, 'Patient'),
     session_key: idOf(d.context?.encounter?.[0]?.reference, 'Encounter'),
-    kind: d.type?.coding?.[0]?.display ?? null,
+    kind: d.type?.text ?? null,
     kind_code: codes([d.type])[0] ?? null,
     status: d.docStatus ?? null,
     sensitivity_labels: codes(d.securityLabel, ACT),
@@ -162,7 +162,7 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-/** Columns holding a code's display: de-identification keeps those. */
+/** Columns holding a mapping's label (a ConceptMap display) or a target's address: de-identification keeps those. */
 const LABELS = ['session_type', 'relationship_text', 'kind', 'legal_basis', 'target', 'target_host'];
 
 const sortBy = (key: string) => (a: any, b: any) => String(a[key]).localeCompare(String(b[key]));

@@ -30,6 +30,12 @@ const KEEP_ALLOWED: { parent: string; names: string[] }[] = [
   // Safe Harbor (B) allows the state; the country is coarser still.
   { parent: 'Address', names: ['state', 'country'] },
 ];
+/**
+ * CodeableConcept.text the mappings fill from ConceptMap displays only (`$translate ... $to CodeableConcept`),
+ * kept by safe-harbor so views can tell session, note and consent kinds apart; test/deid/view-run.test.ts
+ * checks that every such value in the demo data is a ConceptMap display.
+ */
+const MAPPED_LABELS = new Set(['Encounter.serviceType.text', 'DocumentReference.type.text', 'Consent.policyRule.text', 'RelatedPerson.relationship.text']);
 const MAX_DEPTH = 9;
 
 interface Finding {
@@ -74,7 +80,7 @@ function walk(policy: DeidPolicy, names: string[], types: string[], findings: Fi
           report('a date must be shifted, generalized or redacted, not kept');
         } else if ((type === 'base64Binary' || type === 'xhtml') && method !== 'redact') {
           report(`must be redacted (governed by ${method})`);
-        } else if (method === 'keep' && !KEEP_ALLOWED.some((a) => a.parent === parent && a.names.includes(element.name))) {
+        } else if (method === 'keep' && !KEEP_ALLOWED.some((a) => a.parent === parent && a.names.includes(element.name)) && !MAPPED_LABELS.has(path)) {
           report(`kept by "${rule.rule.path}", but keeping a ${type} is allowed only for terminology (Coding.display ...)`);
         }
         if (element.name === 'value' && parent === 'Identifier' && method !== 'cryptoHash' && method !== 'redact') {

@@ -5,7 +5,10 @@
  * the pseudonyms the policy makes (so views join), and names, MRNs, contact details and note text are not
  * there. The identified run of the same views (deidentify=false, an admin) is the reference.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ViewDefinition } from '@medplum/fhirtypes';
+import { projectRoot } from '../../src/paths.js';
 import { createPseudonymizer } from '../../src/deid/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { loadDemo, ndjson, startExportService, type ExportService } from '../exports/helpers.js';
@@ -100,6 +103,33 @@ describe('$viewdefinition-run is de-identified by default (demo dataset, shipped
       expect(row.mrn).toBe(pseudonyms.hash(original?.mrn));
       expect(row.family).toBeNull();
       expect(row.phone).toBeNull();
+    }
+  });
+
+  test('the CodeableConcept texts the policy keeps are ConceptMap displays only, and are kept', async () => {
+    const dir = join(projectRoot(), 'mappings', 'conceptmaps');
+    const displays = new Set(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .flatMap((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')).group ?? []).flatMap((g: any) => (g.element ?? []).map((e: any) => e.display)))
+    );
+    const labels: [string, string][] = [
+      ['Encounter', 'serviceType.text'],
+      ['DocumentReference', 'type.text'],
+      ['Consent', 'policyRule.text'],
+      ['RelatedPerson', 'relationship.text'],
+    ];
+    for (const [type, path] of labels) {
+      const labelView = { ...view(type, { id: 'getResourceKey()' }), select: [{ column: [{ name: 'id', path: 'getResourceKey()' }, { name: 'label', path, collection: true }] }] } as unknown as ViewDefinition;
+      const real = await run(labelView, true);
+      const values = real.flatMap((r) => r.label as string[]);
+      expect([type, values.length > 0]).toStrictEqual([type, true]);
+      expect(values.filter((v) => !displays.has(v))).toStrictEqual([]);
+      const hash = createPseudonymizer(svc.deid.key).hash;
+      const byId = new Map(real.map((r) => [hash(r.id), r.label]));
+      for (const row of await run(labelView)) {
+        expect(row.label).toStrictEqual(byId.get(row.id));
+      }
     }
   });
 });
