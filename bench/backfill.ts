@@ -6,7 +6,7 @@
  *    over HTTP, default sync settings) in a temp folder; the Patients and Practitioners seeded (not timed);
  * 2. the records (bench/records.ts: copies of the example clients, all four kinds, with the examples'
  *    consent coverage, so some are held and psychotherapy notes blocked), streamed from an NDJSON file
- *    and imported in chunks (`importChunks`); the clock runs from the first import until nothing is
+ *    and imported as one import job (`importJob`); the clock runs from the first import until nothing is
  *    pending or failing;
  * 3. while it runs: the event-loop delay, peak RSS, /healthz and /sync/status answer times (measure.ts);
  * 4. the ceiling: what the sync wrote, read back per record, posted again to a fresh embedded server
@@ -15,10 +15,10 @@
  * The parent prints one table and the JSON of every run. docs/benchmarks.md has the figures.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { type Config, loadConfig } from '../src/config.js';
@@ -29,8 +29,6 @@ import { watch, type Watch } from './measure.js';
 import { buildDataset } from './records.js';
 
 const TOKEN = 'bench-token-0123456789abcdef';
-/** Lines per import request (until import jobs land, the synchronous route is used in chunks). */
-const IMPORT_CHUNK = 2000;
 
 interface RunResult {
   size: number;
@@ -54,33 +52,38 @@ function arg(name: string): string | undefined {
   return i < 0 ? undefined : process.argv[i + 1];
 }
 
-/** Imports an NDJSON file in chunks through POST /api/v1/import (to become an import job, issue #8 item 6). */
-async function importChunks(url: string, file: string): Promise<number> {
-  let chunk: string[] = [];
-  let accepted = 0;
-  const send = async (): Promise<void> => {
-    const res = await fetch(`${url}/api/v1/import`, {
+/**
+ * Imports an NDJSON file as one import job (POST /api/v1/import with `Prefer: respond-async`, the body
+ * streamed), then polls the job until it ends; returns the accepted count.
+ */
+async function importJob(url: string, file: string): Promise<number> {
+  const jobUrl = await new Promise<string>((resolve, reject) => {
+    const req = request(`${url}/api/v1/import`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-ndjson' },
-      body: chunk.join('\n'),
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-ndjson', 'content-length': String(statSync(file).size), prefer: 'respond-async' },
     });
-    const body = (await res.json()) as { accepted?: number; rejected?: number };
-    if (!res.ok || body.rejected) {
-      throw new Error(`import answered ${res.status}, ${body.rejected ?? '?'} rejected`);
+    req.once('error', reject);
+    req.once('response', (res) => {
+      res.resume();
+      if (res.statusCode !== 202) {
+        reject(new Error(`the import answered ${res.statusCode}`));
+        return;
+      }
+      resolve(`${url}${res.headers['content-location']}`);
+    });
+    createReadStream(file).pipe(req);
+  });
+  for (;;) {
+    const res = await fetch(jobUrl, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const job = (await res.json()) as { state: string; accepted: number; rejected: number };
+    if (job.state !== 'running') {
+      if (job.state !== 'completed' || job.rejected > 0) {
+        throw new Error(`the import job ended ${job.state} with ${job.rejected} rejected`);
+      }
+      return job.accepted;
     }
-    accepted += body.accepted ?? 0;
-    chunk = [];
-  };
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    chunk.push(line);
-    if (chunk.length >= IMPORT_CHUNK) {
-      await send();
-    }
+    await new Promise((r) => setTimeout(r, 200));
   }
-  if (chunk.length > 0) {
-    await send();
-  }
-  return accepted;
 }
 
 /** The embedded defaults: nothing configured but the port, the folder, a token and quieter logs. */
@@ -156,7 +159,7 @@ async function runOne(size: number, file: string, seedFile: string, dir: string)
 
   const stop = watch(svc.url, TOKEN);
   const start = performance.now();
-  const records = await importChunks(svc.url, file);
+  const records = await importJob(svc.url, file);
   const importMs = performance.now() - start;
   const states = await settled(svc);
   const e2eMs = performance.now() - start;
@@ -194,7 +197,7 @@ async function runOne(size: number, file: string, seedFile: string, dir: string)
 async function timeStop(file: string, seed: Bundle, dir: string): Promise<number> {
   const svc = await startBenchService(dir);
   await post(svc.url, '/fhir', seed);
-  await importChunks(svc.url, file);
+  await importJob(svc.url, file);
   await new Promise((r) => setTimeout(r, 3000));
   const t = performance.now();
   await svc.close();

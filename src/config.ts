@@ -2,6 +2,7 @@
  * Configuration from environment variables, validated once at start-up. Every bad or missing value is
  * reported in one error, in plain sentences, so an operator fixes them all in one go.
  */
+import { COMMIT_SYNC_MODES, type CommitSync } from './store/sqlite/commit-sync.js';
 import { isAbsolute, resolve } from 'node:path';
 import { readFhirAuthSettings, type FhirAuthSettings } from './fhir/auth/settings.js';
 import { PROFILE_NAMES, type ProfileName } from './fhir-server/target-profiles.js';
@@ -16,6 +17,12 @@ export interface Config {
   host: string;
   /** Folder for the embedded store, the embedded FHIR server's database and the generated API token. */
   dataDir: string;
+  /**
+   * How the embedded store makes an intake group commit durable (STORE_COMMIT_SYNC): `full`, SQLite's
+   * synchronous=FULL (the fsync on the commit's own thread); `wal-fdatasync`, the WAL synced on the
+   * thread pool before anyone is answered (src/store/sqlite/wal-sync.ts). Both fsync before answering.
+   */
+  storeCommitSync: CommitSync;
   /** Accepted bearer tokens; undefined = generate one at first start (see auth-tokens.ts). */
   apiTokens?: string[];
   /** The sync target; undefined = the embedded FHIR server at /fhir. */
@@ -203,6 +210,7 @@ export function loadConfig(env: Env): Config {
     mrnSystem,
     identifierNamespace,
     logLevel,
+    storeCommitSync: c.oneOf(env, 'STORE_COMMIT_SYNC', COMMIT_SYNC_MODES, 'full'),
     bodyLimitBytes,
     importLimitBytes,
     sync: {

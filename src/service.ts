@@ -89,7 +89,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   logger.info('de-identification', { policy: deidPolicy.id, keySource: deidKey.source, ...(deidKey.file ? { keyFile: deidKey.file } : {}) });
   // views/: checked like mappings; a broken view stops the start.
   const views = loadViews();
-  const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'));
+  const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'), config.storeCommitSync);
   // Import jobs still running belonged to a process that is gone: they say how far they had committed.
   await store.importJobs.failInterruptedJobs(new Date());
 

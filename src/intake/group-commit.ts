@@ -106,7 +106,9 @@ export class GroupCommitter {
       resolveNotesOfSessionsInGroup(puts);
       let outcomes: GroupPutOutcome[];
       try {
-        outcomes = await this.store.records.putRecordGroup(puts, jobs);
+        // The sync hears of the commit in the same turn of the loop (before the fsync with wal-fdatasync),
+        // so records it releases are due before the worker can claim anything newer of their client.
+        outcomes = await this.store.records.putRecordGroup(puts, jobs, (written) => this.committed(puts, written));
       } catch (err) {
         group.forEach((s) => s.reject(err));
         return;
@@ -119,7 +121,6 @@ export class GroupCommitter {
         s.resolve(outcomes.slice(at, at + s.puts.length));
         at += s.puts.length;
       }
-      this.committed(puts, outcomes);
     } finally {
       this.inFlight--;
       this.schedule();

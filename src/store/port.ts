@@ -52,8 +52,11 @@ export interface RecordStore {
    * (lines counted, results of the puts that name a job line, lines rejected before the store) is
    * written in the same transaction. Resolves once the transaction is durable; rejects, with nothing
    * written, only when the transaction itself cannot commit.
+   * @param afterWrite - called synchronously as soon as the transaction has committed, before the
+   *   promise resolves: the intake wakes the records waiting for these in the same turn of the event
+   *   loop, so the sync never claims a newer record of a client before the older ones it released.
    */
-  putRecordGroup(puts: GroupPut[], jobs?: ImportJobProgress[]): Promise<GroupPutOutcome[]>;
+  putRecordGroup(puts: GroupPut[], jobs?: ImportJobProgress[], afterWrite?: (outcomes: GroupPutOutcome[]) => void): Promise<GroupPutOutcome[]>;
   getRecord(kind: RecordKind, id: string): Promise<StoredRecord | undefined>;
   getRecords(kind: RecordKind, ids: string[]): Promise<StoredRecord[]>;
   /**

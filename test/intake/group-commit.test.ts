@@ -19,10 +19,10 @@ const participant = (id: string, extra: object = {}): AnyRecord => ({ ...records
 function countGroups(store: SqliteStore): { calls: number; sizes: number[] } {
   const seen = { calls: 0, sizes: [] as number[] };
   const real = store.records.putRecordGroup.bind(store.records);
-  store.records.putRecordGroup = (puts: GroupPut[], jobs?: ImportJobProgress[]): Promise<GroupPutOutcome[]> => {
+  store.records.putRecordGroup = (puts: GroupPut[], jobs?: ImportJobProgress[], afterWrite?: (o: GroupPutOutcome[]) => void): Promise<GroupPutOutcome[]> => {
     seen.calls++;
     seen.sizes.push(puts.length);
-    return real(puts, jobs);
+    return real(puts, jobs, afterWrite);
   };
   return seen;
 }

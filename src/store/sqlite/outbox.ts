@@ -264,9 +264,15 @@ export class SqliteOutbox implements OutboxStore {
     for (const c of new Set(event.clientKeys ?? [])) {
       rewake.run(c);
     }
-    let n = 0;
-    for (const key of new Set(event.keys)) {
-      n += await this.wakeInChunks(key, event.target, t);
+    // The first chunk of every key in this turn of the event loop (one transaction): the intake calls
+    // this as its commit lands, and a record released here must be due before the worker's next claim.
+    const keys = [...new Set(event.keys)];
+    const first = this.db.tx(() => keys.map((key) => this.wakeChunk(key, event.target, t)));
+    let n = first.reduce((sum, c) => sum + c.woken, 0);
+    for (const [i, key] of keys.entries()) {
+      if (first[i].taken >= WAKE_CHUNK) {
+        n += await this.wakeInChunks(key, event.target, t);
+      }
     }
     return n;
   }

@@ -14,18 +14,25 @@ import { writeJobProgress } from './import-jobs.js';
 import { enqueueRow } from './outbox.js';
 import { type RecordRow, toRecord } from './rows.js';
 import { setSyncState } from './sync-state-rows.js';
+import type { CommitSync } from './commit-sync.js';
 import { WalSync } from './wal-sync.js';
 
 export class SqliteRecords implements RecordStore {
   /** One put inside a savepoint: called within the group's transaction, better-sqlite3 nests it. */
   private readonly isolatedPut: (input: PutRecordInput, now: string) => PutRecordResult;
-  /** Group commits sync the WAL off the event loop (wal-sync.ts); undefined when not in WAL mode (in-memory). */
+  /**
+   * With STORE_COMMIT_SYNC=wal-fdatasync, group commits sync the WAL off the event loop (wal-sync.ts);
+   * undefined with `full` (the default) and when not in WAL mode (in-memory).
+   */
   private readonly walSync: WalSync | undefined;
 
-  constructor(private readonly db: SqliteDb) {
+  constructor(
+    private readonly db: SqliteDb,
+    commitSync: CommitSync = 'full'
+  ) {
     this.isolatedPut = db.raw.transaction((input: PutRecordInput, now: string) => this.putOne(input, now));
     const wal = db.raw.pragma('journal_mode', { simple: true }) === 'wal' && !db.raw.memory;
-    this.walSync = wal ? new WalSync(`${db.raw.name}-wal`) : undefined;
+    this.walSync = wal && commitSync === 'wal-fdatasync' ? new WalSync(`${db.raw.name}-wal`) : undefined;
   }
 
   close(): void {
@@ -43,9 +50,11 @@ export class SqliteRecords implements RecordStore {
     });
   }
 
-  async putRecordGroup(puts: GroupPut[], jobs: ImportJobProgress[] = []): Promise<GroupPutOutcome[]> {
+  async putRecordGroup(puts: GroupPut[], jobs: ImportJobProgress[] = [], afterWrite?: (outcomes: GroupPutOutcome[]) => void): Promise<GroupPutOutcome[]> {
     if (!this.walSync) {
-      return this.writeGroup(puts, jobs);
+      const written = this.writeGroup(puts, jobs);
+      afterWrite?.(written);
+      return written;
     }
     // The frames are written now (synchronous=NORMAL: no fsync on the event loop), and synced below,
     // off the loop, before the caller answers anyone: see wal-sync.ts.
@@ -57,6 +66,7 @@ export class SqliteRecords implements RecordStore {
     } finally {
       this.db.raw.pragma(`synchronous = ${level}`);
     }
+    afterWrite?.(outcomes);
     await this.walSync.sync();
     return outcomes;
   }

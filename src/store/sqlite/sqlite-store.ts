@@ -3,6 +3,7 @@
  * (db.ts: WAL, synchronous=FULL, one transaction helper). better-sqlite3 is synchronous; the async
  * ports are kept for the PostgreSQL implementation.
  */
+import type { CommitSync } from './commit-sync.js';
 import type { Store } from '../port.js';
 import { SqliteAudit } from './audit.js';
 import { SqliteDb } from './db.js';
@@ -24,10 +25,11 @@ export class SqliteStore implements Store {
   readonly status: SqliteStatus;
   readonly importJobs: SqliteImportJobs;
 
-  constructor(path: string) {
+  /** @param commitSync - how intake group commits are made durable (STORE_COMMIT_SYNC; commit-sync.ts). */
+  constructor(path: string, commitSync: CommitSync = 'full') {
     this.db = new SqliteDb(path);
     this.db.migrate(STORE_MIGRATIONS, LEGACY_MIGRATION_ORDER);
-    this.records = new SqliteRecords(this.db);
+    this.records = new SqliteRecords(this.db, commitSync);
     this.outbox = new SqliteOutbox(this.db);
     this.ledger = new SqliteLedger(this.db);
     this.audit = new SqliteAudit(this.db);

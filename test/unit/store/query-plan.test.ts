@@ -190,6 +190,14 @@ describe('query plans of the store', () => {
     await store.status.outboxSize();
     await store.status.countSyncStates();
 
+    // An import job (issue #8 item 6): its progress, its per-line results, a cancel of an ended job.
+    const asJob = await svc.api('POST', '/api/v1/import', toNdjson(data.records.slice(0, 5)), { 'content-type': 'application/x-ndjson', prefer: 'respond-async' });
+    expect(asJob.status).toBe(202);
+    const jobPath = `/api/v1/import/${asJob.body.id}`;
+    await waitFor(async () => (await svc.api('GET', jobPath)).body.state === 'completed', 20_000, 'the import job');
+    expect((await svc.api('GET', `${jobPath}/results`)).status).toBe(200);
+    expect((await svc.api('DELETE', jobPath)).status).toBe(409);
+
     // The operator's lists and actions, each filter on its own.
     for (const q of ['', '?target=aux', '?kind=participant', '?client=MRN-aux0', '?reason=upstream-422', '?target=aux&client=MRN-aux0&reason=upstream-422&kind=participant']) {
       expect((await svc.api('GET', `/api/v1/sync/dead-letters${q}`)).status).toBe(200);
