@@ -1,12 +1,14 @@
 /**
- * View benchmark (not a test): `npm run bench:views -- [--sizes 1000,10000,100000,1000000] [--formats csv,parquet]`.
+ * View benchmark (not a test): `npm run bench:views -- [--sizes 1000,10000,100000,1000000] [--formats csv,parquet] [--phases evaluator,e2e,e2e-deid]`.
  *
  * Each measurement runs in a child process of its own, so its peak RSS is its own:
  * - `evaluator`: the collateral_sessions view (views/) on N Encounters shaped like our mapping's
  *   output, each parsed from JSON text, evaluated and encoded as CSV, in one stream;
  * - `e2e`: the same N Encounters written into a fresh embedded FHIR store (fhir.sqlite, the embedded
  *   server's schema), then the real service started on it and POST /fhir/$viewdefinition-run asked
- *   for the view over the store, its response read to the end.
+ *   for the view over the store, identified (`deidentify=false`), its response read to the end;
+ * - `e2e-deid`: the same run de-identified (the default): every Encounter through the safe-harbor policy
+ *   before the view sees it, side by side with `e2e`, so the ratio is the cost of de-identification.
  * Prints resources/s (wall), resources per CPU-second, peak RSS and the load average before and after.
  * docs/benchmarks.md ("SQL-on-FHIR views") has the figures.
  */
@@ -140,7 +142,7 @@ function evaluatorPhase(n: number, format: OutputFormat): Result {
 }
 
 /** End to end: the store written, the service started on it, the operation's response read to the end. */
-async function e2ePhase(n: number, format: OutputFormat): Promise<Result> {
+async function e2ePhase(n: number, format: OutputFormat, deidentified: boolean): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'collateral-views-bench-'));
   try {
     const db = openFhirDatabase(join(dir, 'fhir.sqlite'));
@@ -166,7 +168,7 @@ async function e2ePhase(n: number, format: OutputFormat): Promise<Result> {
           parameter: [
             { name: 'viewReference', valueReference: { reference: 'ViewDefinition/collateral_sessions' } },
             { name: '_format', valueCode: format },
-            { name: 'deidentify', valueBoolean: false },
+            ...(deidentified ? [] : [{ name: 'deidentify', valueBoolean: false }]),
           ],
         }),
       });
@@ -181,7 +183,7 @@ async function e2ePhase(n: number, format: OutputFormat): Promise<Result> {
           lines += chunk[i] === 10 ? 1 : 0;
         }
       }
-      return { phase: 'e2e', format, resources: n, rows: format === 'csv' ? lines - 1 : format === 'ndjson' ? lines : n, bytes, ...measure(start) };
+      return { phase: deidentified ? 'e2e-deid' : 'e2e', format, resources: n, rows: format === 'csv' ? lines - 1 : format === 'ndjson' ? lines : n, bytes, ...measure(start) };
     } finally {
       await svc.close();
     }
@@ -201,7 +203,7 @@ async function main(): Promise<void> {
     // A child: one measurement, its result as one JSON line.
     const n = Number(arg('n', '1000'));
     const format = arg('format', 'csv') as OutputFormat;
-    const result = phase === 'evaluator' ? evaluatorPhase(n, format) : await e2ePhase(n, format);
+    const result = phase === 'evaluator' ? evaluatorPhase(n, format) : await e2ePhase(n, format, phase === 'e2e-deid');
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
@@ -218,7 +220,7 @@ async function main(): Promise<void> {
   console.log('phase      format   resources       rows  seconds   res/s (wall)  res/cpu-s  peak RSS MB  load before -> after   (JSON.parse alone, res/cpu-s)');
   for (const format of formats) {
     for (const n of sizes) {
-      for (const p of ['evaluator', 'e2e']) {
+      for (const p of arg('phases', 'evaluator,e2e,e2e-deid').split(',')) {
         const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', p, '--n', String(n), '--format', format], {
           encoding: 'utf8',
           maxBuffer: 1 << 24,
