@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { readFhirAuthSettings, type FhirAuthSettings } from './fhir/auth/settings.js';
 import { PROFILE_NAMES, type ProfileName } from './fhir-server/target-profiles.js';
 import { isValidTimeZone } from './consent/time.js';
+import { readSecuritySettings, type SecuritySettings } from './auth/settings.js';
 
 export type { FhirAuthType } from './fhir/auth/settings.js';
 
@@ -86,6 +87,8 @@ export interface Config {
     /** EXPORT_RETENTION_HOURS: how long result files are kept after a job ends (at least 24). */
     retentionHours: number;
   };
+  /** Named keys, JWTs, rate limits, HTTP timeouts, access-audit retention (auth/settings.ts; docs/security.md). */
+  security: SecuritySettings;
 }
 
 type Env = Record<string, string | undefined>;
@@ -174,6 +177,9 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  const security = readSecuritySettings(env);
+  c.problems.push(...security.problems);
+
   const fhirBaseUrl = c.url(env, 'FHIR_BASE_URL');
   const fhirAuth = readFhirAuthSettings(env, fhirBaseUrl);
   c.problems.push(...fhirAuth.problems);
@@ -235,6 +241,7 @@ export function loadConfig(env: Env): Config {
     practiceTimeZone: env.PRACTICE_TIME_ZONE || 'UTC',
     deid: { key: deidKey, policy: deidPolicy },
     exports: { retentionHours: c.int(env, 'EXPORT_RETENTION_HOURS', 24, 24, 24 * 90) },
+    security: security.settings,
   };
   if (!isValidTimeZone(config.practiceTimeZone)) {
     c.problems.push(`PRACTICE_TIME_ZONE must be an IANA time zone such as America/New_York (got "${config.practiceTimeZone}")`);

@@ -151,8 +151,12 @@ export function httpStatusFor(o: OperationOutcome): number {
       return 413;
     case 'too-busy':
       return 429;
+    case 'method-not-allowed':
+      return 405;
     case 'unsupported-media-type':
       return 415;
+    case 'unavailable':
+      return 503;
     case 'transform-failed':
     case 'output-invalid':
       return 422;
@@ -177,6 +181,33 @@ export function upstreamStatusOf(o: OperationOutcome): number | undefined {
     return undefined;
   }
   return Number(/upstream-status:(\d+)/.exec(o.issue?.[0]?.diagnostics ?? '')?.[1] ?? 0);
+}
+
+// Access and limits (issue #10). Messages name the problem, never an input value.
+
+/** The credential may not call this route: names the roles that would do. HTTP 403. */
+export function accessDenied(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'forbidden', details: { text: message } }], 'forbidden');
+}
+
+/** Too many requests (per credential) or failed sign-ins (per address). HTTP 429, with Retry-After. */
+export function rateLimited(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'throttled', details: { text: message } }], 'too-many-requests');
+}
+
+/** The path exists, not with this method. HTTP 405, with Allow. */
+export function methodNotAllowed(allowed: string[]): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'not-supported', details: { text: `Method not allowed here; allowed: ${allowed.join(', ')}` } }], 'method-not-allowed');
+}
+
+/** Cannot answer now (a handler ran out of time, an identity provider out of reach). HTTP 503, with Retry-After. */
+export function unavailable(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'transient', details: { text: message } }], 'unavailable');
+}
+
+/** A request that is malformed as a whole (its path, its body's encoding or shape): what is wrong, never the input. HTTP 400. */
+export function badInput(message: string, expression?: string[]): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'invalid', details: { text: message }, ...(expression ? { expression } : {}) }], 'input-invalid');
 }
 
 /** Throws an OperationOutcomeError for the given outcome. */

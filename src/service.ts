@@ -2,18 +2,26 @@
  * The composition root: config -> logger -> store, mappings, embedded FHIR server -> HTTP app -> sync
  * worker. main.ts runs it; the end-to-end tests start and stop it the same way.
  */
-import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { LocalAuditSource, routedSource } from './analytics/audit-source.js';
 import { viewExportDeps } from './analytics/export-views.js';
 import { EmbeddedStoreSource } from './analytics/source.js';
 import { loadViews } from './analytics/views.js';
+import type { Express } from 'express';
+import { AccessAuditLog } from './audit/access-audit-log.js';
+import { buildAccessEvent } from './audit/access-event.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import { createSyncCredential } from './auth/internal-credential.js';
+import { createJwtVerifier } from './auth/jwt.js';
+import { KeyRegistry } from './auth/key-registry.js';
 import { resolveApiTokens } from './auth-tokens.js';
+import { prepareDataDir, warnLooseModes } from './data-dir.js';
+import { accessAuditRouter } from './http/routes/access-audit.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
-import { identifiedAccessRecorder, type OnIdentifiedAccess } from './deid/identified-access.js';
+import { identifiedAccessAuditEntry, identifiedAccessRecorder, type OnIdentifiedAccess } from './deid/identified-access.js';
 import { createDeidentifier, loadDeidPolicy, resolveDeidKey, type DeidPolicy } from './deid/index.js';
 import { createExports, type Exports } from './exports/index.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
@@ -49,6 +57,8 @@ export interface RunningService {
   deid: { policy: DeidPolicy; key: string };
   /** $export and $viewdefinition-export (embedded mode only). */
   exports?: Exports;
+  /** The express app (the route-table test walks its router stack). */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -76,8 +86,21 @@ export async function startService(config: Config, options: StartOptions = {}): 
         logger,
       })
     : undefined;
-  mkdirSync(config.dataDir, { recursive: true });
+  // 0700 folder, umask 077 (every file we create is 0600), a warning for anything looser.
+  warnLooseModes(prepareDataDir(config.dataDir), config.dataDir, logger);
   const apiTokens = resolveApiTokens(config, logger);
+  const sec = config.security;
+  // An invalid keys file stops the start here, naming every problem.
+  const keys = sec.keysFile ? new KeyRegistry(sec.keysFile, logger) : undefined;
+  keys?.watch();
+  // The sync's own credential for the embedded server: made now, held in memory only.
+  const syncCredential = config.fhirBaseUrl ? undefined : createSyncCredential();
+  const authenticator = createAuthenticator({
+    adminTokens: apiTokens,
+    keys,
+    jwt: sec.jwt ? createJwtVerifier(sec.jwt) : undefined,
+    internal: syncCredential ? [syncCredential] : [],
+  });
   loadFhirDefinitions();
   const mappings = loadMappings();
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
@@ -90,6 +113,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // views/: checked like mappings; a broken view stops the start.
   const views = loadViews();
   const store = new SqliteStore(join(config.dataDir, 'collateral.sqlite'), config.storeCommitSync);
+  const accessLog = new AccessAuditLog({
+    store: store.accessAudit,
+    logger,
+    retentionDays: sec.accessAudit.retentionDays,
+    flushMs: sec.accessAudit.flushMs,
+  });
   // Import jobs still running belonged to a process that is gone: they say how far they had committed.
   await store.importJobs.failInterruptedJobs(new Date());
 
@@ -109,7 +138,23 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const fhirSource = embedded ? new EmbeddedStoreSource(join(config.dataDir, 'fhir.sqlite')) : undefined;
   const auditSource = new LocalAuditSource(join(config.dataDir, 'collateral.sqlite'));
   const source = fhirSource ? routedSource({ AuditEvent: auditSource }, fhirSource) : undefined;
-  const onIdentifiedAccess = identifiedAccessRecorder(logger, options.onIdentifiedAccess);
+  // Identified output (deidentify=false) is recorded in the access audit before any data leaves.
+  const auditIdentified: OnIdentifiedAccess = (event) => {
+    const entry = identifiedAccessAuditEntry(event);
+    accessLog.record(
+      buildAccessEvent({
+        ns: config.identifierNamespace,
+        mrnSystem: config.mrnSystem,
+        who: event.who,
+        interaction: event.action === '$viewdefinition-run' ? 'operation' : 'export',
+        route: entry.route,
+        status: 200,
+        clientMrns: [],
+        items: entry.items,
+      })
+    );
+  };
+  const onIdentifiedAccess = identifiedAccessRecorder(logger, auditIdentified, options.onIdentifiedAccess);
   const exports = source
     ? createExports({
         dataDir: config.dataDir,
@@ -158,7 +203,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
       }),
       ...(exports ? [exports.router] : []),
     ],
+    authenticator,
+    limits: sec.limits,
+    handlerTimeoutMs: sec.http.handlerTimeoutMs,
+    trustProxy: sec.http.trustProxy,
+    accessAudit: { log: accessLog, ns: config.identifierNamespace, mrnSystem: config.mrnSystem },
     apiRouters: [
+      accessAuditRouter(store),
       statusRouter(store),
       mapRouter({
         store,
@@ -175,12 +226,18 @@ export async function startService(config: Config, options: StartOptions = {}): 
   });
 
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    // Slow headers are cut off (408, slowloris), checked every second. No deadline on a whole request by
+    // default (HTTP_REQUEST_TIMEOUT_MS=0): an import job streams its body for as long as the file takes.
+    // Slow bodies elsewhere are bounded by the handler timeout, and an error answered before the body
+    // was read closes the connection (http/middleware/close-unread-body.ts). docs/security.md section 7.
+    const s = createServer(
+      { requestTimeout: sec.http.requestTimeoutMs, headersTimeout: sec.http.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+      app
+    );
+    s.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  // Import jobs stream their body for as long as it takes (a 1M-line file: minutes), so no limit on a
-  // whole request (Node's default is 5 minutes); a client that stalls is dropped by the idle timeout.
-  server.requestTimeout = 0;
+  // A client that stalls (no byte for 2 minutes, also mid-upload) is dropped by the idle timeout.
   server.setTimeout(120_000);
   const port = (server.address() as AddressInfo).port;
   const loopbackHost = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
@@ -190,7 +247,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const target = createKitClientTarget({
     name: targetName,
     baseUrl: config.fhirBaseUrl ?? `${publicUrl}/fhir`,
-    auth: targetAuth?.source ?? staticTokenSource(() => apiTokens[0]),
+    // Never an API token: the embedded server knows the sync by its internal credential (role fhir-sync).
+    auth: targetAuth?.source ?? staticTokenSource(() => syncCredential?.token),
     timeoutMs: config.sync.requestTimeoutMs,
   });
   const worker = new SyncWorker({
@@ -245,6 +303,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     logger,
     deid: { policy: deidPolicy, key: deidKey.key },
     exports,
+    app,
     async close() {
       // Running import jobs stop first (each says how far it committed), then the sync. Sends still in
       // flight after the grace period are abandoned safely (unknown outcome: the next attempt looks
@@ -258,6 +317,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
       await exports?.close();
       fhirSource?.close();
       auditSource.close();
+      keys?.stop();
+      await accessLog.close();
       embedded?.close();
       await store.close();
     },

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { DEMO_USAGE, demoCommand } from './demo.js';
 import { IMPORT_USAGE, importCommand } from './import-command.js';
 import { processIo } from './io.js';
+import { KEYS_USAGE, keysCommand } from './keys-command.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
 import { VIEWS_USAGE, viewsCommand } from './views-command.js';
 import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
@@ -18,6 +19,7 @@ ${WORKBENCH_USAGE}
 ${SYNC_USAGE}
 ${IMPORT_USAGE}
 ${VIEWS_USAGE}
+${KEYS_USAGE}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,6 +27,11 @@ async function main(argv: string[]): Promise<number> {
   const workbench = await runWorkbenchCommand(argv, processIo);
   if (workbench !== undefined) {
     return workbench;
+  }
+  if (argv[0] === 'keys') {
+    const code = keysCommand(argv.slice(1), processIo);
+    await processIo.flush?.();
+    return code;
   }
   if (argv[0] === 'demo') {
     const code = await demoCommand(argv.slice(1), terminalIo);

@@ -29,12 +29,32 @@ export interface IdentifiedAccessEvent {
 export type OnIdentifiedAccess = (event: IdentifiedAccessEvent) => void | Promise<void>;
 
 /**
- * The service's hook: awaits the deployment's hook (the access audit) if there is one, then logs the
- * identified access (ids and types only, as the logs allow).
+ * The service's hook: awaits each given hook (the access audit, a deployment's own), then logs the
+ * identified access (ids and types only, as the logs allow). A hook that throws stops the access, and
+ * nothing is logged as granted.
  */
-export function identifiedAccessRecorder(logger: { info(message: string, meta?: Record<string, unknown>): unknown }, hook?: OnIdentifiedAccess): OnIdentifiedAccess {
+export function identifiedAccessRecorder(
+  logger: { info(message: string, meta?: Record<string, unknown>): unknown },
+  ...hooks: (OnIdentifiedAccess | undefined)[]
+): OnIdentifiedAccess {
   return async (event) => {
-    await hook?.(event); // throws: refused, and nothing is logged as granted
+    for (const hook of hooks) {
+      await hook?.(event);
+    }
     logger.info('identified access', { ...event });
+  };
+}
+
+/**
+ * The access-audit line of an identified access (issue #10's access audit, `GET /api/v1/audit/access`):
+ * the route label says what was read identified, and which resource types; the patients and groups it
+ * was restricted to are its entities. The call itself is audited by the route table too; this line is
+ * the one that says the output was identified.
+ */
+export function identifiedAccessAuditEntry(event: IdentifiedAccessEvent): { route: string; items: { reference: string }[] } {
+  const what = [event.view ? `view ${event.view}` : '', event.types.join(','), event.jobId ? `job ${event.jobId}` : ''].filter(Boolean).join(' ');
+  return {
+    route: `identified ${event.action} ${what}`.trim(),
+    items: [...(event.patients ?? []).map((id) => ({ reference: `Patient/${id}` })), ...(event.groups ?? []).map((id) => ({ reference: `Group/${id}` }))],
   };
 }

@@ -1,15 +1,27 @@
 /**
  * The FHIR REST API of the embedded server: an express Router (mounted at /fhir by the app) that hands
  * every request to medplum's FhirRouter over the SQLite repository, and shapes the answers for HTTP.
+ *
+ * Hostile input (issue #10) stops here with a 400 naming the problem, never a 5xx or a JavaScript
+ * message: bodies nesting deeper than 64 levels or carrying `__proto__`/`constructor`/`prototype` keys
+ * (http/middleware/json-shape.ts), malformed batch and transaction entries and PATCH bodies
+ * (request-checks.ts), undecodable or unsupported bodies (http/middleware/body-errors.ts). Error texts
+ * never quote the request's values (http/middleware/echo-guard.ts). When the app's route guard put a
+ * `checkBundleEntries` on res.locals, every entry of a batch or transaction is authorized like the
+ * request it stands for.
  */
-import { STATUS_CODES } from 'node:http';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { OperationOutcomeError, badRequest, isOk } from '@medplum/core';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { FhirRequest, FhirResponse, HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
-import { internalError, tooLarge, toOutcome } from '../outcomes.js';
+import { checkJsonShape } from '../http/middleware/json-shape.js';
+import { requestReadOutcome } from '../http/middleware/body-errors.js';
+import type { BundleEntryCheck } from '../http/middleware/route-guard.js';
+import { accessDenied, httpStatusFor, inputInvalid, toOutcome, type Problem } from '../outcomes.js';
+import { bundleProblems, patchProblems, resourceProblems } from './request-checks.js';
+import { safeAnswer } from './safe-answer.js';
 import { capabilityStatement } from './capability.js';
 import { ProfiledFhirRouter, profileGuard } from './profile-enforcement.js';
 import { restrictCapability } from './profile-capability.js';
@@ -56,6 +68,7 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
   router.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
   // POST Type/_search carries its parameters as a form.
   router.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
+  router.use(checkJsonShape);
 
   router.get('/metadata', (_req, res) => {
     const full = capabilityStatement(base(options));
@@ -73,7 +86,8 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
     const ctx: RequestContext = { base: base(options), url: req.url };
     let answer: HttpAnswer;
     try {
-      const [outcome, resource] = await handle(req, fhirRouter, repo);
+      const refused = checkRequest(req, res.locals.checkBundleEntries as BundleEntryCheck | undefined);
+      const [outcome, resource] = refused ? [refused] : await handle(req, fhirRouter, repo);
       answer = toHttpAnswer(outcome, resource, ctx);
     } catch (err) {
       answer = toHttpAnswer(toOutcome(err), undefined, ctx);
@@ -81,24 +95,63 @@ export function createFhirHttpRouter(options: FhirHttpRouterOptions): express.Ro
     send(res, report(logger, req, answer));
   });
 
-  // Body-parser failures (malformed JSON, too large, bad charset) arrive here.
+  // Failures reading the request (malformed JSON, too large, undecodable, bad charset, a client gone
+  // mid-body) and the shape check arrive here.
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    send(res, report(logger, req, bodyParserAnswer(err)));
+    const outcome = requestReadOutcome(err, !!req.headers['content-encoding']) ?? toOutcome(err);
+    send(res, report(logger, req, { status: httpStatusFor(outcome), headers: {}, body: outcome }));
   });
 
   return router;
+}
+
+/**
+ * The body checks that need no data: a refusal (400 with every problem, or 403 for Bundle entries the
+ * caller may not run), or undefined to go on.
+ */
+function checkRequest(req: Request, checkEntries: BundleEntryCheck | undefined): OperationOutcome | undefined {
+  const method = req.method;
+  const body: unknown = req.body;
+  if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') {
+    return undefined;
+  }
+  if (!isJsonBody(body)) {
+    // A form is a body only for POST Type/_search.
+    return /\/_search\/?$/.test(req.path) ? undefined : badRequest('The request body must be FHIR JSON (Content-Type: application/fhir+json)');
+  }
+  const segments = req.path.split('/').filter(Boolean);
+  const problems: Problem[] = [];
+  if (method === 'PATCH') {
+    problems.push(...patchProblems(body));
+  } else if (segments.length === 0 && method === 'POST') {
+    problems.push(...resourceProblems(body, undefined, 'Bundle'));
+    if (problems.length === 0 && isBatchOrTransaction(body)) {
+      problems.push(...bundleProblems(body as unknown as Record<string, unknown>));
+      if (problems.length === 0 && checkEntries) {
+        const denied = checkEntries(((body as Bundle).entry ?? []).map((e) => ({ method: e.request?.method ?? '', url: e.request?.url ?? '' })));
+        if (denied.length > 0) {
+          return accessDenied(denied.map((d) => `Bundle.entry[${d.index}]: ${d.message}`).join('; '));
+        }
+      }
+    }
+  } else if (segments.length <= 2 && !segments.some((s) => s.startsWith('$') || s.startsWith('_'))) {
+    problems.push(...resourceProblems(body, segments[0], segments[0] ?? 'Resource'));
+  }
+  return problems.length > 0 ? inputInvalid(problems) : undefined;
+}
+
+function isBatchOrTransaction(body: unknown): boolean {
+  const t = (body as Partial<Bundle>).type;
+  return (body as Partial<Bundle>).resourceType === 'Bundle' && (t === 'batch' || t === 'transaction');
 }
 
 async function handle(req: Request, fhirRouter: FhirRouter, repo: SqliteFhirRepository): Promise<FhirResponse> {
   // HEAD is answered like GET; express leaves the body out.
   const method = (req.method === 'HEAD' ? 'GET' : req.method) as HttpMethod;
   if (!METHODS.has(method)) {
-    return [badRequest(`Unsupported method ${req.method}`)];
+    return [badRequest('Unsupported method')];
   }
   const body: unknown = req.body;
-  if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && !isJsonBody(body)) {
-    return [badRequest('The request body must be FHIR JSON (Content-Type: application/fhir+json)')];
-  }
   const fhirReq: FhirRequest = {
     method,
     url: req.url,
@@ -164,37 +217,12 @@ function base(options: FhirHttpRouterOptions): string {
   return options.baseUrl().replace(/\/+$/, '');
 }
 
-interface BodyParserError {
-  type?: string;
-  status?: number;
-}
-
-function bodyParserAnswer(err: unknown): HttpAnswer {
-  const e = (err ?? {}) as BodyParserError;
-  switch (e.type) {
-    case 'entity.parse.failed':
-      return outcomeAnswer(400, badRequest('The request body is not valid JSON'));
-    case 'entity.too.large':
-      return outcomeAnswer(413, tooLarge(BODY_LIMIT));
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return outcomeAnswer(415, badRequest('Unsupported body encoding or charset'));
-    default:
-      return e.status && e.status >= 400 && e.status < 500
-        ? outcomeAnswer(e.status, badRequest(STATUS_CODES[e.status] ?? 'Bad request'))
-        : outcomeAnswer(500, internalError());
-  }
-}
-
-function outcomeAnswer(status: number, body: OperationOutcome): HttpAnswer {
-  return { status, headers: {}, body };
-}
-
 /**
  * Logs a failed request by status, method and resource type only (paths and queries can carry
  * identifiers, bodies carry PHI). A 5xx's diagnostics go to the log and are removed from the answer.
  */
-function report(logger: FhirServerLogger | undefined, req: Request, answer: HttpAnswer): HttpAnswer {
+function report(logger: FhirServerLogger | undefined, req: Request, given: HttpAnswer): HttpAnswer {
+  const answer = safeAnswer(req, given, logger);
   if (answer.status < 400 || answer.body.resourceType !== 'OperationOutcome') {
     return answer;
   }
@@ -214,6 +242,8 @@ function report(logger: FhirServerLogger | undefined, req: Request, answer: Http
 }
 
 function send(res: Response, answer: HttpAnswer): void {
+  // The access audit names what was read or written (ids and types; never stored beyond that).
+  res.locals.fhirAnswer = answer.body;
   res.status(answer.status);
   for (const [name, value] of Object.entries(answer.headers)) {
     res.setHeader(name, value);

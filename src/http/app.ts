@@ -1,23 +1,41 @@
 /**
  * The HTTP application: the inbound API at /api/v1 and the embedded FHIR server at /fhir (when this
- * instance hosts it), both behind bearer-token auth, with one error handler for everything.
+ * instance hosts it), with one error handler for everything.
+ *
+ * Every request passes, in this order: request id and access log (route pattern only), closing the
+ * connection after an error answered before the body was read, security headers, the route table
+ * lookup (auth/route-table.ts; a malformed path is a 400 here), the handler timeout, the access-audit
+ * hook, authentication (401; failed attempts limited per address), the route table's role check (404/405/403: deny by default), the per-credential rate limit (429), MRN masking
+ * for masked roles, then the routers. A router mounted here serves nothing until its routes have
+ * entries in the route table (src/auth/README.md).
  */
 import express, { type Express, type Router } from 'express';
 import { notFound } from '@medplum/core';
+import type { AccessAuditLog } from '../audit/access-audit-log.js';
+import { createAuthenticator, type Authenticator } from '../auth/authenticator.js';
+import { RouteAccess } from '../auth/route-access.js';
 import type { Jwks } from '../fhir/auth/index.js';
 import { Intake, type IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/port.js';
 import { OperationOutcomeError } from '../outcomes.js';
 import { errorHandler } from './error-handler.js';
-import { requireBearer } from './middleware/auth.js';
+import { accessAudit } from './middleware/access-audit.js';
+import { authenticate } from './middleware/auth.js';
+import { closeUnreadBody } from './middleware/close-unread-body.js';
+import { handlerTimeout } from './middleware/handler-timeout.js';
+import { phiMask } from './middleware/phi-mask.js';
+import { AuthFailureLimiter, credentialRateLimit, type RateLimitSettings } from './middleware/rate-limits.js';
 import { requestContext } from './middleware/request-context.js';
+import { authorize, resolveRoute } from './middleware/route-guard.js';
+import { securityHeaders } from './middleware/security-headers.js';
 import { importRouter } from './routes/import.js';
 import { jwksRouter } from './routes/jwks.js';
 import { recordsRouter } from './routes/records.js';
 
 export interface AppDeps {
   logger: Logger;
+  /** Tokens acting as admin; used when no `authenticator` is given (tests, the single-user setup). */
   apiTokens: readonly string[];
   /** The service's intake (group commit, import jobs); plain dependencies get an intake of their own. */
   intake: IntakeDeps | Intake;
@@ -31,26 +49,54 @@ export interface AppDeps {
   fhirOperationRouters?: Router[];
   /** Extra /api/v1 routers (status and the like). */
   apiRouters?: Router[];
-  /** Our public signing keys (SMART Backend Services), served at /.well-known/jwks.json without a token. */
+  /** Our public signing keys (SMART Backend Services); an empty set is served when absent. */
   jwks?: Jwks;
+  /** Bearer token -> principal (auth/authenticator.ts); default: apiTokens as admin. */
+  authenticator?: Authenticator;
+  /** Request limits; defaults as in auth/settings.ts. */
+  limits?: RateLimitSettings;
+  /** HTTP_HANDLER_TIMEOUT_MS; 0 = off (default). */
+  handlerTimeoutMs?: number;
+  /** TRUST_PROXY: express's `trust proxy`, so req.ip is the client behind a reverse proxy. Default false. */
+  trustProxy?: boolean | number | string;
+  /** Where calls that read or change PHI are recorded; absent = not audited (unit tests only). */
+  accessAudit?: { log: AccessAuditLog; ns: string; mrnSystem: string };
+  /** The route table; default ROUTE_TABLE. */
+  routeAccess?: RouteAccess;
 }
 
+const DEFAULT_LIMITS: RateLimitSettings = { perCredentialPerMinute: 6000, authFailureLimit: 20, authFailureWindowMs: 15 * 60_000 };
+
+/** The express app (its limiter's timers are unref'd: nothing to stop). */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestContext(deps.logger));
+  app.set('trust proxy', deps.trustProxy ?? false);
+  const access = deps.routeAccess ?? new RouteAccess();
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  const failures = new AuthFailureLimiter(limits);
 
-  // Liveness only: says nothing about data, so it needs no token.
+  app.use(requestContext(deps.logger));
+  app.use(closeUnreadBody);
+  app.use(securityHeaders());
+  app.use(resolveRoute(access));
+  app.use(handlerTimeout(deps.handlerTimeoutMs ?? 0));
+  if (deps.accessAudit) {
+    app.use(accessAudit(deps.accessAudit));
+  }
+  app.use(authenticate(deps.authenticator ?? createAuthenticator({ adminTokens: deps.apiTokens }), failures));
+  app.use(authorize(access));
+  app.use(credentialRateLimit(limits));
+  app.use(phiMask);
+
+  // Liveness only: says nothing about data.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Public by design (the EHR fetches it without credentials); an empty set unless SMART Backend Services.
+  app.use(jwksRouter(deps.jwks ?? { keys: [] }));
 
-  if (deps.jwks) {
-    app.use(jwksRouter(deps.jwks));
-  }
-
-  const auth = requireBearer(deps.apiTokens);
   const api = express.Router();
   const intake = Intake.of(deps.intake);
   api.use(importRouter(intake, { lineLimitBytes: deps.bodyLimitBytes, syncLimitBytes: deps.importLimitBytes }));
@@ -58,10 +104,12 @@ export function createApp(deps: AppDeps): Express {
     api.use(r);
   }
   api.use(recordsRouter(intake, deps.store, deps.bodyLimitBytes));
-  app.use('/api/v1', auth, api);
+  app.use('/api/v1', api);
+  // Operations first ($viewdefinition-run, $export...), then the FHIR server: authentication and roles
+  // come from the route table above, as for every route.
   const fhirRoutes = [...(deps.fhirOperationRouters ?? []), ...(deps.fhirRouter ? [deps.fhirRouter] : [])];
   if (fhirRoutes.length > 0) {
-    app.use('/fhir', auth, ...fhirRoutes);
+    app.use('/fhir', ...fhirRoutes);
   }
   app.use((_req, _res, next) => next(new OperationOutcomeError(notFound)));
   app.use(errorHandler(deps.logger));

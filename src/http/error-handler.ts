@@ -1,30 +1,19 @@
 /**
  * The one place errors become HTTP responses: every error is normalized to a FHIR OperationOutcome
- * (@medplum/core), body-parser failures are mapped explicitly, stack traces are never sent.
+ * (@medplum/core), failures reading the request (body-parser, undecodable paths) are mapped
+ * explicitly (middleware/body-errors.ts), stack traces and library messages are never sent.
  */
-import { badRequest } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
-import { httpStatusFor, toOutcome as outcomeOf, tooLarge } from '../outcomes.js';
+import { httpStatusFor, toOutcome as outcomeOf } from '../outcomes.js';
+import { requestReadOutcome } from './middleware/body-errors.js';
+import { inputValues, redactEchoes } from './middleware/echo-guard.js';
 
-interface BodyParserError {
-  type?: string;
-  limit?: number;
-}
-
-function toOutcome(err: unknown): OperationOutcome {
-  const bp = err as BodyParserError;
-  if (bp?.type === 'entity.parse.failed') {
-    return badRequest('The request body is not valid JSON');
-  }
-  if (bp?.type === 'entity.too.large') {
-    return tooLarge(`${bp.limit} bytes`);
-  }
-  if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') {
-    return badRequest('Unsupported body encoding or charset');
-  }
-  return outcomeOf(err);
+/** The outcome for an error; any value of the request that a message quotes is replaced (echo-guard.ts). */
+function toOutcome(err: unknown, req: Request): OperationOutcome {
+  const outcome = requestReadOutcome(err, !!req.headers['content-encoding']) ?? outcomeOf(err);
+  return redactEchoes(outcome, inputValues(req.body, req.query as Record<string, unknown>));
 }
 
 /** Sends an OperationOutcome with the right status and the request id. */
@@ -40,11 +29,18 @@ export function sendOutcome(res: Response, outcome: OperationOutcome): void {
 }
 
 export function errorHandler(fallbackLogger: Logger) {
-  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
-    const outcome = toOutcome(err);
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const outcome = toOutcome(err, req);
     const status = httpStatusFor(outcome);
     const logger: Logger = res.locals.logger ?? fallbackLogger;
     const meta = { status, outcome: outcome.id, codes: (outcome.issue ?? []).map((i) => i.code) };
+    if (res.headersSent) {
+      // Already answered (a handler that ran past its timeout, a client gone mid-stream): nothing to send.
+      if (!res.locals.timedOut) {
+        logger.warn('error after the answer was sent', { ...meta, error: err instanceof Error ? err.name : typeof err });
+      }
+      return;
+    }
     if (status >= 500) {
       logger.error('request failed', { ...meta, error: err instanceof Error ? err.name : typeof err });
     } else {

@@ -13,6 +13,7 @@
  * operator commands over everything). The SQLite implementation proves it with a query-plan test
  * (test/unit/store/query-plan.test.ts).
  */
+import type { AuditEvent } from '@medplum/fhirtypes';
 import type { RecordKind } from '../domain/records.js';
 import type { GroupPut, GroupPutOutcome, ImportJobProgress, ImportJobStore } from './import-jobs.js';
 import type {
@@ -140,6 +141,52 @@ export interface AuditStore {
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
 }
 
+/** One access-audit entry: who read or changed PHI through the API or /fhir (an IHE BALP-shaped AuditEvent). */
+export interface AccessAuditEntry {
+  /** The AuditEvent's id. */
+  id: string;
+  /** ISO instant. */
+  recorded: string;
+  /** The credential's name (never the token). */
+  who: string;
+  /** The interaction: read, search, create, update, delete, batch, operation, export... */
+  action: string;
+  /** The route table entry (`GET /api/v1/{collection}/{id}`). */
+  route: string;
+  /** The HTTP status answered. */
+  status: number;
+  /** Clients whose data the call touched, when known: kept in an indexed column for filtering, never logged. */
+  clientMrns: string[];
+  event: AuditEvent;
+}
+
+/** A page of the access audit, oldest first. Every filter is optional; `cursor` continues a page. */
+export interface AccessAuditQuery {
+  since?: Date;
+  until?: Date;
+  who?: string;
+  clientMrn?: string;
+  /** From the previous page's `nextCursor` (one that is not gives an empty page). */
+  cursor?: string;
+  limit: number;
+}
+
+export interface AccessAuditPage {
+  entries: AccessAuditEntry[];
+  /** Set when more entries follow. */
+  nextCursor?: string;
+}
+
+/** The access audit (issue #10): appended in batches, read by the privacy officer, purged after retention. */
+export interface AccessAuditStore {
+  /** Appends entries in one transaction. */
+  appendAccess(entries: AccessAuditEntry[]): Promise<void>;
+  /** One page, by index (time, user or client): never a scan of the whole audit. */
+  listAccess(query: AccessAuditQuery): Promise<AccessAuditPage>;
+  /** Deletes at most `limit` of the oldest entries recorded before `before`. Returns how many. */
+  purgeAccessBefore(before: Date, limit: number): Promise<number>;
+}
+
 /** Read-only views over the delivery state, for the API, the CLI and the planner. */
 export interface StatusQueries {
   /** A record's state on each target. */
@@ -168,5 +215,6 @@ export interface Store {
   readonly audit: AuditStore;
   readonly status: StatusQueries;
   readonly importJobs: ImportJobStore;
+  readonly accessAudit: AccessAuditStore;
   close(): Promise<void>;
 }

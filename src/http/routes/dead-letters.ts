@@ -18,6 +18,7 @@ import express, { type Request, type Router } from 'express';
 import { isRecordKind, type RecordKind } from '../../domain/records.js';
 import { inputInvalid, OperationOutcomeError, type Problem } from '../../outcomes.js';
 import type { DeliveryFilter, Store } from '../../store/port.js';
+import { checkJsonShape } from '../middleware/json-shape.js';
 
 /** Held reasons that put a record on the review list: the target's identity lookup failed. */
 export const REVIEW_CODES = ['patient-not-found', 'patient-ambiguous', 'practitioner-not-found', 'practitioner-ambiguous'] as const;
@@ -56,7 +57,7 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     res.json({ replayed });
   });
 
-  router.post('/sync/dead-letters/replay', json, async (req, res) => {
+  router.post('/sync/dead-letters/replay', json, checkJsonShape, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const filter = readFilter(body, '');
     if (Object.keys(filter).length === 0 && body.all !== true) {
@@ -76,7 +77,7 @@ export function deadLettersRouter(store: Store, wake: () => void): Router {
     res.json({ replayed });
   });
 
-  router.post('/sync/retry', json, async (req, res) => {
+  router.post('/sync/retry', json, checkJsonShape, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const filter = readFilter(body, '');
     const state = body.state;

@@ -4,12 +4,15 @@
  *   cancelled, linesRead, accepted, unchanged, rejected, startedAt, updatedAt}` (+ message, finishedAt);
  * - GET /api/v1/import/{jobId}/results: the per-line results committed so far, streamed as NDJSON;
  * - DELETE /api/v1/import/{jobId}: cancels a running job (what it committed stays; 409 when it has ended).
+ * Roles are the route table's (src/auth/route-table.ts); results and cancel are further limited here to
+ * the credential that started the job, or an admin.
  */
 import { once } from 'node:events';
 import { conflict, notFound } from '@medplum/core';
 import express, { type Response, type Router } from 'express';
+import { principalOf } from '../../auth/principal.js';
 import type { Intake } from '../../intake/accept.js';
-import { OperationOutcomeError } from '../../outcomes.js';
+import { accessDenied, OperationOutcomeError } from '../../outcomes.js';
 import type { ImportJob } from '../../store/port.js';
 
 const RESULTS_PAGE = 1000;
@@ -43,12 +46,21 @@ export function importJobsRouter(intake: Intake): Router {
     return job;
   };
 
+  /** Another source's job: its results (record ids) and its cancel are not this caller's. */
+  const mustOwn = (job: ImportJob, res: Response): void => {
+    const p = principalOf(res.locals);
+    if (!p || (p.name !== job.createdBy && !p.roles.includes('admin'))) {
+      throw new OperationOutcomeError(accessDenied('Only the credential that started this import job, or an admin, may read its results or cancel it'));
+    }
+  };
+
   router.get('/import/:jobId', async (req, res) => {
     res.json(jobView(await find(req.params.jobId)));
   });
 
   router.get('/import/:jobId/results', async (req, res) => {
     const job = await find(req.params.jobId);
+    mustOwn(job, res);
     res.status(200).type('application/x-ndjson');
     let after = 0;
     for (;;) {
@@ -64,6 +76,7 @@ export function importJobsRouter(intake: Intake): Router {
 
   router.delete('/import/:jobId', async (req, res) => {
     const job = await find(req.params.jobId);
+    mustOwn(job, res);
     const cancelled = await intake.jobs.cancel(job.id);
     if (!cancelled) {
       throw new OperationOutcomeError(conflict(`The import job has already ended (${job.state}); there is nothing to cancel`));

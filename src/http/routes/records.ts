@@ -9,6 +9,7 @@ import { validateRecord } from '../../inbound/validate.js';
 import { Intake, type IntakeDeps } from '../../intake/accept.js';
 import { inputInvalid, OperationOutcomeError, type Problem } from '../../outcomes.js';
 import type { Store } from '../../store/port.js';
+import { checkJsonShape } from '../middleware/json-shape.js';
 import { recordView, writeView } from '../record-view.js';
 
 export const KIND_BY_COLLECTION: Record<string, RecordKind> = {
@@ -29,7 +30,7 @@ export function recordsRouter(deps: IntakeDeps | Intake, store: Pick<Store, 'rec
   const router = express.Router();
   const json = express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'] });
 
-  router.put('/:collection/:id', json, async (req, res) => {
+  router.put('/:collection/:id', json, checkJsonShape, async (req, res) => {
     const kind = KIND_BY_COLLECTION[req.params.collection as string];
     if (!kind) {
       throw new OperationOutcomeError(notFound);
@@ -37,6 +38,8 @@ export function recordsRouter(deps: IntakeDeps | Intake, store: Pick<Store, 'rec
     const record = validatePut(kind, req.params.id as string, req.body);
     // Answered after the group commit that holds it (shared with concurrent requests) is durable.
     const [result] = await intake.accept([{ kind, record }]);
+    // For the access audit: whose data this is (the intake knows a note's client through its session).
+    res.locals.auditDetail = { clients: result.record.clientMrn ? [result.record.clientMrn] : [] };
     res.status(result.created ? 201 : 200).json(await writeView(store, result));
   });
 
@@ -46,6 +49,7 @@ export function recordsRouter(deps: IntakeDeps | Intake, store: Pick<Store, 'rec
     if (!rec) {
       throw new OperationOutcomeError(notFound);
     }
+    res.locals.auditDetail = { clients: rec.clientMrn ? [rec.clientMrn] : [] };
     res.json(await recordView(store, rec));
   });
 
@@ -60,7 +64,8 @@ function validatePut(kind: RecordKind, pathId: string, body: unknown): ReturnTyp
   }
   const bodyId = (body as { id?: unknown } | undefined)?.id;
   if (bodyId !== undefined && bodyId !== pathId) {
-    problems.push({ path: '/id', message: `must equal the id in the URL ("${pathId}")` });
+    // Not quoted: error texts never repeat request values (issue #10).
+    problems.push({ path: '/id', message: 'must equal the id in the URL' });
   }
   try {
     const record = validateRecord(kind, body);

@@ -309,6 +309,33 @@ export const STORE_MIGRATIONS: Migration[] = [
   CREATE INDEX ledger_record ON ledger (target, kind, record_id, resource_type, identifier);
   `,
   },
+  {
+    id: '0007-access-audit',
+    sql: `
+  -- The access audit (issue #10): one BALP-shaped AuditEvent per call that read or changed PHI. Pages
+  -- are read by time, by user or by client through these indexes, and purged oldest first by time.
+  CREATE TABLE access_audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    recorded_ms INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    route TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    event TEXT NOT NULL
+  );
+  CREATE INDEX access_audit_time ON access_audit (recorded_ms, seq);
+  CREATE INDEX access_audit_who ON access_audit (who, recorded_ms, seq);
+  -- The clients a call touched (several for a search): the filter by client, never logged.
+  CREATE TABLE access_audit_client (
+    client_mrn TEXT NOT NULL,
+    recorded_ms INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (client_mrn, recorded_ms, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX access_audit_client_time ON access_audit_client (recorded_ms);
+  `,
+  },
 ];
 
 /** Databases from before migrations were named count them in PRAGMA user_version: the first N of these. */

@@ -5,6 +5,7 @@
  */
 import type { CommitSync } from './commit-sync.js';
 import type { Store } from '../port.js';
+import { SqliteAccessAudit } from './access-audit.js';
 import { SqliteAudit } from './audit.js';
 import { SqliteDb } from './db.js';
 import { SqliteImportJobs } from './import-jobs.js';
@@ -24,6 +25,7 @@ export class SqliteStore implements Store {
   readonly audit: SqliteAudit;
   readonly status: SqliteStatus;
   readonly importJobs: SqliteImportJobs;
+  readonly accessAudit: SqliteAccessAudit;
 
   /** @param commitSync - how intake group commits are made durable (STORE_COMMIT_SYNC; commit-sync.ts). */
   constructor(path: string, commitSync: CommitSync = 'full') {
@@ -35,6 +37,7 @@ export class SqliteStore implements Store {
     this.audit = new SqliteAudit(this.db);
     this.status = new SqliteStatus(this.db);
     this.importJobs = new SqliteImportJobs(this.db);
+    this.accessAudit = new SqliteAccessAudit(this.db);
     this.outbox.releaseAllLeases();
   }
 
