@@ -110,6 +110,8 @@ export function exportRoutes(deps: ExportRoutesDeps): express.Router {
     }
     const who = principalOf(res.locals)?.name ?? 'anonymous';
     const id = randomUUID();
+    // The access audit (route table: subject 'operation') records the patients an export was restricted to.
+    res.locals.auditDetail = { items: (patients ?? []).map((p) => ({ reference: `Patient/${p}` })) };
     if (request.identified) {
       await deps.onIdentifiedAccess?.({ who, action, types, ...(patients ? { patients } : {}), jobId: id });
     }

@@ -25,6 +25,10 @@ export function viewDefinitionRunRouter(deps: ViewRunRouteDeps): Router {
 
   router.post('/$viewdefinition-run', json, async (req: Request, res: Response) => {
     const params = parseRunParameters(req.body, req.query as Record<string, unknown>);
+    // The access audit (route table: subject 'operation') records the patients and groups a run was restricted to.
+    res.locals.auditDetail = {
+      items: [...(params.patient ? [{ reference: `Patient/${params.patient}` }] : []), ...(params.groups ?? []).map((g) => ({ reference: `Group/${g}` }))],
+    };
     const run = await startViewRun(params, principalOf(res.locals), deps);
     const chunks = run.chunks[Symbol.asyncIterator]();
     const first = await chunks.next(); // an error here still becomes an OperationOutcome
