@@ -5,8 +5,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { LocalAuditSource, routedSource } from './analytics/audit-source.js';
+import { viewExportDeps } from './analytics/export-views.js';
+import { EmbeddedStoreSource } from './analytics/source.js';
+import { loadViews } from './analytics/views.js';
 import type { Express } from 'express';
 import { AccessAuditLog } from './audit/access-audit-log.js';
+import { buildAccessEvent } from './audit/access-event.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createSyncCredential } from './auth/internal-credential.js';
 import { createJwtVerifier } from './auth/jwt.js';
@@ -16,6 +21,9 @@ import { prepareDataDir, warnLooseModes } from './data-dir.js';
 import { accessAuditRouter } from './http/routes/access-audit.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
+import { identifiedAccessAuditEntry, identifiedAccessRecorder, type OnIdentifiedAccess } from './deid/identified-access.js';
+import { createDeidentifier, loadDeidPolicy, resolveDeidKey, type DeidPolicy } from './deid/index.js';
+import { createExports, type Exports } from './exports/index.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { createTargetAuth, staticTokenSource } from './fhir/auth/index.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
@@ -29,6 +37,7 @@ import { Intake } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
 import { mapRouter } from './http/routes/map.js';
+import { viewDefinitionRunRouter } from './http/routes/viewdefinition-run.js';
 import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
@@ -57,7 +66,11 @@ export interface RunningService {
   store: Store;
   worker: SyncWorker;
   logger: Logger;
-  /** The express app (the OpenAPI test walks its routes). */
+  /** The de-identification policy (DEID_POLICY) and key (DEID_KEY) for views and exports. */
+  deid: { policy: DeidPolicy; key: string };
+  /** $export and $viewdefinition-export (embedded mode only). */
+  exports?: Exports;
+  /** The express app (the route-table and OpenAPI tests walk its routes). */
   app: Express;
   metrics: ServiceMetrics;
   /** Closed by close(): writes answer 503 while the service stops. */
@@ -68,6 +81,14 @@ export interface RunningService {
 export interface StartOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
+  /** The clock of export expiry (tests move it forward). */
+  now?: () => Date;
+  /**
+   * Called, and awaited, before every identified view run, export or download (`deidentify=false`): the
+   * access audit (issue #10) plugs in here. A hook that throws stops the access. The service logs each one
+   * (ids and types only) whether or not a hook is given.
+   */
+  onIdentifiedAccess?: OnIdentifiedAccess;
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
@@ -101,6 +122,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
+  // A broken de-identification policy stops the start, like a broken mapping.
+  const deidPolicy = loadDeidPolicy(undefined, config.deid.policy);
+  const deidKey = resolveDeidKey(config.deid.key, config.dataDir);
+  logger.info('de-identification', { policy: deidPolicy.id, keySource: deidKey.source, ...(deidKey.file ? { keyFile: deidKey.file } : {}) });
+  // views/: checked like mappings; a broken view stops the start.
+  const views = loadViews();
   // DATABASE_URL: the PostgreSQL store shared by several instances (docs/postgres.md); else the embedded SQLite.
   const store: Store = await openStore(config, { instanceId: config.instanceId });
   const accessLog = new AccessAuditLog({
@@ -122,6 +149,43 @@ export async function startService(config: Config, options: StartOptions = {}): 
         profile: getTargetProfile(config.embeddedFhirProfile),
       });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
+  // Views and exports read the embedded store, and the local AuditEvents (the disclosures view), through
+  // read-only connections of their own; with an external target there is no local copy yet (issue #11
+  // item 2), so only inline view runs are offered.
+  const fhirSource = embedded ? new EmbeddedStoreSource(join(config.dataDir, 'fhir.sqlite')) : undefined;
+  const auditSource = new LocalAuditSource(join(config.dataDir, 'collateral.sqlite'));
+  const source = fhirSource ? routedSource({ AuditEvent: auditSource }, fhirSource) : undefined;
+  // Identified output (deidentify=false) is recorded in the access audit before any data leaves.
+  const auditIdentified: OnIdentifiedAccess = (event) => {
+    const entry = identifiedAccessAuditEntry(event);
+    accessLog.record(
+      buildAccessEvent({
+        ns: config.identifierNamespace,
+        mrnSystem: config.mrnSystem,
+        who: event.who,
+        interaction: event.action === '$viewdefinition-run' ? 'operation' : 'export',
+        route: entry.route,
+        status: 200,
+        clientMrns: [],
+        items: entry.items,
+      })
+    );
+  };
+  const onIdentifiedAccess = identifiedAccessRecorder(logger, auditIdentified, options.onIdentifiedAccess);
+  const exports = source
+    ? createExports({
+        dataDir: config.dataDir,
+        source,
+        baseUrl: () => `${publicUrl}/fhir`,
+        policy: deidPolicy,
+        deidKey: deidKey.key,
+        retentionHours: config.exports.retentionHours,
+        logger,
+        now: options.now,
+        views: viewExportDeps(views),
+        onIdentifiedAccess,
+      })
+    : undefined;
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
@@ -158,6 +222,17 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
+    fhirOperationRouters: [
+      viewDefinitionRunRouter({
+        views,
+        source,
+        // De-identified by default: every resource read from the store passes the policy before a view sees it.
+        transform: createDeidentifier(deidPolicy, deidKey.key),
+        onIdentifiedAccess,
+        limitBytes: config.importLimitBytes,
+      }),
+      ...(exports ? [exports.router] : []),
+    ],
     authenticator,
     limits: sec.limits,
     handlerTimeoutMs: sec.http.handlerTimeoutMs,
@@ -290,6 +365,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     store,
     worker,
     logger,
+    deid: { policy: deidPolicy, key: deidKey.key },
+    exports,
     app,
     metrics,
     intakeGate,
@@ -314,6 +391,9 @@ export async function startService(config: Config, options: StartOptions = {}): 
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await exports?.close();
+      fhirSource?.close();
+      auditSource.close();
       keys?.stop();
       await accessLog.close();
       embedded?.close();

@@ -50,6 +50,8 @@ export interface AppDeps {
   importLimitBytes: number;
   /** The embedded FHIR server's router, mounted at /fhir; absent when syncing to an external server. */
   fhirRouter?: Router;
+  /** Operation routers mounted at /fhir before the FHIR server ($export, $viewdefinition-run and the like), behind the same auth. */
+  fhirOperationRouters?: Router[];
   /** Extra /api/v1 routers (status and the like). */
   apiRouters?: Router[];
   /** Our public signing keys (SMART Backend Services); an empty set is served when absent. */
@@ -130,8 +132,11 @@ export function createApp(deps: AppDeps): Express {
   }
   api.use(recordsRouter(intake, deps.store, deps.bodyLimitBytes));
   app.use('/api/v1', api);
-  if (deps.fhirRouter) {
-    app.use('/fhir', deps.fhirRouter);
+  // Operations first ($viewdefinition-run, $export...), then the FHIR server: authentication and roles
+  // come from the route table above, as for every route.
+  const fhirRoutes = [...(deps.fhirOperationRouters ?? []), ...(deps.fhirRouter ? [deps.fhirRouter] : [])];
+  if (fhirRoutes.length > 0) {
+    app.use('/fhir', ...fhirRoutes);
   }
   app.use((_req, _res, next) => next(new OperationOutcomeError(notFound)));
   app.use(errorHandler(deps.logger));

@@ -13,7 +13,11 @@ export interface TestService extends RunningService {
   api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; text: string }>;
 }
 
-export async function startTestService(dataDir: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestService> {
+export async function startTestService(
+  dataDir: string,
+  env: Record<string, string> = {},
+  options: Omit<StartOptions, 'logStream'> = {}
+): Promise<TestService> {
   const stream = new PassThrough();
   let logText = '';
   stream.on('data', (chunk: Buffer) => {
