@@ -4,6 +4,7 @@
  * Only operations the app really serves are listed (expressRoutes); test/openapi fails for a route
  * without a description and for an example that does not validate against its schema.
  */
+import { ANALYTICS_OPERATIONS } from './paths/analytics.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../paths.js';
@@ -27,6 +28,7 @@ export const ALL_OPERATIONS: readonly OperationSpec[] = [
   ...CONSOLE_OPERATIONS,
   ...SYNC_OPERATIONS,
   ...FHIR_OPERATIONS,
+  ...ANALYTICS_OPERATIONS,
   ...PLANNED_OPERATIONS,
 ];
 
@@ -36,6 +38,7 @@ const TAGS = [
   { name: 'Sync', description: 'Operating the delivery to the FHIR target.' },
   { name: 'Privacy', description: 'Accounting of disclosures and the access audit.' },
   { name: 'Console', description: 'What the web console needs.' },
+  { name: 'Analytics', description: 'SQL-on-FHIR views and Bulk Data exports, de-identified by default.' },
   { name: 'Service', description: 'Console page, liveness, readiness, metrics, public keys.' },
   { name: 'FHIR server', description: 'The embedded FHIR R4 server (when FHIR_BASE_URL is unset).' },
 ];
