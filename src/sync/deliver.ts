@@ -122,10 +122,15 @@ export class Delivery {
    */
   async write(prepared: Prepared[]): Promise<DeliveryResult[]> {
     const results = new Array<DeliveryResult>(prepared.length);
+    const settled = await this.settleSuperseded(prepared, results);
     const together: number[] = [];
     const batch: number[] = [];
     const alone: number[] = [];
     prepared.forEach((p, i) => {
+      if (results[i]) {
+        // Failed while settling what it supersedes: its new version waits for the next attempt.
+        return;
+      }
       if (p.plan.writes.length > 0 && p.mode === 'transaction') {
         together.push(i);
       } else if (p.plan.writes.length > 0 && p.mode === 'batch') {
@@ -149,7 +154,36 @@ export class Delivery {
         }
       })(),
     ]);
+    settled.forEach((entries, i) => {
+      if (entries.length > 0) {
+        results[i] = { ...results[i], ledger: [...entries, ...results[i].ledger] };
+      }
+    });
     return results;
+  }
+
+  /**
+   * Settles the Provenance of every resource version the records' new versions supersede, before those
+   * go. A Provenance whose create had an unknown outcome (answer lost, or kill -9 before the ledger
+   * learned it) is found by its tag now, while the ledger still names that version; once the new version
+   * is written nothing would look for it again, and the target would hold a Provenance the ledger does
+   * not know. One that was never written is written now: every version the target confirmed is attested.
+   * Usually the ledger knows it already and nothing is sent. A record whose settling fails gets a failed
+   * result here (retried later; its new version is not sent in this attempt).
+   * @returns Per record, the Provenance ledger entries written or found now.
+   */
+  private async settleSuperseded(prepared: Prepared[], results: DeliveryResult[]): Promise<LedgerEntry[][]> {
+    const exec = prepared.some((p) => p.plan.superseded.length > 0) ? this.provenanceExecutor(prepared[0].caps) : undefined;
+    return Promise.all(
+      prepared.map(async (p, i) => {
+        try {
+          return await this.provenanceOf(p.plan.superseded, p.plan, p.caps, p.contextFor, exec);
+        } catch (err) {
+          results[i] = { outcome: 'failed', mode: p.mode, error: err, attempted: p.plan.writes, ledger: [] };
+          return [];
+        }
+      })
+    );
   }
 
   /** Reads the CapabilityStatement again on the next attempt (a 405/501 says ours is stale). */
@@ -316,9 +350,14 @@ export class Delivery {
     return { targetName: this.o.target.name, caps, store: this.o.store, exec, settings: this.o.provenance };
   }
 
-  private async provenanceOfUnchanged(plan: Plan, caps: TargetCapabilities, contextFor: Prepared['contextFor'], exec?: Executor): Promise<LedgerEntry[]> {
+  private provenanceOfUnchanged(plan: Plan, caps: TargetCapabilities, contextFor: Prepared['contextFor'], exec?: Executor): Promise<LedgerEntry[]> {
+    return this.provenanceOf(plan.unchanged, plan, caps, contextFor, exec);
+  }
+
+  /** Ensures the Provenance of each ledger entry's version (each at most once, see provenance-step.ts). */
+  private async provenanceOf(entries: LedgerEntry[], plan: Plan, caps: TargetCapabilities, contextFor: Prepared['contextFor'], exec?: Executor): Promise<LedgerEntry[]> {
     const out: LedgerEntry[] = [];
-    for (const l of plan.unchanged) {
+    for (const l of entries) {
       const context = contextFor({
         mapped: { sourceKind: l.kind, sourceId: l.recordId } as PlannedWrite['mapped'],
         recordVersion: l.recordVersion,
