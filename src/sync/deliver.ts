@@ -5,7 +5,8 @@
  *    resolve references, validate) and choose the writer (transaction, batch or sequential);
  * 2. `write` (several records at once): records in transaction mode share transaction Bundles (up to
  *    SYNC_MAX_BUNDLE_ENTRIES entries, never two equal conditions in one); records in batch mode share
- *    batch Bundles through one BatchExecutor; sequential ones go one request at a time each.
+ *    batch Bundles through one BatchExecutor; sequential ones go one request at a time each. Before any
+ *    of it, the Provenance of each version a record's new version supersedes is settled (found, or written).
  *
  * Each record keeps its own result (its ledger entries, audit and state are its own). A combined
  * transaction is all-or-nothing, so one that the target refuses as a whole is not the records' fault
@@ -25,6 +26,7 @@ import type { DisclosureDecision } from './gate.js';
 import type { IdentityResolver } from './identity.js';
 import { type Plan, type PlannedWrite, planWrites } from './plan.js';
 import type { ProvenanceContext, ProvenanceSettings } from './provenance.js';
+import { ProvenanceWrites } from './provenance-writes.js';
 import { roiFormDocument } from './roi-document.js';
 import { TransactionLimits } from './transaction-limits.js';
 import { chooseWriteMode, type WriteMode, writeOrdered } from './writers/index.js';
@@ -71,8 +73,10 @@ export interface Prepared {
 export class Delivery {
   /** What this target's transactions turned out to be (atomic or not, how large), learned while running. */
   readonly limits: TransactionLimits;
+  private readonly provenance: ProvenanceWrites;
 
   constructor(private readonly o: DeliveryOptions) {
+    this.provenance = new ProvenanceWrites({ target: o.target, store: o.store, settings: o.provenance, maxBundleEntries: o.maxBundleEntries });
     this.limits = new TransactionLimits(o.target.name, o.maxBundleEntries, o.logger);
   }
 
@@ -122,10 +126,21 @@ export class Delivery {
    */
   async write(prepared: Prepared[]): Promise<DeliveryResult[]> {
     const results = new Array<DeliveryResult>(prepared.length);
+    // The Provenances of the versions these records supersede first (provenance-writes.ts).
+    const settled = await this.provenance.settleSuperseded(prepared);
+    settled.forEach((s, i) => {
+      if (!s.ok) {
+        results[i] = { outcome: 'failed', mode: prepared[i].mode, error: s.error, attempted: prepared[i].plan.writes, ledger: [] };
+      }
+    });
     const together: number[] = [];
     const batch: number[] = [];
     const alone: number[] = [];
     prepared.forEach((p, i) => {
+      if (results[i]) {
+        // Failed while settling what it supersedes: its new version waits for the next attempt.
+        return;
+      }
       if (p.plan.writes.length > 0 && p.mode === 'transaction') {
         together.push(i);
       } else if (p.plan.writes.length > 0 && p.mode === 'batch') {
@@ -149,6 +164,11 @@ export class Delivery {
         }
       })(),
     ]);
+    settled.forEach((s, i) => {
+      if (s.ok && s.entries.length > 0) {
+        results[i] = { ...results[i], ledger: [...s.entries, ...results[i].ledger] };
+      }
+    });
     return results;
   }
 
@@ -191,7 +211,7 @@ export class Delivery {
       this.limits.notAtomic(outcome.refused);
     }
     // The Provenances of every record of the Bundle share batch Bundles where the target takes them.
-    const exec = this.provenanceExecutor(prepared[0].caps);
+    const exec = this.provenance.executor(prepared[0].caps);
     return Promise.all(prepared.map((p, n) => this.afterTransaction(p, outcome.parts[n], prepared.length, exec)));
   }
 
@@ -226,7 +246,7 @@ export class Delivery {
     try {
       await this.o.store.ledger.recordLedger(written);
       const provs = await Promise.allSettled([
-        ...p.plan.writes.map((w, i) => ensureProvenance(written[i], !w.existing, p.contextFor(w), this.provenanceDeps(p.caps, exec))),
+        ...p.plan.writes.map((w, i) => ensureProvenance(written[i], !w.existing, p.contextFor(w), this.provenance.deps(p.caps, exec))),
         this.provenanceOfUnchanged(p.plan, p.caps, p.contextFor, exec),
       ]);
       for (const r of provs) {
@@ -307,30 +327,8 @@ export class Delivery {
     return chooseWriteMode({ ...caps, transaction: false }, this.o.writeMode === 'transaction' ? undefined : this.o.writeMode);
   }
 
-  /** Where a transaction's Provenances go: batch Bundles shared by the records of that transaction, or one request each. */
-  private provenanceExecutor(caps: TargetCapabilities): Executor {
-    return caps.batch ? new BatchExecutor(this.o.target, this.o.maxBundleEntries) : this.o.target;
-  }
-
-  private provenanceDeps(caps: TargetCapabilities, exec: Executor = this.o.target): Parameters<typeof ensureProvenance>[3] {
-    return { targetName: this.o.target.name, caps, store: this.o.store, exec, settings: this.o.provenance };
-  }
-
-  private async provenanceOfUnchanged(plan: Plan, caps: TargetCapabilities, contextFor: Prepared['contextFor'], exec?: Executor): Promise<LedgerEntry[]> {
-    const out: LedgerEntry[] = [];
-    for (const l of plan.unchanged) {
-      const context = contextFor({
-        mapped: { sourceKind: l.kind, sourceId: l.recordId } as PlannedWrite['mapped'],
-        recordVersion: l.recordVersion,
-        ...(plan.mainAuthor ? { author: plan.mainAuthor } : {}),
-      });
-      // Whether that write created the resource is not remembered; version 1 is the best evidence.
-      const prov = await ensureProvenance(l, l.versionId === '1', context, this.provenanceDeps(caps, exec));
-      if (prov) {
-        out.push(prov);
-      }
-    }
-    return out;
+  private provenanceOfUnchanged(plan: Plan, caps: TargetCapabilities, contextFor: Prepared['contextFor'], exec?: Executor): Promise<LedgerEntry[]> {
+    return this.provenance.ofEntries(plan.unchanged, plan, caps, contextFor, exec);
   }
 
   /** `Consent/{id}` for the consents the target holds (Provenance.policy), by our ROI identifier. */

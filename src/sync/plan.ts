@@ -48,6 +48,12 @@ export interface Plan {
   logical: string[];
   /** Ledger entries of the main record's resources that are on the target unchanged. */
   unchanged: LedgerEntry[];
+  /**
+   * Ledger entries of the main record's resources this plan rewrites: the versions it supersedes on the
+   * target. Their Provenances are settled before the new version goes (deliver.ts), so one whose create
+   * had an unknown outcome is found (or written) while the ledger still names that version.
+   */
+  superseded: LedgerEntry[];
   /** The Practitioner of the clinician the main record names, when it names one. */
   mainAuthor?: string;
 }
@@ -79,6 +85,7 @@ export async function planWrites(
   const candidates: Omit<PlannedWrite, 'resource'>[] = [];
   const notWritable: Plan['notWritable'] = [];
   const unchanged: LedgerEntry[] = [];
+  const superseded: LedgerEntry[] = [];
   let mainPresent = 0;
   for (const item of records) {
     const result = mapRecord(mappings, item.record.kind, item.record.body, item.context);
@@ -114,6 +121,9 @@ export async function planWrites(
       }
       if (isMain) {
         mainPresent++;
+      }
+      if (known) {
+        superseded.push(known);
       }
       candidates.push({
         mapped,
@@ -162,6 +172,7 @@ export async function planWrites(
     mainWritable: mainPresent > 0,
     logical: [...logical].sort(),
     unchanged,
+    superseded,
     ...(mainAuthor ? { mainAuthor } : {}),
   };
 }
