@@ -6,7 +6,7 @@ import { isOperationOutcome } from '@medplum/core';
 import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import { staticTokenSource, type AccessTokenSource } from './auth/index.js';
-import type { OperationOutcomeError } from '../outcomes.js';
+import { OperationOutcomeError, upstreamFailed } from '../outcomes.js';
 import type { FhirTarget, WriteResult } from './port.js';
 import { parseRetryAfter, UpstreamError } from './upstream-error.js';
 
@@ -67,6 +67,18 @@ export function createKitClientTarget(options: KitClientTargetOptions): FhirTarg
       call<Bundle>((signal, headers) => client.transaction({ body: bundle as any, options: { signal, headers } })),
     read: (resourceType, id) =>
       call<Resource>((signal, headers) => client.read({ resourceType, id, options: { signal, headers } })),
+    vread: (resourceType, id, version) =>
+      call<Resource>((signal, headers) => client.vread({ resourceType, id, version, options: { signal, headers } })),
+    nextPage: async (bundle) => {
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      if (!next) {
+        return undefined;
+      }
+      if (new URL(next, options.baseUrl).origin !== new URL(options.baseUrl).origin) {
+        throw new OperationOutcomeError(upstreamFailed(502, undefined, 'The next page link points outside the target; not followed'));
+      }
+      return call<Bundle>((signal, headers) => client.nextPage({ bundle: bundle as any, options: { signal, headers } }) as Promise<unknown>);
+    },
     batch: (bundle) =>
       call<Bundle>((signal, headers) => client.batch({ body: bundle as any, options: { signal, headers } })),
     create: (resource, o) =>

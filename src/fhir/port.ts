@@ -38,6 +38,13 @@ export interface FhirTarget {
   /** A batch Bundle: entries succeed or fail one by one, each with its own response. */
   batch(bundle: Bundle): Promise<Bundle>;
   read(resourceType: string, id: string): Promise<Resource>;
+  /** GET Type/id/_history/vid: one version of a resource. */
+  vread(resourceType: string, id: string, versionId: string): Promise<Resource>;
+  /**
+   * The next page of a searchset (its `next` link), or undefined on the last page. Refuses (throws) a
+   * next link outside this target's origin: the bearer token is never sent elsewhere.
+   */
+  nextPage(bundle: Bundle): Promise<Bundle | undefined>;
   /** POST Type; with ifNoneExist a conditional create (`If-None-Exist: identifier=…`). */
   create(resource: Resource, options?: { ifNoneExist?: string }): Promise<WriteResult>;
   /** PUT Type/id (resource.id required); with ifMatch (W/"vid") an optimistic-locking update. */
