@@ -9,6 +9,7 @@ import { processIo } from './io.js';
 import { KEYS_USAGE, keysCommand } from './keys-command.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
 import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
+import { VERIFY_TARGET_USAGE, verifyTargetCommand } from './verify-target-command.js';
 
 const USAGE = `Usage: collateral-fhir <command> [options]
 
@@ -18,6 +19,7 @@ ${WORKBENCH_USAGE}
 ${SYNC_USAGE}
 ${IMPORT_USAGE}
 ${KEYS_USAGE}
+${VERIFY_TARGET_USAGE}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -47,6 +49,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'sync') {
     const code = await syncCommand(argv.slice(1), terminalIo);
+    await terminalIo.flush();
+    return code;
+  }
+  if (argv[0] === 'verify-target') {
+    const code = await verifyTargetCommand(argv.slice(1), terminalIo);
     await terminalIo.flush();
     return code;
   }
