@@ -101,15 +101,15 @@ function printReport(r: VerifyReport, io: CommandIo): void {
   r.notChecked.forEach((n) => io.out(`not checked: ${n}`));
 }
 
-/** One line per problem: types, ids, versions, codes and our own identifiers only. */
+/** One line per problem: types, ids, versions, codes, record ids and write tags only. */
 export function problemLine(p: VerifyProblem): string {
   switch (p.check) {
     case 'missing':
-      return `MISSING ${p.resourceType}/${p.id} (${p.identifier}): in the ledger, not on the target`;
+      return `MISSING ${p.resourceType}/${p.id} (record ${p.record}, ${p.identifier}): in the ledger, not on the target`;
     case 'changed':
-      return `CHANGED ${p.resourceType}/${p.id} (${p.identifier}): ledger version ${p.ledgerVersion}, target version ${p.targetVersion}`;
+      return `CHANGED ${p.resourceType}/${p.id} (record ${p.record}, ${p.identifier}): ledger version ${p.ledgerVersion}, target version ${p.targetVersion}`;
     case 'duplicate':
-      return `DUPLICATE ${p.resourceType} ${p.identifier}: ${p.ids.map((id) => `${p.resourceType}/${id}`).join(', ')}`;
+      return `DUPLICATE ${p.resourceType} ${p.identifier}${p.record ? ` (record ${p.record})` : ''}: ${p.ids.map((id) => `${p.resourceType}/${id}`).join(', ')}`;
     case 'orphan-provenance':
       return `ORPHAN Provenance/${p.id}: ${p.reason}${p.target ? ` (target ${p.target})` : ''}`;
   }

@@ -1,6 +1,7 @@
 /**
- * What verify-target reports. Only types, server ids, versions, codes and identifiers of our own
- * systems: no PHI (an identifier of another system, such as a clinician's NPI, is shown as `system|…`).
+ * What verify-target reports. Only types, server ids, versions, codes, our record ids and write tags:
+ * no PHI. An identifier is shown as `system|…` (our collateral-contact values embed the client's MRN,
+ * a clinician's carries the NPI); the ledger's record (`kind/id`) says which one it is.
  */
 
 /** A ledger entry whose resource the target does not have (deleted, or never there). */
@@ -9,6 +10,8 @@ export interface MissingProblem {
   resourceType: string;
   id: string;
   identifier: string;
+  /** The source record the ledger entry belongs to (`participant/p-1`). */
+  record: string;
 }
 
 /** A ledger entry whose resource is on the target at another version: someone else changed it. */
@@ -17,6 +20,7 @@ export interface ChangedProblem {
   resourceType: string;
   id: string;
   identifier: string;
+  record: string;
   ledgerVersion: string;
   targetVersion: string;
 }
@@ -25,7 +29,10 @@ export interface ChangedProblem {
 export interface DuplicateProblem {
   check: 'duplicate';
   resourceType: string;
+  /** `system|…`, or a Provenance's whole write tag (a hash). */
   identifier: string;
+  /** The ledger's record for that identifier, when the ledger knows it. */
+  record?: string;
   ids: string[];
 }
 

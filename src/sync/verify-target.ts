@@ -42,6 +42,7 @@ export async function verifyTarget(o: VerifyTargetOptions): Promise<VerifyReport
   const caps = parseCapabilities(await o.target.capabilities());
   const search: BatchedSearch = { target: o.target, chunkSize: o.chunkSize ?? 50, concurrency: o.concurrency ?? 4 };
   const shown = (identifier: string): string => showIdentifier(o.ns, identifier);
+  const records = new Map(o.ledger.map((l) => [`${l.resourceType}|${l.identifier}`, `${l.kind}/${l.recordId}`]));
   const problems: VerifyProblem[] = [];
   const notChecked: string[] = [];
   const known = new Map<string, Resource>();
@@ -65,7 +66,7 @@ export async function verifyTarget(o: VerifyTargetOptions): Promise<VerifyReport
     }
     if (onTarget) {
       identifiers += entries.length;
-      problems.push(...duplicates(type, entries, onTarget, type === 'Provenance' ? writeTagSystem(o.ns) : undefined, shown));
+      problems.push(...duplicates(type, entries, onTarget, type === 'Provenance' ? writeTagSystem(o.ns) : undefined, shown, records));
       onTarget.forEach((r) => known.set(`${type}/${r.id}`, r));
     }
     // Entries whose resource the search did not bring (its identifier was changed, or it is gone): by id.
@@ -78,16 +79,24 @@ export async function verifyTarget(o: VerifyTargetOptions): Promise<VerifyReport
     for (const e of entries) {
       const r = known.get(`${type}/${e.resourceId}`);
       if (!r && found) {
-        problems.push({ check: 'missing', resourceType: type, id: e.resourceId, identifier: shown(e.identifier) });
+        problems.push({ check: 'missing', resourceType: type, id: e.resourceId, identifier: shown(e.identifier), record: `${e.kind}/${e.recordId}` });
       } else if (r?.meta?.versionId !== undefined && r.meta.versionId !== e.versionId) {
-        problems.push({ check: 'changed', resourceType: type, id: e.resourceId, identifier: shown(e.identifier), ledgerVersion: e.versionId, targetVersion: r.meta.versionId });
+        problems.push({
+          check: 'changed',
+          resourceType: type,
+          id: e.resourceId,
+          identifier: shown(e.identifier),
+          record: `${e.kind}/${e.recordId}`,
+          ledgerVersion: e.versionId,
+          targetVersion: r.meta.versionId,
+        });
       }
     }
   }
   if (!byType.has('Provenance')) {
     // No Provenance in the ledger (a target that does not take them, or none written yet): any with our tag is still checked.
     provenances = ((await ourProvenances(caps, search, o.ns, notChecked)) ?? []) as Provenance[];
-    problems.push(...duplicates('Provenance', [], provenances, writeTagSystem(o.ns), shown));
+    problems.push(...duplicates('Provenance', [], provenances, writeTagSystem(o.ns), shown, records));
   }
   const orphans = await findOrphanProvenances({ provenances, known, caps, search, target: o.target });
   problems.push(...orphans.problems);
@@ -123,7 +132,8 @@ function duplicates(
   entries: readonly LedgerEntry[],
   onTarget: readonly Resource[],
   tagSystem: string | undefined,
-  shown: (identifier: string) => string
+  shown: (identifier: string) => string,
+  records: ReadonlyMap<string, string>
 ): DuplicateProblem[] {
   const wanted = new Set(entries.map((e) => e.identifier));
   const holders = new Map<string, Set<string>>();
@@ -137,12 +147,18 @@ function duplicates(
   }
   return [...holders]
     .filter(([, ids]) => ids.size > 1)
-    .map(([identifier, ids]) => ({ check: 'duplicate', resourceType: type, identifier: shown(identifier), ids: [...ids].sort() }));
+    .map(([identifier, ids]) => {
+      const record = records.get(`${type}|${identifier}`);
+      return { check: 'duplicate', resourceType: type, identifier: shown(identifier), ...(record ? { record } : {}), ids: [...ids].sort() };
+    });
 }
 
-/** An identifier of one of our systems as it is; another system's value (an NPI, an MRN) hidden. */
+/**
+ * An identifier as it may be shown: our write tag whole (a hash), any other with its value hidden (our
+ * collateral-contact values embed the client's MRN; a clinician's is the NPI).
+ */
 export function showIdentifier(ns: string, identifier: string): string {
   const bar = identifier.indexOf('|');
   const system = bar < 0 ? '' : identifier.slice(0, bar);
-  return system.startsWith(`${ns}/`) ? identifier : `${system}|…`;
+  return system === writeTagSystem(ns) ? identifier : `${system}|…`;
 }
