@@ -21,6 +21,8 @@ import type { MedplumLikeOptions } from '../../src/fhir-server/medplum-options.j
 import type { ProfileName } from '../../src/fhir-server/target-profiles.js';
 import { buildDataset, type DatasetRecord, toNdjson } from '../sync/dataset.js';
 import { verifyDelivery } from '../sync/verify.js';
+import { createKitClientTarget } from '../../src/fhir/kit-client.js';
+import { verifyTarget } from '../../src/sync/verify-target.js';
 
 const TOKEN = 'invariant-test-token-0123456789';
 const H = { authorization: `Bearer ${TOKEN}` };
@@ -162,6 +164,20 @@ test.each(PROFILES)(`$profile: every permitted record ends on the target exactly
       expect({ seed: SEED, problems: report.problems }).toEqual({ seed: SEED, problems: [] });
       expect(report.figures.synced + report.figures.notWritable).toBe(data.permitted.length);
       expect(data.records.length).toBeGreaterThanOrEqual(300);
+      // verify-target's own check (issue #9 item 2), through the profile's API as the CLI would see it
+      // (directly, not through the fault proxy): no missing, changed or duplicated resource, no orphan Provenance.
+      const ledger = await store.ledger.listLedger(proxy.url);
+      const checked = await verifyTarget({
+        target: createKitClientTarget({ name: proxy.url, baseUrl: target.url, timeoutMs: 30_000 }),
+        targetName: proxy.url,
+        ledger,
+        ns: 'https://fhir.example-practice.org',
+      });
+      expect({ seed: SEED, problems: checked.problems }).toEqual({ seed: SEED, problems: [] });
+      expect(checked.checked.ledgerEntries).toBe(ledger.length);
+      expect(checked.checked.provenances).toBe(ledger.filter((l) => l.resourceType === 'Provenance').length);
+      // What the profile does not let verify-target check (epic-like: no Provenance search; oracle-like: no identifier search on DocumentReference).
+      console.log(`${profile}: verify-target checked ${JSON.stringify(checked.checked)}; not checked: ${JSON.stringify(checked.notChecked)}`);
     } finally {
       await store.close();
     }

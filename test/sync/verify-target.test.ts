@@ -169,3 +169,39 @@ describe('verify-target against the full profile, through the service and its st
     expect(down.err).toMatch(/verify-target could not run/);
   }, 30_000);
 });
+
+describe('verify-target against the embedded server of a running service', () => {
+  const tmp = tempDir();
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService(`${tmp.dir}/svc`);
+  }, 30_000);
+  afterAll(async () => {
+    await svc?.close();
+    tmp.cleanup();
+  });
+
+  test('reaches <service>/fhir with the API token; an orphan Provenance with our tag is reported', async () => {
+    const env = { DATA_DIR: `${tmp.dir}/svc` };
+    const flags = ['--url', svc.url, '--token', svc.apiTokens[0]];
+    const clean = await run([...flags, '--json'], env);
+    expect(clean.err).toBe('');
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.out)).toMatchObject({ target: 'embedded', problems: [], notChecked: [] });
+    const created = await svc.api('POST', '/fhir/Provenance', {
+      resourceType: 'Provenance',
+      meta: { tag: [{ system: writeTagSystem(NS), code: 'embedded-orphan' }] },
+      target: [{ reference: 'Encounter/gone' }],
+      recorded: new Date().toISOString(),
+      agent: [{ who: { display: 'someone' } }],
+    }, { 'content-type': 'application/fhir+json' });
+    expect(created.status).toBe(201);
+    const found = await run([...flags, '--json'], env);
+    expect(found.code).toBe(1);
+    expect(JSON.parse(found.out).problems).toEqual([{ check: 'orphan-provenance', id: created.body.id, target: 'Encounter/gone', reason: 'target-missing' }]);
+    // Without a token the embedded server cannot be read: exit 2, saying where a token was looked for.
+    const noToken = await run([], { DATA_DIR: `${tmp.dir}/elsewhere`, PORT: String(svc.port) });
+    expect(noToken.code).toBe(2);
+    expect(noToken.err).toMatch(/No API token/);
+  }, 30_000);
+});
