@@ -16,6 +16,7 @@ import { parseCapabilities, type TargetCapabilities } from '../fhir/capabilities
 import type { FhirTarget } from '../fhir/port.js';
 import type { LedgerEntry } from '../store/port.js';
 import { writeTagSystem } from './provenance.js';
+import { resourcesOfSamePatients } from './verify-target-by-patient.js';
 import { lookupByIds } from './verify-target-lookup.js';
 import { findOrphanProvenances } from './verify-target-provenance.js';
 import { resourcesByIdentifiers, searchAll, type BatchedSearch } from './verify-target-search.js';
@@ -61,8 +62,6 @@ export async function verifyTarget(o: VerifyTargetOptions): Promise<VerifyReport
       provenances = (onTarget ?? []) as Provenance[];
     } else if (caps.canSearch(type, 'identifier')) {
       onTarget = await resourcesByIdentifiers(search, type, entries.map((e) => e.identifier));
-    } else {
-      notChecked.push(`duplicates of ${entries.length} ${type} identifiers: the target cannot search ${type} by identifier`);
     }
     if (onTarget) {
       identifiers += entries.length;
@@ -76,6 +75,19 @@ export async function verifyTarget(o: VerifyTargetOptions): Promise<VerifyReport
       notChecked.push(`${rest.length} ${type} ledger entries: the target can neither search ${type} by _id nor read it`);
     }
     found?.forEach((r, id) => known.set(`${type}/${id}`, r));
+    if (!onTarget && type !== 'Provenance') {
+      // No identifier search: the twins are looked for among the same patients' resources of the type.
+      const samePatients = await resourcesOfSamePatients(caps, search, type, found?.values() ?? []);
+      notChecked.push(
+        samePatients
+          ? `duplicates of ${entries.length} ${type} identifiers looked for among the same patients' ${type} only: the target cannot search ${type} by identifier`
+          : `duplicates of ${entries.length} ${type} identifiers: the target cannot search ${type} by identifier or patient`
+      );
+      if (samePatients) {
+        identifiers += entries.length;
+        problems.push(...duplicates(type, entries, samePatients, undefined, shown, records));
+      }
+    }
     for (const e of entries) {
       const r = known.get(`${type}/${e.resourceId}`);
       if (!r && found) {

@@ -205,3 +205,53 @@ describe('verify-target against the embedded server of a running service', () =>
     expect(noToken.err).toMatch(/No API token/);
   }, 30_000);
 });
+
+describe('verify-target against the oracle-like profile (no identifier search on DocumentReference)', () => {
+  const tmp = tempDir();
+  let target: FhirTarget;
+  let svc: TestService;
+  const data = buildDataset({ clients: 2, sessionsPerClient: 2, prefix: 'vo' });
+  beforeAll(async () => {
+    target = await startFhirTarget('oracle-like', `${tmp.dir}/target`);
+    await target.seed(data.seed);
+    svc = await startTestService(`${tmp.dir}/svc`, { FHIR_BASE_URL: target.url, SYNC_MIN_BACKOFF_MS: '50', SYNC_MAX_BACKOFF_MS: '500' });
+    expect((await svc.api('POST', '/api/v1/import', toNdjson(data.records), { 'content-type': 'application/x-ndjson' })).body.rejected).toBe(0);
+    await waitFor(
+      async () => {
+        for (const r of data.permitted) {
+          const s = (await svc.store.status.getSyncStates(r.kind, r.record.id)).find((x) => x.target === target.url);
+          if (!['synced', 'not-writable'].includes(s?.state ?? '')) {
+            return false;
+          }
+        }
+        return true;
+      },
+      60_000,
+      'the dataset to sync'
+    );
+  }, 90_000);
+  afterAll(async () => {
+    await svc?.close();
+    await target?.close();
+    tmp.cleanup();
+  });
+
+  test('clean: zero problems, and the gap is named; a twin DocumentReference of the same patient is still found', async () => {
+    const env = { DATA_DIR: `${tmp.dir}/svc`, FHIR_BASE_URL: target.url };
+    const clean = await run(['--json'], env);
+    expect(clean.code).toBe(0);
+    const report = JSON.parse(clean.out) as VerifyReport;
+    expect(report.problems).toEqual([]);
+    expect(report.notChecked).toEqual([expect.stringMatching(/^duplicates of \d+ DocumentReference identifiers looked for among the same patients' DocumentReference only/)]);
+
+    const twin = (await svc.store.ledger.listLedger(target.url)).find((l) => l.resourceType === 'DocumentReference')!;
+    const doc = await admin(target, 'GET', `DocumentReference/${twin.resourceId}`);
+    const { id: _id, meta: _meta, ...copy } = doc as Resource & { id: string };
+    const second = await admin(target, 'POST', 'DocumentReference', copy);
+    const found = await run(['--json', '--chunk-size', '1'], env);
+    expect(found.code).toBe(1);
+    expect((JSON.parse(found.out) as VerifyReport).problems).toEqual([
+      { check: 'duplicate', resourceType: 'DocumentReference', identifier: `${NS}/sid/note|…`, record: `note/${twin.recordId}`, ids: [twin.resourceId, second.id].sort() },
+    ]);
+  }, 60_000);
+});
