@@ -253,5 +253,11 @@ describe('verify-target against the oracle-like profile (no identifier search on
     expect((JSON.parse(found.out) as VerifyReport).problems).toEqual([
       { check: 'duplicate', resourceType: 'DocumentReference', identifier: `${NS}/sid/note|…`, record: `note/${twin.recordId}`, ids: [twin.resourceId, second.id].sort() },
     ]);
+    // With the service stopped, the store still opens read-only: the same finding.
+    await svc.close();
+    svc = undefined as unknown as TestService;
+    const stopped = await run(['--json'], env);
+    expect(stopped.code).toBe(1);
+    expect((JSON.parse(stopped.out) as VerifyReport).problems).toEqual((JSON.parse(found.out) as VerifyReport).problems);
   }, 60_000);
 });
