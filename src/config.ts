@@ -80,6 +80,18 @@ export interface Config {
   databaseUrl?: string;
   /** This instance's stable name on a shared store (INSTANCE_ID; default: host name and data folder). */
   instanceId: string;
+  /** De-identification of analytics and exports (docs/deidentification.md). */
+  deid: {
+    /** DEID_KEY: the secret behind pseudonyms and date shifts; undefined = generated into DATA_DIR/deid-key. */
+    key?: string;
+    /** DEID_POLICY: which deidentify/<id>.json applies (default safe-harbor). */
+    policy: string;
+  };
+  /** Bulk exports ($export, $viewdefinition-export; docs/exports.md). */
+  exports: {
+    /** EXPORT_RETENTION_HOURS: how long result files are kept after a job ends (at least 24). */
+    retentionHours: number;
+  };
   /** Named keys, JWTs, rate limits, HTTP timeouts, access-audit retention (auth/settings.ts; docs/security.md). */
   security: SecuritySettings;
 }
@@ -200,6 +212,14 @@ export function loadConfig(env: Env): Config {
       'DATABASE_URL is set but FHIR_BASE_URL is not: the embedded FHIR server stores its data in one instance\'s DATA_DIR, so instances sharing PostgreSQL need an external FHIR server; set FHIR_BASE_URL (or unset DATABASE_URL to use the embedded store and FHIR server)'
     );
   }
+  const deidKey = env.DEID_KEY || undefined;
+  if (deidKey !== undefined && deidKey.length < 32) {
+    c.problems.push('DEID_KEY must be at least 32 characters (a random secret; unset it to have one generated into DATA_DIR/deid-key)');
+  }
+  const deidPolicy = env.DEID_POLICY || 'safe-harbor';
+  if (!/^[a-z][a-z0-9-]*$/.test(deidPolicy)) {
+    c.problems.push(`DEID_POLICY must be the id of a policy in deidentify/ (lower-case letters, digits and '-'; got "${deidPolicy}")`);
+  }
   if (maxBackoffMs < minBackoffMs) {
     c.problems.push('SYNC_MAX_BACKOFF_MS must not be smaller than SYNC_MIN_BACKOFF_MS');
   }
@@ -238,6 +258,8 @@ export function loadConfig(env: Env): Config {
     practiceTimeZone: env.PRACTICE_TIME_ZONE || 'UTC',
     ...(databaseUrl !== undefined ? { databaseUrl } : {}),
     instanceId: env.INSTANCE_ID || `${hostname()}:${dataDir}`,
+    deid: { key: deidKey, policy: deidPolicy },
+    exports: { retentionHours: c.int(env, 'EXPORT_RETENTION_HOURS', 24, 24, 24 * 90) },
     security: security.settings,
   };
   if (!isValidTimeZone(config.practiceTimeZone)) {

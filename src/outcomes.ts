@@ -41,6 +41,39 @@ export function mappingInvalid(file: string, problems: Problem[]): OperationOutc
   );
 }
 
+/** A de-identification policy file (deidentify/*.json) that fails its schema or checks at load time. */
+export function deidPolicyInvalid(file: string, problems: Problem[]): OperationOutcome {
+  return outcome(
+    problems.map((p) => issue({ ...p, message: `${file}: ${p.message}` }, 'structure')),
+    'deid-policy-invalid'
+  );
+}
+
+/** The credential lacks a role the request needs; the message names the role. HTTP 403. */
+export function forbiddenRole(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'forbidden', details: { text: message } }], 'forbidden');
+}
+
+/** Something named by the request does not exist (a job, a view, a group). HTTP 404. */
+export function notFoundBecause(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'not-found', details: { text: message } }], 'not-found');
+}
+
+/** Too much work queued already; try again later. HTTP 429. */
+export function tooBusy(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'throttled', details: { text: message } }], 'too-busy');
+}
+
+/** An export job that failed (the reason in plain words, no PHI). HTTP 500. */
+export function exportFailed(reason: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'exception', details: { text: reason } }], 'export-failed');
+}
+
+/** A note in an export's error file: something left out, with why (types and counts, never data). */
+export function exportNote(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], text: string): OperationOutcome {
+  return outcome([{ severity, code, details: { text } }]);
+}
+
 /** A valid input that the mapping could not transform. HTTP 422. */
 export function transformFailed(problems: Problem[]): OperationOutcome {
   return outcome(problems.map((p) => issue(p, 'processing')), 'transform-failed');
@@ -116,6 +149,8 @@ export function httpStatusFor(o: OperationOutcome): number {
       return 401;
     case 'too-large':
       return 413;
+    case 'too-busy':
+      return 429;
     case 'method-not-allowed':
       return 405;
     case 'unsupported-media-type':
@@ -126,6 +161,7 @@ export function httpStatusFor(o: OperationOutcome): number {
     case 'output-invalid':
       return 422;
     case 'internal-error':
+    case 'export-failed':
       return 500;
     case 'upstream-failed': {
       const status = Number(/upstream-status:(\d+)/.exec(o.issue?.[0]?.diagnostics ?? '')?.[1] ?? 0);

@@ -5,8 +5,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { LocalAuditSource, routedSource } from './analytics/audit-source.js';
+import { viewExportDeps } from './analytics/export-views.js';
+import { EmbeddedStoreSource } from './analytics/source.js';
+import { loadViews } from './analytics/views.js';
 import type { Express } from 'express';
 import { AccessAuditLog } from './audit/access-audit-log.js';
+import { buildAccessEvent } from './audit/access-event.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createSyncCredential } from './auth/internal-credential.js';
 import { createJwtVerifier } from './auth/jwt.js';
@@ -16,9 +21,13 @@ import { prepareDataDir, warnLooseModes } from './data-dir.js';
 import { accessAuditRouter } from './http/routes/access-audit.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
+import { identifiedAccessAuditEntry, identifiedAccessRecorder, type OnIdentifiedAccess } from './deid/identified-access.js';
+import { createDeidentifier, loadDeidPolicy, resolveDeidKey, type DeidPolicy } from './deid/index.js';
+import { createExports, type Exports } from './exports/index.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { createTargetAuth, staticTokenSource } from './fhir/auth/index.js';
 import { createKitClientTarget } from './fhir/kit-client.js';
+import type { FhirTarget } from './fhir/port.js';
 import { createEmbeddedFhirServer, getTargetProfile } from './fhir-server/index.js';
 import { createApp } from './http/app.js';
 import { disclosuresRouter } from './http/routes/disclosures.js';
@@ -28,12 +37,25 @@ import { Intake } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
 import { mapRouter } from './http/routes/map.js';
+import { viewDefinitionRunRouter } from './http/routes/viewdefinition-run.js';
 import { loadProfiles } from './profiles/pack.js';
 import { useProfilePack } from './profiles/validate.js';
 import type { Store } from './store/port.js';
 import { openStore } from './store/open-store.js';
 import { intakeWakeEvent } from './sync/wait-keys.js';
 import { SyncWorker } from './sync/worker.js';
+import { IntakeGate } from './http/middleware/intake-gate.js';
+import { clientDisclosuresRouter } from './http/routes/client-disclosures.js';
+import { importJobsListRouter } from './http/routes/import-jobs-list.js';
+import { meRouter } from './http/routes/me.js';
+import { openapiRouter } from './http/routes/openapi.js';
+import { readyzRouter } from './http/routes/readyz.js';
+import { recordDetailRouter } from './http/routes/record-detail.js';
+import { recordsQueryRouter } from './http/routes/records-query.js';
+import { remapRouter } from './http/routes/remap.js';
+import { syncHealthRouter } from './http/routes/sync-health.js';
+import { CapabilityProbe } from './metrics/capability-probe.js';
+import { createServiceMetrics, statusClassOf, type ServiceMetrics } from './metrics/index.js';
 
 export const EMBEDDED_TARGET = 'embedded';
 
@@ -44,14 +66,29 @@ export interface RunningService {
   store: Store;
   worker: SyncWorker;
   logger: Logger;
-  /** The express app (the route-table test walks its router stack). */
+  /** The de-identification policy (DEID_POLICY) and key (DEID_KEY) for views and exports. */
+  deid: { policy: DeidPolicy; key: string };
+  /** $export and $viewdefinition-export (embedded mode only). */
+  exports?: Exports;
+  /** The express app (the route-table and OpenAPI tests walk its routes). */
   app: Express;
+  metrics: ServiceMetrics;
+  /** Closed by close(): writes answer 503 while the service stops. */
+  intakeGate: IntakeGate;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
+  /** The clock of export expiry (tests move it forward). */
+  now?: () => Date;
+  /**
+   * Called, and awaited, before every identified view run, export or download (`deidentify=false`): the
+   * access audit (issue #10) plugs in here. A hook that throws stops the access. The service logs each one
+   * (ids and types only) whether or not a hook is given.
+   */
+  onIdentifiedAccess?: OnIdentifiedAccess;
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
@@ -85,6 +122,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // The profile pack (profiles/), parsed once: every outbound resource is validated against its profile.
   const profiles = loadProfiles({ ns: config.identifierNamespace });
   useProfilePack(profiles);
+  // A broken de-identification policy stops the start, like a broken mapping.
+  const deidPolicy = loadDeidPolicy(undefined, config.deid.policy);
+  const deidKey = resolveDeidKey(config.deid.key, config.dataDir);
+  logger.info('de-identification', { policy: deidPolicy.id, keySource: deidKey.source, ...(deidKey.file ? { keyFile: deidKey.file } : {}) });
+  // views/: checked like mappings; a broken view stops the start.
+  const views = loadViews();
   // DATABASE_URL: the PostgreSQL store shared by several instances (docs/postgres.md); else the embedded SQLite.
   const store: Store = await openStore(config, { instanceId: config.instanceId });
   const accessLog = new AccessAuditLog({
@@ -106,9 +149,51 @@ export async function startService(config: Config, options: StartOptions = {}): 
         profile: getTargetProfile(config.embeddedFhirProfile),
       });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
+  // Views and exports read the embedded store, and the local AuditEvents (the disclosures view), through
+  // read-only connections of their own; with an external target there is no local copy yet (issue #11
+  // item 2), so only inline view runs are offered.
+  const fhirSource = embedded ? new EmbeddedStoreSource(join(config.dataDir, 'fhir.sqlite')) : undefined;
+  const auditSource = new LocalAuditSource(join(config.dataDir, 'collateral.sqlite'));
+  const source = fhirSource ? routedSource({ AuditEvent: auditSource }, fhirSource) : undefined;
+  // Identified output (deidentify=false) is recorded in the access audit before any data leaves.
+  const auditIdentified: OnIdentifiedAccess = (event) => {
+    const entry = identifiedAccessAuditEntry(event);
+    accessLog.record(
+      buildAccessEvent({
+        ns: config.identifierNamespace,
+        mrnSystem: config.mrnSystem,
+        who: event.who,
+        interaction: event.action === '$viewdefinition-run' ? 'operation' : 'export',
+        route: entry.route,
+        status: 200,
+        clientMrns: [],
+        items: entry.items,
+      })
+    );
+  };
+  const onIdentifiedAccess = identifiedAccessRecorder(logger, auditIdentified, options.onIdentifiedAccess);
+  const exports = source
+    ? createExports({
+        dataDir: config.dataDir,
+        source,
+        baseUrl: () => `${publicUrl}/fhir`,
+        policy: deidPolicy,
+        deidKey: deidKey.key,
+        retentionHours: config.exports.retentionHours,
+        logger,
+        now: options.now,
+        views: viewExportDeps(views),
+        onIdentifiedAccess,
+      })
+    : undefined;
 
   // The worker needs the listening port, so it is created after the app; until then a wake is a no-op.
   let wakeWorker = (): void => {};
+  // Operations (issue #13): metrics (the import jobs' progress is read from the store when scraped).
+  const metrics = createServiceMetrics({
+    status: store.status,
+    runningImportJobs: async () => (await Promise.all(intake.jobs.runningIds().map((id) => store.importJobs.getJob(id)))).filter((j) => j !== undefined),
+  });
   const intake = new Intake({
     store,
     targets: [targetName],
@@ -120,7 +205,15 @@ export async function startService(config: Config, options: StartOptions = {}): 
         .then(() => wakeWorker());
     },
     logger,
+    onJobLines: (results) => metrics.intake.observeLines(results),
   });
+  // The intake gate for shutdown, readiness, the console's API.
+  const intakeGate = new IntakeGate();
+  // The sync's FhirTarget needs the listening port, so it is made after the app; these read it then.
+  const targetRef: { current?: FhirTarget } = {};
+  const capabilities = new CapabilityProbe(() => targetRef.current);
+  const consentGate = createConsentGate(store, { timeZone: config.practiceTimeZone });
+  const consoleMapping = { ns: config.identifierNamespace, mrnSystem: config.mrnSystem, includeNonFamilyContactDetails: config.includeNonFamilyContactDetails };
   const app = createApp({
     logger,
     apiTokens,
@@ -129,6 +222,17 @@ export async function startService(config: Config, options: StartOptions = {}): 
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
     fhirRouter: embedded?.router,
+    fhirOperationRouters: [
+      viewDefinitionRunRouter({
+        views,
+        source,
+        // De-identified by default: every resource read from the store passes the policy before a view sees it.
+        transform: createDeidentifier(deidPolicy, deidKey.key),
+        onIdentifiedAccess,
+        limitBytes: config.importLimitBytes,
+      }),
+      ...(exports ? [exports.router] : []),
+    ],
     authenticator,
     limits: sec.limits,
     handlerTimeoutMs: sec.http.handlerTimeoutMs,
@@ -147,8 +251,36 @@ export async function startService(config: Config, options: StartOptions = {}): 
       // A replay or retry goes through the worker again (so consent is checked again); wake it at once.
       deadLettersRouter(store, () => wakeWorker()),
       disclosuresRouter(store, config.identifierNamespace),
+      meRouter(),
+      recordsQueryRouter(store),
+      recordDetailRouter({
+        store,
+        mappings,
+        pack: profiles,
+        mappingConfig: consoleMapping,
+        gate: consentGate,
+        target: (name) => (name === targetName ? targetRef.current : undefined),
+      }),
+      remapRouter({ store, mappings, pack: profiles, config: consoleMapping, gate: consentGate, target: targetName }),
+      syncHealthRouter(store, [
+        {
+          name: targetName,
+          url: () => config.fhirBaseUrl ?? `${publicUrl}/fhir`,
+          embedded: !config.fhirBaseUrl,
+          auth: config.fhirBaseUrl ? config.fhirAuth.type : 'internal',
+          token: () => targetAuth?.source.describe?.(),
+          health: metrics.targetHealth,
+          capabilities,
+        },
+      ]),
+      clientDisclosuresRouter(store, config.identifierNamespace),
+      importJobsListRouter(store),
+      openapiRouter(),
     ],
     jwks: targetAuth?.jwks,
+    publicRouters: [readyzRouter(store, intakeGate, capabilities)],
+    metrics,
+    intakeGate,
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -176,7 +308,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
     // Never an API token: the embedded server knows the sync by its internal credential (role fhir-sync).
     auth: targetAuth?.source ?? staticTokenSource(() => syncCredential?.token),
     timeoutMs: config.sync.requestTimeoutMs,
+    onResponse: (r) => {
+      metrics.sync.observeTargetResponse(statusClassOf(r.status), r.operation, r.ms);
+      metrics.targetHealth.observe(r.status, r.retryAfterSeconds);
+    },
   });
+  targetRef.current = target;
   const worker = new SyncWorker({
     store,
     target,
@@ -201,7 +338,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     heldRecheckMs: config.sync.heldRecheckMs,
     maxBundleEntries: config.sync.maxBundleEntries,
     // Consent is checked per participant right before every send (and again on every retry or replay).
-    gate: createConsentGate(store, { timeZone: config.practiceTimeZone }),
+    gate: consentGate,
+    metrics: metrics.sync,
   });
   wakeWorker = () => worker.wake();
   // Ask for the target's token now, so a refused credential or a scope that lacks our writes is in the
@@ -227,17 +365,35 @@ export async function startService(config: Config, options: StartOptions = {}): 
     store,
     worker,
     logger,
+    deid: { policy: deidPolicy, key: deidKey.key },
+    exports,
     app,
+    metrics,
+    intakeGate,
     async close() {
-      // Running import jobs stop first (each says how far it committed), then the sync. Sends still in
-      // flight after the grace period are abandoned safely (unknown outcome: the next attempt looks
-      // before writing; leases are released when the store opens again).
+      // Intake first (writes answer 503 + Retry-After; running import jobs stop, each saying how far it
+      // committed), then the sync: sends still in flight after SYNC_SHUTDOWN_GRACE_MS are abandoned safely
+      // (unknown outcome: the next attempt looks before writing; leases are released when the store opens again).
+      intakeGate.close();
       await intake.close();
-      await worker.stop(config.sync.shutdownGraceMs);
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        worker.stop().then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), config.sync.shutdownGraceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) {
+        logger.warn('sends still in flight at shutdown were abandoned; they are retried after the restart', { waitedMs: config.sync.shutdownGraceMs });
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await exports?.close();
+      fhirSource?.close();
+      auditSource.close();
       keys?.stop();
       await accessLog.close();
       embedded?.close();

@@ -8,6 +8,7 @@ import { IMPORT_USAGE, importCommand } from './import-command.js';
 import { processIo } from './io.js';
 import { KEYS_USAGE, keysCommand } from './keys-command.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
+import { VIEWS_USAGE, viewsCommand } from './views-command.js';
 import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
 import { VERIFY_TARGET_USAGE, verifyTargetCommand } from './verify-target-command.js';
 
@@ -18,6 +19,7 @@ ${DEMO_USAGE}
 ${WORKBENCH_USAGE}
 ${SYNC_USAGE}
 ${IMPORT_USAGE}
+${VIEWS_USAGE}
 ${KEYS_USAGE}
 ${VERIFY_TARGET_USAGE}
 `;
@@ -54,6 +56,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'verify-target') {
     const code = await verifyTargetCommand(argv.slice(1), terminalIo);
+    await terminalIo.flush();
+    return code;
+  }
+  if (argv[0] === 'views') {
+    const code = await viewsCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, env: process.env });
     await terminalIo.flush();
     return code;
   }

@@ -38,6 +38,8 @@ export interface FhirTarget {
   /** A batch Bundle: entries succeed or fail one by one, each with its own response. */
   batch(bundle: Bundle): Promise<Bundle>;
   read(resourceType: string, id: string): Promise<Resource>;
+  /** The instance's history Bundle, newest version first (the console's diff between sent versions). Optional: not every target offers it. */
+  history?(resourceType: string, id: string): Promise<Bundle>;
   /** GET Type/id/_history/vid: one version of a resource. */
   vread(resourceType: string, id: string, versionId: string): Promise<Resource>;
   /**

@@ -19,7 +19,12 @@ import { Intake, type IntakeDeps } from '../intake/accept.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/port.js';
 import { OperationOutcomeError } from '../outcomes.js';
+import { consoleRouter } from '../console/router.js';
+import type { ServiceMetrics } from '../metrics/index.js';
+import { intakeObserver } from '../metrics/intake-observer.js';
+import { metricsRouter } from '../metrics/router.js';
 import { errorHandler } from './error-handler.js';
+import type { IntakeGate } from './middleware/intake-gate.js';
 import { accessAudit } from './middleware/access-audit.js';
 import { authenticate } from './middleware/auth.js';
 import { closeUnreadBody } from './middleware/close-unread-body.js';
@@ -45,6 +50,8 @@ export interface AppDeps {
   importLimitBytes: number;
   /** The embedded FHIR server's router, mounted at /fhir; absent when syncing to an external server. */
   fhirRouter?: Router;
+  /** Operation routers mounted at /fhir before the FHIR server ($export, $viewdefinition-run and the like), behind the same auth. */
+  fhirOperationRouters?: Router[];
   /** Extra /api/v1 routers (status and the like). */
   apiRouters?: Router[];
   /** Our public signing keys (SMART Backend Services); an empty set is served when absent. */
@@ -61,6 +68,12 @@ export interface AppDeps {
   accessAudit?: { log: AccessAuditLog; ns: string; mrnSystem: string };
   /** The route table; default ROUTE_TABLE. */
   routeAccess?: RouteAccess;
+  /** Routes that say nothing about data (/readyz); public in the route table. */
+  publicRouters?: Router[];
+  /** Prometheus metrics: GET /metrics, and the intake's counts. */
+  metrics?: Pick<ServiceMetrics, 'registry' | 'intake'>;
+  /** Closed while the service stops: writes answer 503 with Retry-After. */
+  intakeGate?: IntakeGate;
 }
 
 const DEFAULT_LIMITS: RateLimitSettings = { perCredentialPerMinute: 6000, authFailureLimit: 20, authFailureWindowMs: 15 * 60_000 };
@@ -94,7 +107,23 @@ export function createApp(deps: AppDeps): Express {
   });
   // Public by design (the EHR fetches it without credentials); an empty set unless SMART Backend Services.
   app.use(jwksRouter(deps.jwks ?? { keys: [] }));
+  for (const r of deps.publicRouters ?? []) {
+    app.use(r);
+  }
+  // The console's page and assets (no data in them; its API calls carry the signed-in credential).
+  app.use(consoleRouter());
+  if (deps.metrics) {
+    app.use(metricsRouter(deps.metrics.registry));
+  }
 
+  // Mounted on the app (not inside the API router), so they are no catch-all of /api/v1: they answer
+  // nothing themselves but the shutdown's 503, and only after the route guard admitted the request.
+  if (deps.intakeGate) {
+    app.use('/api/v1', deps.intakeGate.middleware());
+  }
+  if (deps.metrics) {
+    app.use('/api/v1', intakeObserver(deps.metrics.intake));
+  }
   const api = express.Router();
   const intake = Intake.of(deps.intake);
   api.use(importRouter(intake, { lineLimitBytes: deps.bodyLimitBytes, syncLimitBytes: deps.importLimitBytes }));
@@ -103,8 +132,11 @@ export function createApp(deps: AppDeps): Express {
   }
   api.use(recordsRouter(intake, deps.store, deps.bodyLimitBytes));
   app.use('/api/v1', api);
-  if (deps.fhirRouter) {
-    app.use('/fhir', deps.fhirRouter);
+  // Operations first ($viewdefinition-run, $export...), then the FHIR server: authentication and roles
+  // come from the route table above, as for every route.
+  const fhirRoutes = [...(deps.fhirOperationRouters ?? []), ...(deps.fhirRouter ? [deps.fhirRouter] : [])];
+  if (fhirRoutes.length > 0) {
+    app.use('/fhir', ...fhirRoutes);
   }
   app.use((_req, _res, next) => next(new OperationOutcomeError(notFound)));
   app.use(errorHandler(deps.logger));

@@ -5,7 +5,7 @@
  * consent and psychotherapy-note policy and client keys are applied identically.
  */
 import type { AnyRecord, NoteRecord, RecordKind } from '../domain/records.js';
-import type { GroupPut, GroupPutOutcome, ImportJobProgress, PutRecordInput, PutRecordResult, Store } from '../store/port.js';
+import type { GroupPut, GroupPutOutcome, ImportJobProgress, ImportLineResult, PutRecordInput, PutRecordResult, Store } from '../store/port.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { ImportJobRunner } from './import-jobs.js';
@@ -29,6 +29,8 @@ export interface IntakeDeps {
   importChunkLines?: number;
   /** Import jobs log their start and end (ids and counts only). */
   logger?: Logger;
+  /** An import job committed these lines (each chunk once): the metrics count them by kind and result. */
+  onJobLines?: (results: readonly ImportLineResult[]) => void;
 }
 
 export interface IncomingRecord {

@@ -55,6 +55,11 @@ export class ImportJobRunner {
     await this.running.get(id)?.done;
   }
 
+  /** The jobs whose body is being read in this process now. */
+  runningIds(): string[] {
+    return [...this.running.keys()];
+  }
+
   /** True while the job's body is being read in this process. */
   isRunning(id: string): boolean {
     return this.running.has(id);
@@ -89,7 +94,7 @@ export class ImportJobRunner {
     let state: Exclude<ImportJobState, 'running'>;
     let message: string | undefined;
     try {
-      const summary = await runImport(entry.body, this.intake, { jobId: id, maxLineBytes, chunkLines: this.chunkLines, signal: entry.controller.signal });
+      const summary = await runImport(entry.body, this.intake, { jobId: id, maxLineBytes, chunkLines: this.chunkLines, signal: entry.controller.signal, onCommitted: this.intake.deps.onJobLines });
       [state, message] = ending(summary, entry.stop);
     } catch {
       // A chunk's transaction failed (disk full, I/O error): what its status counts is committed.

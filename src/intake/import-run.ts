@@ -24,6 +24,8 @@ export interface ImportRunOptions {
   collectResults?: boolean;
   /** Stop reading (cancel, shutdown): lines not yet committed are dropped. */
   signal?: AbortSignal;
+  /** Told each chunk's line results once committed (the metrics count a job's records by kind and result). */
+  onCommitted?: (results: readonly ImportLineResult[]) => void;
 }
 
 /**
@@ -89,6 +91,7 @@ export async function runImport(body: AsyncIterable<Buffer | string>, intake: In
     for (const r of results) {
       summary[r.status]++;
     }
+    options.onCommitted?.(results);
     if (options.collectResults) {
       summary.results.push(...results.sort((a, b) => a.line - b.line));
     }

@@ -66,6 +66,8 @@ export interface ImportJobStore {
   /** Creates a running job with nothing read yet. */
   createJob(job: { id: string; createdBy: string; now: Date }): Promise<ImportJob>;
   getJob(id: string): Promise<ImportJob | undefined>;
+  /** The latest jobs, newest first, at most `limit` (read in key order: cost grows with `limit` only). */
+  listRecentJobs(limit: number): Promise<ImportJob[]>;
   /**
    * Ends a running job (completed, failed or cancelled) with a message; a job already ended keeps its
    * state. Returns the job as stored.

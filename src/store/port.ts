@@ -35,8 +35,10 @@ import type {
   WakeEvent,
   WriteIntent,
 } from './types.js';
+import type { RecordQueries } from './record-queries.js';
 
 export type * from './types.js';
+export type * from './record-queries.js';
 export type * from './import-jobs.js';
 
 /** Source records, versioned. A put also enqueues the record for its targets, in the same transaction. */
@@ -220,7 +222,8 @@ export interface Store {
   readonly outbox: OutboxStore;
   readonly ledger: LedgerStore;
   readonly audit: AuditStore;
-  readonly status: StatusQueries;
+  /** With the console's listing and readiness queries (record-queries.ts), kept in a file of their own. */
+  readonly status: StatusQueries & RecordQueries;
   readonly importJobs: ImportJobStore;
   readonly accessAudit: AccessAuditStore;
   close(): Promise<void>;

@@ -13,6 +13,7 @@ import { buildWriteAudit } from '../audit/events.js';
 import { CapabilityCache, type TargetCapabilities } from '../fhir/capabilities.js';
 import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
+import { NO_SYNC_METRICS, type SyncMetrics } from '../metrics/sync-metrics.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
 import type { OutboxEntry, Settlement, SettleResult, Store, StoredRecord } from '../store/port.js';
 import { clientMrnOf, gatherRecords, withDisclosure } from './context.js';
@@ -59,6 +60,8 @@ export interface SyncWorkerOptions {
   heldRecheckMs?: number;
   /** Most entries in one transaction or batch Bundle (SYNC_MAX_BUNDLE_ENTRIES). Default 50; 1 sends each record alone. */
   maxBundleEntries?: number;
+  /** Claims, sends and attempts by outcome (Prometheus, src/metrics). Default: not measured. */
+  metrics?: SyncMetrics;
 }
 
 /** A claimed entry after the gate and the plan: ready to write, with what its audit needs. */
@@ -80,6 +83,7 @@ export class SyncWorker {
   private readonly retry: RetryPolicy;
   private readonly heldRecheckMs: number;
   private readonly maxBundleEntries: number;
+  private readonly metrics: SyncMetrics;
   /** The target asked us to wait (429/503 with Retry-After): nothing is sent before this time. */
   private pausedUntil = 0;
   /** Slots at work: up to `concurrency`, each with its own clients. */
@@ -92,6 +96,7 @@ export class SyncWorker {
   constructor(private readonly o: SyncWorkerOptions) {
     const provenance: ProvenanceSettings = { ns: o.mappingConfig.ns, practiceId: o.practiceId ?? 'practice' };
     this.maxBundleEntries = o.maxBundleEntries ?? 50;
+    this.metrics = o.metrics ?? NO_SYNC_METRICS;
     this.delivery = new Delivery({
       store: o.store,
       target: o.target,
@@ -170,7 +175,9 @@ export class SyncWorker {
           const perSlot = await this.recordsPerSlot();
           // A lease outlives one slot's work comfortably (each record may need a request of its own when isolated).
           const leaseMs = this.o.requestTimeoutMs * (perSlot + 4) + 5_000;
+          const claimStarted = performance.now();
           const entries = await this.o.store.outbox.claimOutbox(this.o.target.name, free * perSlot, leaseMs);
+          this.metrics.observeClaim(this.o.target.name, performance.now() - claimStarted, entries.length);
           claimed = entries.length;
           for (let i = 0; i < entries.length; i += perSlot) {
             this.startSlot(entries.slice(i, i + perSlot));
@@ -231,6 +238,7 @@ export class SyncWorker {
 
   /** Prepares each entry (yielding between them), writes the ready ones together, settles everything. */
   private async runSlot(entries: OutboxEntry[]): Promise<void> {
+    const started = Date.now();
     const early: Settlement[] = [];
     const ready: Ready[] = [];
     for (const entry of entries) {
@@ -242,15 +250,21 @@ export class SyncWorker {
         ready.push(r);
       }
     }
-    await this.settle(early);
+    await this.settle(early, started);
     if (ready.length === 0) {
       return;
     }
+    const sendStarted = performance.now();
     // write() reports each record's failure in its result; anything thrown here is a bug, recorded for each record.
     const results = await this.delivery
       .write(ready.map((r) => r.prepared))
       .catch((err: unknown) => ready.map((r): DeliveryResult => ({ outcome: 'failed', mode: r.prepared.mode, error: err, attempted: r.prepared.plan.writes, ledger: [] })));
-    await this.settle(ready.map((r, i) => this.settlementOfResult(r, results[i])));
+    this.metrics.observeSend(this.o.target.name, ready[0].prepared.mode, performance.now() - sendStarted, ready.length);
+    await this.settle(
+      ready.map((r, i) => this.settlementOfResult(r, results[i])),
+      started,
+      ready.map((r) => r.prepared.record.updatedAt)
+    );
   }
 
   /** Loads, gates and plans one entry: ready to write, or already its settlement. */
@@ -315,6 +329,7 @@ export class SyncWorker {
       if (d.pauseTargetMs !== undefined) {
         // Retry-After paces the whole target, not only this record.
         this.pausedUntil = Math.max(this.pausedUntil, Date.now() + d.pauseTargetMs);
+        this.metrics.observeTargetPause(d.pauseTargetMs / 1000);
       }
       if (d.refreshCapabilities) {
         this.delivery.refreshCapabilities();
@@ -327,12 +342,13 @@ export class SyncWorker {
   }
 
   /** Commits settlements in one transaction and logs each change (a hold once per change, by id and code). */
-  private async settle(settlements: Settlement[]): Promise<void> {
+  private async settle(settlements: Settlement[], startedAt: number, receivedAt?: string[]): Promise<void> {
     if (settlements.length === 0) {
       return;
     }
     const results = await this.o.store.outbox.settle(settlements);
     settlements.forEach((s, i) => this.log(s, results[i]));
+    this.metrics.observeSettlements(this.o.target.name, settlements, results, startedAt, receivedAt);
   }
 
   private log(s: Settlement, r: SettleResult): void {

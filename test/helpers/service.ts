@@ -4,7 +4,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { loadTestConfig } from '../../src/config.js';
-import { startService, type RunningService } from '../../src/service.js';
+import { startService, type RunningService, type StartOptions } from '../../src/service.js';
 
 export interface TestService extends RunningService {
   dataDir: string;
@@ -13,13 +13,17 @@ export interface TestService extends RunningService {
   api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; text: string }>;
 }
 
-export async function startTestService(dataDir: string, env: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(
+  dataDir: string,
+  env: Record<string, string> = {},
+  options: Omit<StartOptions, 'logStream'> = {}
+): Promise<TestService> {
   const stream = new PassThrough();
   let logText = '';
   stream.on('data', (chunk: Buffer) => {
     logText += chunk.toString('utf8');
   });
-  const service = await startService(loadTestConfig(dataDir, { LOG_LEVEL: 'debug', ...env }), { logStream: stream });
+  const service = await startService(loadTestConfig(dataDir, { LOG_LEVEL: 'debug', ...env }), { ...options, logStream: stream });
   const api: TestService['api'] = async (method, path, body, headers = {}) => {
     const res = await fetch(`${service.url}${path}`, {
       method,

@@ -156,6 +156,10 @@ export class PgImportJobs implements ImportJobStore {
     return (await this.getJob(job.id)) as ImportJob;
   }
 
+  async listRecentJobs(limit: number): Promise<ImportJob[]> {
+    return (await this.db.query<JobRow>('SELECT * FROM import_jobs ORDER BY seq DESC LIMIT $1', [limit])).rows.map(toJob);
+  }
+
   async getJob(id: string): Promise<ImportJob | undefined> {
     const r = await this.db.query<JobRow>('SELECT * FROM import_jobs WHERE id = $1', [id]);
     return r.rows[0] ? toJob(r.rows[0]) : undefined;

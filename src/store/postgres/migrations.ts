@@ -256,4 +256,16 @@ export const PG_STORE_MIGRATIONS: PgMigration[] = [
   CREATE INDEX access_audit_client_time ON access_audit_client (recorded_ms);
   `,
   },
+  {
+    id: '0003-console-record-state-indexes',
+    sql: `
+  -- The console's records listing (by state, reason, kind, or none, each then by time, newest first)
+  -- and its throughput figures (the SQLite store's 0007-console-record-state-indexes).
+  CREATE INDEX sync_state_changed ON sync_state (updated_at, kind, record_id, target);
+  CREATE INDEX sync_state_state_changed ON sync_state (state, updated_at);
+  CREATE INDEX sync_state_reason_changed ON sync_state (reason_code, updated_at);
+  CREATE INDEX sync_state_kind_changed ON sync_state (kind, updated_at);
+  CREATE INDEX audit_category_recorded ON audit (category, recorded) WHERE category IN ('disclosure', 'write-attempt');
+  `,
+  },
 ];

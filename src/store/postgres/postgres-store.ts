@@ -15,7 +15,8 @@ import { WorkListener } from './listener.js';
 import { PG_STORE_MIGRATIONS } from './migrations.js';
 import { PgOutbox } from './outbox.js';
 import { PgRecords } from './records.js';
-import { foldCounters, PgStatus } from './status.js';
+import { PgStatusWithQueries } from './record-queries.js';
+import { foldCounters } from './status.js';
 
 export interface PostgresStoreOptions extends PgDbOptions {
   /**
@@ -34,7 +35,7 @@ export class PostgresStore implements Store {
   readonly outbox: PgOutbox;
   readonly ledger: PgLedger;
   readonly audit: PgAudit;
-  readonly status: PgStatus;
+  readonly status: PgStatusWithQueries;
   readonly importJobs: PgImportJobs;
   readonly accessAudit: PgAccessAudit;
   readonly listener: WorkListener;
@@ -48,7 +49,7 @@ export class PostgresStore implements Store {
     this.outbox = new PgOutbox(this.db, this.listener, instanceId);
     this.ledger = new PgLedger(this.db);
     this.audit = new PgAudit(this.db);
-    this.status = new PgStatus(this.db);
+    this.status = new PgStatusWithQueries(this.db, PG_STORE_MIGRATIONS.map((m) => m.id));
     this.importJobs = new PgImportJobs(this.db, instanceId);
     this.accessAudit = new PgAccessAudit(this.db);
     this.fold = setInterval(() => void foldCounters(this.db).catch(() => {}), options.foldIntervalMs ?? 10_000);

@@ -147,6 +147,10 @@ export class SqliteImportJobs implements ImportJobStore {
     return row ? toJob(row) : undefined;
   }
 
+  async listRecentJobs(limit: number): Promise<ImportJob[]> {
+    return (this.db.prepare('SELECT * FROM import_jobs ORDER BY seq DESC LIMIT ?').all(limit) as JobRow[]).map(toJob);
+  }
+
   async finishJob(id: string, state: Exclude<ImportJobState, 'running'>, message: string | undefined, now: Date): Promise<ImportJob | undefined> {
     const at = now.toISOString();
     this.db

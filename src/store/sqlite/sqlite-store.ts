@@ -13,7 +13,7 @@ import { SqliteLedger } from './ledger.js';
 import { LEGACY_MIGRATION_ORDER, STORE_MIGRATIONS } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteRecords } from './records.js';
-import { SqliteStatus } from './status.js';
+import { RECORD_QUERY_MIGRATIONS, SqliteStatusWithQueries } from './record-queries.js';
 
 export { openDatabase } from './db.js';
 
@@ -23,19 +23,21 @@ export class SqliteStore implements Store {
   readonly outbox: SqliteOutbox;
   readonly ledger: SqliteLedger;
   readonly audit: SqliteAudit;
-  readonly status: SqliteStatus;
+  readonly status: SqliteStatusWithQueries;
   readonly importJobs: SqliteImportJobs;
   readonly accessAudit: SqliteAccessAudit;
 
   /** @param commitSync - how intake group commits are made durable (STORE_COMMIT_SYNC; commit-sync.ts). */
   constructor(path: string, commitSync: CommitSync = 'full') {
     this.db = new SqliteDb(path);
-    this.db.migrate(STORE_MIGRATIONS, LEGACY_MIGRATION_ORDER);
+    const migrations = [...STORE_MIGRATIONS, ...RECORD_QUERY_MIGRATIONS];
+    this.db.migrate(migrations, LEGACY_MIGRATION_ORDER);
     this.records = new SqliteRecords(this.db, commitSync);
     this.outbox = new SqliteOutbox(this.db);
     this.ledger = new SqliteLedger(this.db);
     this.audit = new SqliteAudit(this.db);
-    this.status = new SqliteStatus(this.db);
+    // The status queries with the console's listing (record-queries.ts), in a file of its own.
+    this.status = new SqliteStatusWithQueries(this.db, migrations.map((m) => m.id));
     this.importJobs = new SqliteImportJobs(this.db);
     this.accessAudit = new SqliteAccessAudit(this.db);
     this.outbox.releaseAllLeases();

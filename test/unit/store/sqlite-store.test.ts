@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Participant } from '../../../src/domain/records.js';
 import { LEGACY_MIGRATION_ORDER, STORE_MIGRATIONS } from '../../../src/store/sqlite/migrations.js';
+import { RECORD_QUERY_MIGRATIONS } from '../../../src/store/sqlite/record-queries.js';
 import { SqliteStore, openDatabase } from '../../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -48,7 +49,7 @@ describe('SqliteStore', () => {
     // Opening runs no legacy migration twice (a second CREATE TABLE records would throw).
     store = new SqliteStore(legacyPath);
     expect((await store.records.getRecord('participant', 'p-old'))?.id).toBe('p-old');
-    expect(store.db.appliedMigrations()).toEqual(STORE_MIGRATIONS.map((m) => m.id));
+    expect(store.db.appliedMigrations()).toEqual([...STORE_MIGRATIONS, ...RECORD_QUERY_MIGRATIONS].map((m) => m.id));
     expect(store.db.raw.pragma('user_version', { simple: true })).toBe(0);
   });
 });
