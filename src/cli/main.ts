@@ -10,6 +10,7 @@ import { KEYS_USAGE, keysCommand } from './keys-command.js';
 import { SYNC_USAGE, syncCommand, terminalIo } from './sync-command.js';
 import { VIEWS_USAGE, viewsCommand } from './views-command.js';
 import { runWorkbenchCommand, WORKBENCH_USAGE } from './workbench.js';
+import { VERIFY_TARGET_USAGE, verifyTargetCommand } from './verify-target-command.js';
 
 const USAGE = `Usage: collateral-fhir <command> [options]
 
@@ -20,6 +21,7 @@ ${SYNC_USAGE}
 ${IMPORT_USAGE}
 ${VIEWS_USAGE}
 ${KEYS_USAGE}
+${VERIFY_TARGET_USAGE}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -49,6 +51,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'sync') {
     const code = await syncCommand(argv.slice(1), terminalIo);
+    await terminalIo.flush();
+    return code;
+  }
+  if (argv[0] === 'verify-target') {
+    const code = await verifyTargetCommand(argv.slice(1), terminalIo);
     await terminalIo.flush();
     return code;
   }

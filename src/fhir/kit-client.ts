@@ -6,7 +6,7 @@ import { isOperationOutcome } from '@medplum/core';
 import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import { staticTokenSource, type AccessTokenSource } from './auth/index.js';
-import type { OperationOutcomeError } from '../outcomes.js';
+import { OperationOutcomeError, upstreamFailed } from '../outcomes.js';
 import type { FhirTarget, WriteResult } from './port.js';
 import { parseRetryAfter, UpstreamError } from './upstream-error.js';
 
@@ -27,7 +27,7 @@ export interface KitClientTargetOptions {
 
 /** One request's outcome as the onResponse hook sees it: no body, no URL, nothing that can hold PHI. */
 export interface TargetResponse {
-  /** The FhirTarget method: capabilities, search, transaction, batch, read, history, create, update, conditionalUpdate, patch. */
+  /** The FhirTarget method: capabilities, search, transaction, batch, read, vread, history, create, update, conditionalUpdate, patch. */
   operation: string;
   /** HTTP status; 0 when the server did not answer (timeout, refused or reset connection). */
   status: number;
@@ -110,6 +110,18 @@ export function createKitClientTarget(options: KitClientTargetOptions): FhirTarg
       call<Resource>((signal, headers) => client.read({ resourceType, id, options: { signal, headers } }), 'read'),
     history: (resourceType, id) =>
       call<Bundle>((signal, headers) => client.resourceHistory({ resourceType, id, options: { signal, headers } }), 'history'),
+    vread: (resourceType, id, version) =>
+      call<Resource>((signal, headers) => client.vread({ resourceType, id, version, options: { signal, headers } }), 'vread'),
+    nextPage: async (bundle) => {
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      if (!next) {
+        return undefined;
+      }
+      if (new URL(next, options.baseUrl).origin !== new URL(options.baseUrl).origin) {
+        throw new OperationOutcomeError(upstreamFailed(502, undefined, 'The next page link points outside the target; not followed'));
+      }
+      return call<Bundle>((signal, headers) => client.nextPage({ bundle: bundle as any, options: { signal, headers } }) as Promise<unknown>, 'search');
+    },
     batch: (bundle) =>
       call<Bundle>((signal, headers) => client.batch({ body: bundle as any, options: { signal, headers } }), 'batch'),
     create: (resource, o) =>

@@ -40,6 +40,13 @@ export interface FhirTarget {
   read(resourceType: string, id: string): Promise<Resource>;
   /** The instance's history Bundle, newest version first (the console's diff between sent versions). Optional: not every target offers it. */
   history?(resourceType: string, id: string): Promise<Bundle>;
+  /** GET Type/id/_history/vid: one version of a resource. */
+  vread(resourceType: string, id: string, versionId: string): Promise<Resource>;
+  /**
+   * The next page of a searchset (its `next` link), or undefined on the last page. Refuses (throws) a
+   * next link outside this target's origin: the bearer token is never sent elsewhere.
+   */
+  nextPage(bundle: Bundle): Promise<Bundle | undefined>;
   /** POST Type; with ifNoneExist a conditional create (`If-None-Exist: identifier=…`). */
   create(resource: Resource, options?: { ifNoneExist?: string }): Promise<WriteResult>;
   /** PUT Type/id (resource.id required); with ifMatch (W/"vid") an optimistic-locking update. */
