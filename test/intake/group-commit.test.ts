@@ -15,13 +15,20 @@ import { tempDir } from '../helpers/tmp.js';
 
 const participant = (id: string, extra: object = {}): AnyRecord => ({ ...records.participant, id, ...extra }) as unknown as AnyRecord;
 
-/** Counts the store's group commits (the real method runs; only the calls are counted). */
-function countGroups(store: SqliteStore): { calls: number; sizes: number[] } {
+/**
+ * Counts the store's group commits (the real method runs; only the calls are counted). With `slowMs`,
+ * each commit first waits that long, as a slow disk's fsync would: requests arriving meanwhile queue for
+ * the next group, whatever the machine's load (a fast commit on a loaded machine may see one request at a time).
+ */
+function countGroups(store: SqliteStore, slowMs = 0): { calls: number; sizes: number[] } {
   const seen = { calls: 0, sizes: [] as number[] };
   const real = store.records.putRecordGroup.bind(store.records);
-  store.records.putRecordGroup = (puts: GroupPut[], jobs?: ImportJobProgress[], afterWrite?: (o: GroupPutOutcome[]) => void): Promise<GroupPutOutcome[]> => {
+  store.records.putRecordGroup = async (puts: GroupPut[], jobs?: ImportJobProgress[], afterWrite?: (o: GroupPutOutcome[]) => void): Promise<GroupPutOutcome[]> => {
     seen.calls++;
     seen.sizes.push(puts.length);
+    if (slowMs > 0) {
+      await new Promise((r) => setTimeout(r, slowMs));
+    }
     return real(puts, jobs, afterWrite);
   };
   return seen;
@@ -109,7 +116,7 @@ describe('group commit over HTTP (the real service)', () => {
   });
 
   test('concurrent PUTs share commits; concurrent PUTs of one id get distinct versions, the last stored wins', async () => {
-    const groups = countGroups(svc.store as SqliteStore);
+    const groups = countGroups(svc.store as SqliteStore, 250);
     const puts = await Promise.all(
       Array.from({ length: 30 }, (_, i) => svc.api('PUT', `/api/v1/participants/p-h${i}`, { ...records.participant, id: `p-h${i}` }))
     );
