@@ -117,7 +117,13 @@ export class Intake {
       }
     }
     if (changed.length > 0) {
-      this.deps.onAccepted?.(changed);
+      // The records are committed: a failure to tell the sync must not turn their answers into errors
+      // (the held records' slow recheck, SYNC_HELD_RECHECK_MS, still finds them).
+      try {
+        this.deps.onAccepted?.(changed);
+      } catch (err) {
+        this.deps.logger?.error('sync wake-up after a commit failed', { error: err instanceof Error ? err.name : typeof err });
+      }
     }
   }
 }
