@@ -5,26 +5,12 @@
  * 0003-console-record-state-indexes.
  */
 import { inputInvalid, OperationOutcomeError } from '../../outcomes.js';
-import type { RecordKind } from '../../domain/records.js';
-import type { RecordQueries, RecordStateFilter, RecordStatePage, RecordStateRow, StoreProbe, ThroughputBucket } from '../record-queries.js';
-import type { SyncStateName } from '../types.js';
+import type { RecordQueries, RecordStateFilter, RecordStatePage, StoreProbe, ThroughputBucket } from '../record-queries.js';
 import type { PgDb } from './db.js';
+import { type RecordStateSqlRow, toRecordStateRow } from '../sqlite/record-queries.js';
 import { PgStatus } from './status.js';
 
-interface Row {
-  kind: string;
-  record_id: string;
-  target: string;
-  state: string;
-  reason: string | null;
-  reason_code: string | null;
-  attempts: number;
-  next_attempt_at: string | null;
-  updated_at: string;
-  client_mrn: string | null;
-  version: number;
-  record_updated_at: string;
-}
+type Row = RecordStateSqlRow;
 
 /** Where a page ended: the last row's change time and key. */
 type Cursor = [at: string, kind: string, recordId: string, target: string];
@@ -81,7 +67,7 @@ export class PgStatusWithQueries extends PgStatus implements RecordQueries {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      rows: page.map(toRow),
+      rows: page.map(toRecordStateRow),
       ...(rows.length > limit && last ? { next: encodeCursor([last.updated_at, last.kind, last.record_id, last.target]) } : {}),
     };
   }
@@ -118,23 +104,6 @@ export class PgStatusWithQueries extends PgStatus implements RecordQueries {
       return { reachable: false, migrationsPending: [] };
     }
   }
-}
-
-function toRow(r: Row): RecordStateRow {
-  return {
-    kind: r.kind as RecordKind,
-    recordId: r.record_id,
-    target: r.target,
-    state: r.state as SyncStateName,
-    ...(r.reason ? { reason: r.reason } : {}),
-    ...(r.reason_code ? { reasonCode: r.reason_code } : {}),
-    attempts: r.attempts,
-    ...(r.next_attempt_at ? { nextAttemptAt: r.next_attempt_at } : {}),
-    updatedAt: r.updated_at,
-    clientMrn: r.client_mrn,
-    recordVersion: r.version,
-    recordUpdatedAt: r.record_updated_at,
-  };
 }
 
 function encodeCursor(c: Cursor): string {

@@ -32,8 +32,8 @@ export const RECORD_QUERY_MIGRATIONS: Migration[] = [
   },
 ];
 
-interface Row {
-  rid: number;
+/** A listing row as both stores' queries select it (the PostgreSQL store maps its rows with toRecordStateRow too). */
+export interface RecordStateSqlRow {
   kind: string;
   record_id: string;
   target: string;
@@ -46,6 +46,10 @@ interface Row {
   client_mrn: string | null;
   version: number;
   record_updated_at: string;
+}
+
+interface Row extends RecordStateSqlRow {
+  rid: number;
 }
 
 export class SqliteStatusWithQueries extends SqliteStatus implements RecordQueries {
@@ -65,7 +69,7 @@ export class SqliteStatusWithQueries extends SqliteStatus implements RecordQueri
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      rows: page.map(toRow),
+      rows: page.map(toRecordStateRow),
       ...(rows.length > limit && last ? { next: encodeCursor(last.updated_at, last.rid) } : {}),
     };
   }
@@ -147,7 +151,8 @@ export function listingQuery(filter: RecordStateFilter, limit: number, cursor?: 
   return { sql, params };
 }
 
-function toRow(r: Row): RecordStateRow {
+/** A listing row in the port's terms. */
+export function toRecordStateRow(r: RecordStateSqlRow): RecordStateRow {
   return {
     kind: r.kind as RecordKind,
     recordId: r.record_id,
