@@ -23,8 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { type Config, loadConfig } from '../src/config.js';
 import { startService, type RunningService } from '../src/service.js';
-import type { LedgerEntry } from '../src/store/port.js';
-import { measureIngest, type WrittenRecord } from './ceiling.js';
+import { measureIngest, readBack } from './ceiling.js';
 import { watch, type Watch } from './measure.js';
 import { buildDataset } from './records.js';
 
@@ -124,31 +123,6 @@ async function settled(svc: RunningService): Promise<Record<string, number>> {
   }
 }
 
-/** What the sync wrote, per record, read back from its server by id (batch Bundles of reads). */
-async function readBack(url: string, ledger: LedgerEntry[]): Promise<WrittenRecord[]> {
-  const byId = new Map<string, Resource>();
-  for (let i = 0; i < ledger.length; i += 200) {
-    const entry = ledger.slice(i, i + 200).map((l) => ({ request: { method: 'GET', url: `${l.resourceType}/${l.resourceId}` } }));
-    const answer = (await post(url, '/fhir', { resourceType: 'Bundle', type: 'batch', entry })) as Bundle;
-    for (const e of answer.entry ?? []) {
-      if (e.resource?.id) {
-        byId.set(`${e.resource.resourceType}/${e.resource.id}`, e.resource);
-      }
-    }
-  }
-  const records = new Map<string, WrittenRecord>();
-  for (const l of ledger) {
-    const r = byId.get(`${l.resourceType}/${l.resourceId}`);
-    if (!r) {
-      continue;
-    }
-    const key = `${l.kind}/${l.recordId}`;
-    const rec = records.get(key) ?? { resources: [], provenances: [] };
-    (l.resourceType === 'Provenance' ? rec.provenances : rec.resources).push(r);
-    records.set(key, rec);
-  }
-  return [...records.values()];
-}
 
 /** One size, in this process (the child). */
 async function runOne(size: number, file: string, seedFile: string, dir: string): Promise<RunResult> {
@@ -166,7 +140,7 @@ async function runOne(size: number, file: string, seedFile: string, dir: string)
   const watched = stop();
 
   const ledger = await svc.store.ledger.listLedger('embedded');
-  const written = await readBack(svc.url, ledger);
+  const written = await readBack(`${svc.url}/fhir`, ledger, { authorization: `Bearer ${TOKEN}` });
   const config = benchConfig(dir);
   await svc.close();
 

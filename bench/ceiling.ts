@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, OperationOutcome, Provenance, Resource } from '@medplum/fhirtypes';
 import { startStandaloneFhirServer } from '../src/fhir-server/standalone.js';
+import type { LedgerEntry } from '../src/store/port.js';
 
 export interface IngestResult {
   bundleSize: number;
@@ -130,4 +131,37 @@ export async function measureIngest(
   } finally {
     await server.close();
   }
+}
+
+/**
+ * What the sync wrote, per record, read back from the server it wrote to by id (batch Bundles of reads).
+ * @param fhirUrl - The server's base URL; `headers` carries its credential, if it needs one.
+ */
+export async function readBack(fhirUrl: string, ledger: LedgerEntry[], headers: Record<string, string> = {}): Promise<WrittenRecord[]> {
+  const byId = new Map<string, Resource>();
+  for (let i = 0; i < ledger.length; i += 200) {
+    const entry = ledger.slice(i, i + 200).map((l) => ({ request: { method: 'GET', url: `${l.resourceType}/${l.resourceId}` } }));
+    const res = await fetch(fhirUrl, { method: 'POST', headers: { ...headers, 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry }) });
+    if (!res.ok) {
+      throw new Error(`reading back answered ${res.status}`);
+    }
+    const answer = (await res.json()) as Bundle;
+    for (const e of answer.entry ?? []) {
+      if (e.resource?.id) {
+        byId.set(`${e.resource.resourceType}/${e.resource.id}`, e.resource);
+      }
+    }
+  }
+  const records = new Map<string, WrittenRecord>();
+  for (const l of ledger) {
+    const r = byId.get(`${l.resourceType}/${l.resourceId}`);
+    if (!r) {
+      continue;
+    }
+    const key = `${l.kind}/${l.recordId}`;
+    const rec = records.get(key) ?? { resources: [], provenances: [] };
+    (l.resourceType === 'Provenance' ? rec.provenances : rec.resources).push(r);
+    records.set(key, rec);
+  }
+  return [...records.values()];
 }

@@ -14,75 +14,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { projectRoot } from '../src/paths.js';
-import { type Child, cpuMsOf, loadAverage, serviceReady, startScript } from './child.js';
+import { type Child, loadAverage, serviceReady, startScript } from './child.js';
+import { type Figures, measure } from './put-load.js';
 import { buildDataset } from './records.js';
-
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  total: number;
-  /** The server process's CPU time per request, in microseconds: steadier than PUT/s on a shared machine. */
-  cpuUs: number;
-  load: string;
-}
 
 function option(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? dflt : process.argv[i + 1];
-}
-
-/** Request bodies: the benchmark dataset's records as templates, each request with a fresh id. */
-function requestTemplates(): { collection: string; before: string; after: string }[] {
-  const { lines } = buildDataset(3);
-  return lines.map((l) => {
-    const [before, after] = JSON.stringify({ ...l.record, id: '__BENCH_ID__' }).split('__BENCH_ID__');
-    return { collection: `${l.kind}s`, before, after };
-  });
-}
-
-async function measure(server: Child, token: string, connections: number, duration: number, runId: string): Promise<Figures> {
-  const { url } = server;
-  const pid = server.child.pid as number;
-  const cpuBefore = await cpuMsOf(pid);
-  const templates = requestTemplates();
-  let n = 0;
-  const result = await autocannon({
-    url,
-    connections,
-    duration,
-    requests: [
-      {
-        method: 'PUT',
-        setupRequest: (req) => {
-          const t = templates[n % templates.length];
-          const id = `b${runId}-${(n++).toString(36)}`;
-          return {
-            ...req,
-            method: 'PUT',
-            path: `/api/v1/${t.collection}/${id}`,
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body: `${t.before}${id}${t.after}`,
-          };
-        },
-      },
-    ],
-  });
-  const cpuMs = (await cpuMsOf(pid)) - cpuBefore;
-  return {
-    cpuUs: (cpuMs * 1000) / Math.max(1, result.requests.total),
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    total: result.requests.total,
-    load: loadAverage(),
-  };
 }
 
 async function startService(dir: string, token: string, sync: boolean): Promise<Child> {
