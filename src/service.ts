@@ -174,7 +174,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   };
   const onIdentifiedAccess = identifiedAccessRecorder(logger, auditIdentified, options.onIdentifiedAccess);
   // ...and, once produced, in the accounting of disclosures: one entry per client it contained.
-  const accounting = analyticsAccounting({ audit: store.audit, source, ns: config.identifierNamespace, mrnSystem: config.mrnSystem });
+  const accounting = analyticsAccounting({ audit: store.audit, source, ns: config.identifierNamespace, mrnSystem: config.mrnSystem, now: options.now });
   const exports = source
     ? createExports({
         dataDir: config.dataDir,
