@@ -7,10 +7,19 @@
  * resource that gave a row, into a Set), alternated A/B/A/B in one process so both see the same load;
  * the better of two rounds of each. Encounters name 10,000 clients (`Patient/pat-<i % 10000>`).
  * Prints resources per CPU-second of each, their ratio, the clients counted and the load average.
+ * Then the recording at the end of a run: `record()` of C clients named by Patient id (each resolved to
+ * its MRN by one read of a real embedded FHIR store, then one entry each appended to a real SQLite
+ * store, in transactions of 500), wall time per client.
  */
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { CompartmentTally } from '../src/analytics/client-tally.js';
+import { EmbeddedStoreSource } from '../src/analytics/source.js';
+import { analyticsAccounting } from '../src/audit/analytics-disclosure.js';
+import { openFhirDatabase } from '../src/fhir-server/index.js';
+import { openStore } from '../src/store/open-store.js';
 import { createEncoder } from '../src/analytics/output/index.js';
 import { evaluateView } from '../src/analytics/sof/evaluate.js';
 import { loadViews } from '../src/analytics/views.js';
@@ -102,4 +111,56 @@ function main(): void {
   }
 }
 
+/** record() of `clients` clients by Patient id, on real stores in a fresh folder. */
+async function recordPhase(clients: number): Promise<{ seconds: number; perClientMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-accounting-'));
+  try {
+    const fhir = openFhirDatabase(join(dir, 'fhir.sqlite'));
+    const insert = fhir.prepare('INSERT INTO resources (resource_type, id, version_id, last_updated, content, deleted) VALUES (?, ?, 1, ?, ?, 0)');
+    fhir.transaction(() => {
+      for (let i = 0; i < clients; i++) {
+        const patient = { resourceType: 'Patient', id: `pat-${i}`, identifier: [{ system: MRN_SYSTEM, value: `MRN-${i}` }] };
+        insert.run('Patient', patient.id, '2026-01-01T00:00:00.000Z', JSON.stringify(patient));
+      }
+    })();
+    fhir.close();
+    const store = await openStore({ dataDir: dir, databaseUrl: undefined });
+    const source = new EmbeddedStoreSource(join(dir, 'fhir.sqlite'));
+    const accounting = analyticsAccounting({ audit: store.audit, source, ns: 'https://fhir.example-practice.org', mrnSystem: MRN_SYSTEM });
+    const tally = accounting.newTally();
+    for (let i = 0; i < clients; i++) {
+      tally.add(encounter(i));
+    }
+    const start = process.hrtime.bigint();
+    await accounting.record({ who: 'bench', action: '$viewdefinition-run', types: ['Encounter'], views: ['collateral_sessions'], clients: tally });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    source.close();
+    await store.close();
+    return { seconds, perClientMs: (seconds * 1000) / clients };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function recordFigures(): Promise<void> {
+  console.log('\nclients   record() s   ms/client   load (1, 5, 15 min)');
+  for (const c of [1000, 10_000]) {
+    const r = await recordPhase(c);
+    console.log(
+      [
+        String(c).padStart(7),
+        r.seconds.toFixed(2).padStart(12),
+        r.perClientMs.toFixed(3).padStart(11),
+        `  ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+      ].join(' ')
+    );
+  }
+}
+
 main();
+recordFigures().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
