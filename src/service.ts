@@ -12,6 +12,7 @@ import { loadViews } from './analytics/views.js';
 import type { Express } from 'express';
 import { AccessAuditLog } from './audit/access-audit-log.js';
 import { buildAccessEvent } from './audit/access-event.js';
+import { analyticsAccounting } from './audit/analytics-disclosure.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createSyncCredential } from './auth/internal-credential.js';
 import { createJwtVerifier } from './auth/jwt.js';
@@ -172,6 +173,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     );
   };
   const onIdentifiedAccess = identifiedAccessRecorder(logger, auditIdentified, options.onIdentifiedAccess);
+  // ...and, once produced, in the accounting of disclosures: one entry per client it contained.
+  const accounting = analyticsAccounting({ audit: store.audit, source, ns: config.identifierNamespace, mrnSystem: config.mrnSystem, now: options.now });
   const exports = source
     ? createExports({
         dataDir: config.dataDir,
@@ -184,6 +187,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         now: options.now,
         views: viewExportDeps(views),
         onIdentifiedAccess,
+        accounting,
       })
     : undefined;
 
@@ -229,6 +233,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         // De-identified by default: every resource read from the store passes the policy before a view sees it.
         transform: createDeidentifier(deidPolicy, deidKey.key),
         onIdentifiedAccess,
+        accounting,
         limitBytes: config.importLimitBytes,
       }),
       ...(exports ? [exports.router] : []),

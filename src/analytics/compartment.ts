@@ -69,6 +69,25 @@ export function compartmentPatients(resource: Resource): string[] {
   return ids;
 }
 
+/**
+ * The values of the references that put a resource in a Patient's compartment, whatever they point
+ * at (a Patient by id, by conditional reference, by identifier, or something else): the accounting of
+ * identified analytics reads (src/analytics/client-tally.ts) also needs the ones naming a client by
+ * MRN identifier, as the sync's AuditEvents do.
+ */
+export function compartmentReferenceValues(resource: Resource): { reference?: string; identifier?: { system?: string; value?: string } }[] {
+  const node = toTypedValue(resource);
+  const out: { reference?: string; identifier?: { system?: string; value?: string } }[] = [];
+  for (const expr of compartmentExpressions(resource.resourceType)) {
+    for (const v of expr.eval({ variables: {} }, [node])) {
+      if (v.value && typeof v.value === 'object') {
+        out.push(v.value as { reference?: string; identifier?: { system?: string; value?: string } });
+      }
+    }
+  }
+  return out;
+}
+
 /** True when the resource is in the compartment of one of the Patients. */
 export function inPatientCompartment(resource: Resource, patientIds: ReadonlySet<string>): boolean {
   return compartmentPatients(resource).some((id) => patientIds.has(id));

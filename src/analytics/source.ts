@@ -46,6 +46,7 @@ interface Row {
  */
 export class EmbeddedStoreSource implements ResourceSource {
   private db: Database.Database | undefined;
+  private readOne: Database.Statement<[string, string], { content: string }> | undefined;
 
   /** @param dbPath - The embedded FHIR server's SQLite file (DATA_DIR/fhir.sqlite). */
   constructor(private readonly dbPath: string) {}
@@ -103,9 +104,13 @@ export class EmbeddedStoreSource implements ResourceSource {
   }
 
   async read(type: string, id: string): Promise<Resource | undefined> {
-    const row = this.connection()
-      ?.prepare<[string, string], { content: string }>('SELECT content FROM resources WHERE resource_type = ? AND id = ? AND deleted = 0')
-      .get(type, id);
+    const db = this.connection();
+    if (!db) {
+      return undefined;
+    }
+    // Prepared once: the accounting of an identified run reads one Patient per client (thousands).
+    this.readOne ??= db.prepare<[string, string], { content: string }>('SELECT content FROM resources WHERE resource_type = ? AND id = ? AND deleted = 0');
+    const row = this.readOne.get(type, id);
     return row ? (JSON.parse(row.content) as Resource) : undefined;
   }
 
@@ -113,5 +118,6 @@ export class EmbeddedStoreSource implements ResourceSource {
   close(): void {
     this.db?.close();
     this.db = undefined;
+    this.readOne = undefined;
   }
 }

@@ -4,6 +4,7 @@
  * before any data leaves. The service logs it and hands it to `StartOptions.onIdentifiedAccess` (the
  * access audit of issue #10, once it lands). Ids, types and names of views only: never content.
  */
+import type { Resource } from '@medplum/fhirtypes';
 
 /** One identified access. */
 export interface IdentifiedAccessEvent {
@@ -57,4 +58,37 @@ export function identifiedAccessAuditEntry(event: IdentifiedAccessEvent): { rout
     route: `identified ${event.action} ${what}`.trim(),
     items: [...(event.patients ?? []).map((id) => ({ reference: `Patient/${id}` })), ...(event.groups ?? []).map((id) => ({ reference: `Group/${id}` }))],
   };
+}
+
+/** The clients an identified output contained, gathered as it is produced (src/analytics/client-tally.ts). */
+export interface ClientTally {
+  /** Counts the clients of a resource that gave output. */
+  add(resource: Resource): void;
+  /** How many distinct clients (by MRN or Patient id) so far. */
+  readonly size: number;
+}
+
+/**
+ * One identified output, once produced: the accounting of disclosures records one entry per client it
+ * contained (src/audit/analytics-disclosure.ts). De-identified output is no disclosure of PHI and has none.
+ */
+export interface IdentifiedDisclosure {
+  /** The credential's name: the recipient. */
+  who: string;
+  action: '$viewdefinition-run' | '$export' | '$viewdefinition-export';
+  /** The resource types read. */
+  types: string[];
+  /** The views run or exported (names, or `inline`). */
+  views?: string[];
+  /** An export's job id. */
+  jobId?: string;
+  clients: ClientTally;
+}
+
+/** The accounting of identified analytics output. */
+export interface DisclosureAccounting {
+  /** A new, empty tally for one run or export. */
+  newTally(): ClientTally;
+  /** Records one accounting entry per client of `d.clients` (none when it is empty); durable when it resolves. */
+  record(d: IdentifiedDisclosure): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { getResourceTypes, isResourceType } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { createDeidentifier, type DeidPolicy } from '../deid/index.js';
+import type { DisclosureAccounting } from '../deid/identified-access.js';
 import { exportNote, type Problem } from '../outcomes.js';
 import { patientCompartmentTypes } from '../analytics/compartment.js';
 import type { JobOutput, JobRecord } from './job-store.js';
@@ -124,6 +125,8 @@ export interface BulkRunnerDeps {
   source: ResourceSource;
   policy: DeidPolicy;
   deidKey: string;
+  /** The accounting of disclosures: an identified job is recorded, one entry per client, before it completes. */
+  accounting?: DisclosureAccounting;
 }
 
 /** The $export job: one NDJSON file per type with resources, de-identified unless the job is identified. */
@@ -135,6 +138,8 @@ export function bulkRunner(deps: BulkRunnerDeps): JobRunner {
       ? (r: Resource): Resource | undefined => r
       : createDeidentifier(deps.policy, deps.deidKey, { onDropped: ({ resourceType }) => failures.set(resourceType, (failures.get(resourceType) ?? 0) + 1) });
     const outputs: JobOutput[] = [];
+    // Identified files are a disclosure: the clients of what is written are counted as it is written.
+    const tally = job.identified ? deps.accounting?.newTally() : undefined;
     const leftOut = new Map<string, number>();
     let resources = 0;
     for (let i = 0; i < p.types.length; i++) {
@@ -154,6 +159,7 @@ export function bulkRunner(deps: BulkRunnerDeps): JobRunner {
           }
           file ??= new NdjsonFile(join(ctx.dir, `${type}.ndjson`));
           await file.write(out);
+          tally?.add(out);
           if (resources % 500 === 0) {
             ctx.progress({ step: type, stepIndex: i + 1, steps: p.types.length, resources });
           }
@@ -168,6 +174,10 @@ export function bulkRunner(deps: BulkRunnerDeps): JobRunner {
       }
     }
     ctx.progress({ step: 'done', stepIndex: p.types.length, steps: p.types.length, resources });
+    if (tally) {
+      // Before the job completes: no identified file is offered without its accounting entries.
+      await deps.accounting?.record({ who: job.owner, action: '$export', types: outputs.map((o) => o.name), jobId: job.id, clients: tally });
+    }
     const notes = errorOutcomes(failures, leftOut, deps.policy.id);
     if (notes.length > 0) {
       const file = new NdjsonFile(join(ctx.dir, 'OperationOutcome.ndjson'));

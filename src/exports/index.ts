@@ -7,6 +7,7 @@ import type { Router } from 'express';
 import type { ResourceSource } from '../analytics/source.js';
 import type { DeidPolicy } from '../deid/index.js';
 import type { OnIdentifiedAccess } from './access.js';
+import type { DisclosureAccounting } from '../deid/identified-access.js';
 import { bulkRunner } from './bulk-export.js';
 import { exportRoutes } from './http.js';
 import { JobStore } from './job-store.js';
@@ -34,6 +35,8 @@ export interface ExportsOptions {
   views?: ViewExportDeps;
   /** Called before every identified export or download (accounting of disclosures, access audit). */
   onIdentifiedAccess?: OnIdentifiedAccess;
+  /** The accounting of disclosures of identified exports (one entry per client, when a job completes). */
+  accounting?: DisclosureAccounting;
 }
 
 /** The running export machinery. */
@@ -52,8 +55,8 @@ export function createExports(o: ExportsOptions): Exports {
   const manager = new JobManager({
     store: new JobStore(join(o.dataDir, 'exports')),
     runners: {
-      bulk: bulkRunner({ source, policy: o.policy, deidKey: o.deidKey }),
-      ...(o.views ? { view: viewRunner({ source, policy: o.policy, deidKey: o.deidKey, views: o.views }) } : {}),
+      bulk: bulkRunner({ source, policy: o.policy, deidKey: o.deidKey, accounting: o.accounting }),
+      ...(o.views ? { view: viewRunner({ source, policy: o.policy, deidKey: o.deidKey, views: o.views, accounting: o.accounting }) } : {}),
     },
     retentionMs: o.retentionHours * 3_600_000,
     logger: o.logger,

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import type { Resource, ViewDefinition } from '@medplum/fhirtypes';
 import { createDeidentifier, type DeidPolicy } from '../deid/index.js';
+import type { DisclosureAccounting } from '../deid/identified-access.js';
 import type { Problem } from '../outcomes.js';
 import type { JobOutput, JobRecord } from './job-store.js';
 import { abortable, type JobContext, type JobRunner } from './jobs.js';
@@ -214,6 +215,8 @@ export interface ViewRunnerDeps {
   policy: DeidPolicy;
   deidKey: string;
   views: ViewExportDeps;
+  /** The accounting of disclosures: an identified job is recorded, one entry per client, before it completes. */
+  accounting?: DisclosureAccounting;
 }
 
 /**
@@ -226,10 +229,15 @@ export function viewRunner(deps: ViewRunnerDeps): JobRunner {
     const format = deps.views.formats[p.format];
     const deidentify = job.identified ? (r: Resource): Resource | undefined => r : createDeidentifier(deps.policy, deps.deidKey);
     const outputs: JobOutput[] = [];
+    // Identified files are a disclosure: the clients of the resources that gave rows are counted.
+    const tally = job.identified ? deps.accounting?.newTally() : undefined;
     let resources = 0;
     for (let i = 0; i < p.views.length; i++) {
       const { name, view } = p.views[i];
       ctx.progress({ step: name, stepIndex: i + 1, steps: p.views.length, resources });
+      // The resource the view evaluates now: runView pulls the next one only after the rows of this one
+      // (it is lazy), so a row belongs to the last resource handed to it.
+      let current: Resource | undefined;
       const input = async function* (): AsyncIterable<Resource> {
         for await (const r of abortable(deps.source.stream({ types: [view.resource as string], since: p.since, patients: p.patients }), ctx.signal)) {
           ctx.signal.throwIfAborted();
@@ -239,6 +247,7 @@ export function viewRunner(deps: ViewRunnerDeps): JobRunner {
           }
           const out = deidentify(r);
           if (out) {
+            current = out;
             yield out;
           }
         }
@@ -250,6 +259,10 @@ export function viewRunner(deps: ViewRunnerDeps): JobRunner {
         for await (const row of deps.views.runView(view, input())) {
           ctx.signal.throwIfAborted();
           await sink.write(row);
+          if (tally && current) {
+            tally.add(current);
+            current = undefined; // counted: its next rows need not count it again
+          }
           rows++;
         }
       } finally {
@@ -258,6 +271,11 @@ export function viewRunner(deps: ViewRunnerDeps): JobRunner {
       outputs.push({ name, file, count: rows });
     }
     ctx.progress({ step: 'done', stepIndex: p.views.length, steps: p.views.length, resources });
+    if (tally) {
+      // Before the job completes: no identified file is offered without its accounting entries.
+      const types = [...new Set(p.views.map((v) => String(v.view.resource)))];
+      await deps.accounting?.record({ who: job.owner, action: '$viewdefinition-export', types, views: p.views.map((v) => v.name), jobId: job.id, clients: tally });
+    }
     return outputs;
   };
 }

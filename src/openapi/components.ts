@@ -127,17 +127,19 @@ export const API_SCHEMAS: Record<string, object> = {
   ReviewList: obj({ count: int, review: { type: 'array', items: { type: 'object' } } }, ['count', 'review']),
   Disclosure: obj(
     {
+      channel: { enum: ['sync', 'identified-analytics'], description: 'sync: a write to a target; identified-analytics: an identified view run or export (deidentify=false)' },
       when: dateTime,
       record: obj({ kind: str, id: str, version: int }, ['kind', 'id']),
       resources: { type: 'array', items: obj({ resourceType: str, id: str, versionId: str }, ['resourceType', 'id']) },
       target: obj({ name: str, url: str }),
-      basis: { enum: ['consent', 'exception', 'not-required'] },
+      basis: { enum: ['consent', 'exception', 'not-required', 'privileged-role'] },
       purposeOfUse: str,
       consentIds: { type: 'array', items: str },
       exceptionReason: str,
+      analytics: obj({ what: str, jobId: str }, ['what']),
       auditEventId: str,
     },
-    ['when', 'record', 'resources', 'basis', 'purposeOfUse', 'consentIds', 'auditEventId']
+    ['channel', 'when', 'resources', 'basis', 'consentIds', 'auditEventId']
   ),
   Disclosures: obj({ client: obj({ mrn: str }, ['mrn']), count: int, disclosures: { type: 'array', items: ref('Disclosure') } }, ['client', 'count', 'disclosures']),
   FhirBundle: obj({ resourceType: { const: 'Bundle' }, type: str, total: int, entry: { type: 'array', items: { type: 'object' } } }, ['resourceType', 'type'], true),

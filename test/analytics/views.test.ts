@@ -203,6 +203,27 @@ describe('shipped views on the demo dataset', () => {
     expect(rows).toStrictEqual(want);
   });
 
+  test('consents carry their data classes (provision.code), as the inbound records gave them', async () => {
+    const r = await runView(svc, parameters({ view: 'ViewDefinition/consents', format: 'json', extra: [identified] }));
+    const byKey = new Map((r.body as any[]).map((row) => [row.consent_key, row.data_classes]));
+    const inbound = readFileSync(join(projectRoot(), 'examples', 'records.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.kind === 'consent');
+    expect(inbound.some((e) => e.record.dataClasses?.length > 0)).toBe(true);
+    let compared = 0;
+    for (const { record } of inbound) {
+      // Draft consents stay local (docs/fhir-mapping.md#consent): only the ones held are compared.
+      const consent = held.Consent.find((c) => c.identifier.some((i: any) => i.system.endsWith('/sid/roi') && i.value === record.id));
+      if (consent) {
+        expect([record.id, byKey.get(consent.id)]).toStrictEqual([record.id, record.dataClasses ?? []]);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(1);
+  });
+
   test('keys join across views: sessions to participants, notes to sessions, all to clients', async () => {
     const rows = async (view: string): Promise<any[]> =>
       (await runView(svc, parameters({ view: `ViewDefinition/${view}`, format: 'json', extra: [identified] }))).body;

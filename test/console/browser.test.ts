@@ -158,6 +158,35 @@ describe('web console in a browser', () => {
     await screenshot(page, 'privacy');
   });
 
+  test('an identified analytics read is in the client\'s accounting too, as what was read (no record link)', async () => {
+    const { page } = b;
+    const found = await svc.api('GET', `/fhir/Patient?identifier=${encodeURIComponent('https://fhir.example-hospital.org/sid/mrn|MRN-1001')}`);
+    const patient = found.body.entry[0].resource.id as string;
+    const run = await svc.api(
+      'POST',
+      '/fhir/$viewdefinition-run',
+      JSON.stringify({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'viewReference', valueReference: { reference: 'ViewDefinition/consents' } },
+          { name: '_format', valueCode: 'json' },
+          { name: 'deidentify', valueBoolean: false },
+          { name: 'patient', valueReference: { reference: `Patient/${patient}` } },
+        ],
+      }),
+      { 'content-type': 'application/fhir+json' }
+    );
+    expect(run.status).toBe(200);
+    expect(run.body.length).toBeGreaterThan(0);
+    await page.goto(`${svc.url}/console/#/privacy`);
+    await page.getByPlaceholder('MRN-1001').fill('MRN-1001');
+    await page.getByRole('button', { name: 'Show disclosures' }).click();
+    const row = page.getByTestId('disclosures').locator('tr', { hasText: 'identified $viewdefinition-run of view consents (Consent)' });
+    await row.waitFor();
+    expect(await row.innerText()).toMatch(/privileged-role/);
+    expect(await row.locator('a').count()).toBe(0);
+  });
+
   test('an import runs as a job: listed with its state and counts, its rejected lines shown with why', async () => {
     const { page } = b;
     await page.goto(`${svc.url}/console/#/imports`);

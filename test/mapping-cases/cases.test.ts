@@ -61,6 +61,13 @@ describe('coverage of the inbound contract by the cases', () => {
     expect(missing).toEqual([]);
   });
 
+  test('every consent data class', () => {
+    const classes = schemaEnum('consent', ['properties', 'dataClasses', 'items']);
+    expect(classes.length).toBeGreaterThan(0);
+    const seen = new Set(inputs('consent.v1').flatMap((r) => r.dataClasses ?? []));
+    expect(classes.filter((c) => !seen.has(c))).toEqual([]);
+  });
+
   test('every sensitivity on its own, and amendments', () => {
     expect(sensitivities?.length).toBeGreaterThan(0);
     const single = new Set(inputs('note.v1').filter((r) => r.sensitivities?.length === 1).map((r) => r.sensitivities[0]));

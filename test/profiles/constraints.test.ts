@@ -146,6 +146,13 @@ const BREACHES: Record<string, Breach[]> = {
       expression: 'Consent',
       text: 'Constraint ccn-5 not met',
     },
+    {
+      proves: ['ccn-9'],
+      title: 'a provision.code that is no data class (a LOINC code alone)',
+      change: (r) => (r.provision.code = [{ coding: [{ system: 'http://loinc.org', code: '11506-3' }] }]),
+      expression: 'Consent',
+      text: 'Constraint ccn-9 not met',
+    },
     { proves: ['ccn-6'], title: 'a nested permit', change: (r) => (r.provision.provision[0].type = 'permit'), expression: 'Consent', text: 'Constraint ccn-6 not met' },
     { proves: ['Consent.scope'], title: 'a treatment scope', change: (r) => (r.scope.coding[0].code = 'treatment'), expression: 'Consent.scope', text: 'expected a CodeableConcept with coding http://terminology.hl7.org/CodeSystem/consentscope|patient-privacy' },
     { proves: ['Consent.category', 'Consent.category:releaseOfInformation'], title: 'a general consent category', change: (r) => (r.category[0].coding[0].code = '59284-0'), expression: 'Consent.category', text: "slice 'releaseOfInformation': expected 1..1, but found 0: 'releaseOfInformation' is a CodeableConcept with coding http://loinc.org|64292-6" },

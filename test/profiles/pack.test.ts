@@ -53,8 +53,8 @@ test('the pack holds the six profiles, our CodeSystems and their ValueSets', () 
     'CollateralSessionNote DocumentReference',
     'SyncProvenance Provenance',
   ]);
-  expect(pack().codeSystems.map((c) => c.id).sort()).toEqual(['collateral-purpose', 'collateral-role', 'mapping-version']);
-  expect(pack().valueSets.map((v) => v.id).sort()).toEqual(['collateral-purpose', 'collateral-relationship', 'collateral-role']);
+  expect(pack().codeSystems.map((c) => c.id).sort()).toEqual(['collateral-data-class', 'collateral-purpose', 'collateral-role', 'mapping-version']);
+  expect(pack().valueSets.map((v) => v.id).sort()).toEqual(['collateral-data-class', 'collateral-purpose', 'collateral-relationship', 'collateral-role']);
 });
 
 test('generated files are up to date (npm run profiles:build writes nothing new)', () => {

@@ -10,12 +10,15 @@ import { when } from '../format';
 import { href, navigate, type Route } from '../router';
 
 interface Disclosure {
+  channel?: 'sync' | 'identified-analytics';
   when: string;
-  record: { kind: string; id: string; version?: number };
+  /** Absent for identified analytics reads (no source record is written anywhere). */
+  record?: { kind: string; id: string; version?: number };
   resources: { resourceType: string; id: string; versionId?: string }[];
   target: { name?: string; url?: string };
-  basis: 'consent' | 'exception' | 'not-required';
-  purposeOfUse: string;
+  basis: 'consent' | 'exception' | 'not-required' | 'privileged-role';
+  purposeOfUse?: string;
+  analytics?: { what: string; jobId?: string };
   consentIds: string[];
   exceptionReason?: string;
   auditEventId: string;
@@ -98,10 +101,16 @@ function Disclosures() {
                   <tr key={d.auditEventId}>
                     <td>{when(d.when)}</td>
                     <td>
-                      <a href={href(`records/${d.record.kind}/${encodeURIComponent(d.record.id)}`)}>
-                        <span class="kind">{d.record.kind}</span> {d.record.id}
-                      </a>
-                      {d.record.version && <span class="muted"> v{d.record.version}</span>}
+                      {d.record ? (
+                        <>
+                          <a href={href(`records/${d.record.kind}/${encodeURIComponent(d.record.id)}`)}>
+                            <span class="kind">{d.record.kind}</span> {d.record.id}
+                          </a>
+                          {d.record.version && <span class="muted"> v{d.record.version}</span>}
+                        </>
+                      ) : (
+                        <span>{d.analytics?.what}</span>
+                      )}
                     </td>
                     <td>
                       {d.resources.map((r) => (

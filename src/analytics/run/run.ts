@@ -5,7 +5,7 @@
  */
 import type { Group, Resource } from '@medplum/fhirtypes';
 import { hasRole, type Principal } from '../../auth/principal.js';
-import type { OnIdentifiedAccess } from '../../deid/identified-access.js';
+import type { ClientTally, DisclosureAccounting, OnIdentifiedAccess } from '../../deid/identified-access.js';
 import { OperationOutcomeError, type Problem } from '../../outcomes.js';
 import { compartmentPatients } from '../compartment.js';
 import { createEncoder, type OutputFormat } from '../output/index.js';
@@ -28,6 +28,11 @@ export interface ViewRunDeps {
   transform?: (r: Resource) => Resource | undefined;
   /** Called (and awaited: no audit, no data) before an identified run reads the store. */
   onIdentifiedAccess?: OnIdentifiedAccess;
+  /**
+   * The accounting of disclosures: an identified run over the store is recorded once its output is
+   * produced, one entry per client whose data it contained (src/audit/analytics-disclosure.ts).
+   */
+  accounting?: DisclosureAccounting;
 }
 
 /** A run ready to stream. */
@@ -59,26 +64,58 @@ export async function startViewRun(params: RunParameters, principal: Principal |
     ? inlineResources(params, view.resource)
     : await storeResources(params, view, viewName, principal as Principal, deps);
   const encoder = createEncoder(params.format, { columns: view.columns, header: params.header });
+  // Identified output read from the store is a disclosure: its clients are counted as rows are made.
+  const tally = !params.resources && !params.deidentify ? deps.accounting?.newTally() : undefined;
+  const account = accountOnce(tally, deps.accounting, { who: (principal as Principal).name, view, viewName });
   return {
     format: params.format,
     contentType: encoder.contentType,
     viewName,
     chunks: (async function* () {
-      let rows = 0;
-      for await (const resource of resources) {
-        for (const row of evaluateView(view, resource)) {
-          const chunk = encoder.row(row);
-          if (chunk) {
-            yield chunk;
-          }
-          if (params.limit !== undefined && ++rows >= params.limit) {
-            yield encoder.end();
-            return;
+      try {
+        let rows = 0;
+        for await (const resource of resources) {
+          let counted = false;
+          for (const row of evaluateView(view, resource)) {
+            if (!counted) {
+              tally?.add(resource); // only resources that gave a row: the output's clients
+              counted = true;
+            }
+            const chunk = encoder.row(row);
+            if (chunk) {
+              yield chunk;
+            }
+            if (params.limit !== undefined && ++rows >= params.limit) {
+              await account();
+              yield encoder.end();
+              return;
+            }
           }
         }
+        // Recorded before the last chunk: a complete answer has its accounting entries committed.
+        await account();
+        yield encoder.end();
+      } finally {
+        // A run cut short (the client went away, a failure) is accounted for what it had produced.
+        await account();
       }
-      yield encoder.end();
     })(),
+  };
+}
+
+/** Records the run's accounting entries the first time it is called (no-op for unaccounted runs). */
+function accountOnce(
+  tally: ClientTally | undefined,
+  accounting: DisclosureAccounting | undefined,
+  d: { who: string; view: CompiledView; viewName: string }
+): () => Promise<void> {
+  let done = false;
+  return async () => {
+    if (done || !tally || !accounting) {
+      return;
+    }
+    done = true;
+    await accounting.record({ who: d.who, action: '$viewdefinition-run', types: [d.view.resource], views: [d.viewName], clients: tally });
   };
 }
 

@@ -85,7 +85,7 @@ export const CONSOLE_OPERATIONS: OperationSpec[] = [
     path: '/api/v1/clients/{mrn}/disclosures',
     operationId: 'disclosures',
     tag: 'Privacy',
-    summary: "Accounting of disclosures: every write of the client's data, when, what, where, under which consent",
+    summary: "Accounting of disclosures: every write of the client's data (when, what, where, under which consent) and every identified analytics read of it",
     roles: ['privacy-officer'],
     parameters: [
       pathParam('mrn', 'client MRN', { type: 'string', pattern: '^[A-Za-z0-9._:/-]{1,64}$' }),
