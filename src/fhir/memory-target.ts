@@ -42,6 +42,7 @@ export interface MemoryTargetOptions {
 /** The in-memory target, and its repository for reads and edits behind the sync's back (tests). */
 export interface MemoryFhirTarget extends FhirTarget {
   readonly repo: MemoryRepository;
+  history(resourceType: string, id: string): Promise<Bundle>;
   /** The same resources as the embedded admin side would answer: every match of a search, all pages. */
   searchAll(resourceType: string, params?: Record<string, string>): Promise<Resource[]>;
 }
