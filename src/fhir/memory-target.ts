@@ -25,8 +25,8 @@ import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { capabilityStatement } from '../fhir-server/capability.js';
 import { queryOf, routeFhirRequest } from '../fhir-server/dispatch.js';
-import { toHttpAnswer } from '../fhir-server/responses.js';
-import { OperationOutcomeError, upstreamFailed } from '../outcomes.js';
+import { type HttpAnswer, toHttpAnswer } from '../fhir-server/responses.js';
+import { OperationOutcomeError, toOutcome, upstreamFailed } from '../outcomes.js';
 import { loadFhirDefinitions } from './definitions.js';
 import type { FhirTarget, WriteResult } from './port.js';
 import { UpstreamError } from './upstream-error.js';
@@ -74,8 +74,15 @@ export function createMemoryTarget(options: MemoryTargetOptions = {}): MemoryFhi
       headers,
       config: { transactions: true },
     };
-    const [outcome, resource] = await routeFhirRequest(fhirReq, router, repo);
-    const answer = toHttpAnswer(outcome, resource, { base: baseUrl, url });
+    const ctx = { base: baseUrl, url };
+    let answer: HttpAnswer;
+    try {
+      const [outcome, resource] = await routeFhirRequest(fhirReq, router, repo);
+      answer = toHttpAnswer(outcome, resource, ctx);
+    } catch (err) {
+      // As http.ts answers anything the router throws.
+      answer = toHttpAnswer(toOutcome(err), undefined, ctx);
+    }
     if (answer.status >= 400) {
       throw UpstreamError.answered(answer.status, isOperationOutcome(answer.body) ? (wire(answer.body) as OperationOutcome) : undefined, undefined);
     }
