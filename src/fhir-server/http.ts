@@ -12,7 +12,7 @@
  */
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { OperationOutcomeError, badRequest, isOk } from '@medplum/core';
+import { badRequest } from '@medplum/core';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { FhirRequest, FhirResponse, HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
@@ -28,7 +28,7 @@ import { restrictCapability } from './profile-capability.js';
 import type { HttpAnswer, RequestContext } from './responses.js';
 import { toHttpAnswer } from './responses.js';
 import type { SqliteFhirRepository } from './sqlite-repository.js';
-import { resolveConditionalEntries } from './transaction-prep.js';
+import { queryOf, routeFhirRequest } from './dispatch.js';
 import { validateOperationRouter } from './validate-operation.js';
 import type { TargetProfile } from './target-profiles.js';
 import { isRestricted } from './target-profiles.js';
@@ -177,55 +177,11 @@ async function handle(
     // medplum-like: medplum's own batch/transaction semantics, quota, scopes (medplum-transactions.ts).
     return medplum.runtime.handle(fhirReq, fhirRouter, repo, medplum.res);
   }
-  if (method === 'POST' && isTransactionBundle(body) && /^\/*(\?|$)/.test(req.url)) {
-    return runTransaction(fhirReq, body, fhirRouter, repo);
-  }
-  return fhirRouter.handleRequest(fhirReq, repo);
-}
-
-/**
- * A transaction Bundle runs entirely inside one SQLite transaction, conditional entries resolved first
- * (see transaction-prep.ts). A failure anywhere rolls everything back.
- */
-async function runTransaction(
-  fhirReq: FhirRequest,
-  bundle: Bundle,
-  fhirRouter: FhirRouter,
-  repo: SqliteFhirRepository
-): Promise<FhirResponse> {
-  try {
-    return await repo.withTransaction(async () => {
-      const resolved = await resolveConditionalEntries(bundle, repo);
-      const result = await fhirRouter.handleRequest({ ...fhirReq, body: resolved }, repo);
-      if (!isOk(result[0])) {
-        // handleRequest reports failures as a value; throwing makes withTransaction roll back.
-        throw new OperationOutcomeError(result[0]);
-      }
-      return result;
-    });
-  } catch (err) {
-    return [toOutcome(err)];
-  }
+  return routeFhirRequest(fhirReq, fhirRouter, repo);
 }
 
 function isJsonBody(body: unknown): boolean {
   return typeof body === 'object' && body !== null;
-}
-
-function isTransactionBundle(body: unknown): body is Bundle {
-  const b = body as Partial<Bundle>;
-  return b?.resourceType === 'Bundle' && b.type === 'transaction';
-}
-
-function queryOf(url: string): Record<string, string | string[]> {
-  const q = url.indexOf('?');
-  const query: Record<string, string | string[]> = Object.create(null);
-  const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-  for (const key of new Set(params.keys())) {
-    const values = params.getAll(key);
-    query[key] = values.length === 1 ? values[0] : values;
-  }
-  return query;
 }
 
 function base(options: FhirHttpRouterOptions): string {

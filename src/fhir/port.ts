@@ -1,6 +1,8 @@
 /**
- * What the sync needs from a FHIR server. The only implementation talks HTTP through fhir-kit-client
- * (kit-client.ts) — to the embedded server exactly as to an external one.
+ * What the sync needs from a FHIR server. The service's implementation talks HTTP through
+ * fhir-kit-client (kit-client.ts) — to the embedded server exactly as to an external one. Tests also
+ * have an in-process one (memory-target.ts: medplum's FhirRouter over its MemoryRepository); both pass
+ * test/fhir-target-contract/, which lists where they differ.
  *
  * Every call throws OperationOutcomeError (an UpstreamError, see upstream-error.ts) when the server
  * refuses or does not answer; the write calls return what the server said about the resource so the

@@ -8,7 +8,7 @@ import { participant, put } from './fixtures.js';
 
 const bad = { resourceType: 'OperationOutcome' as const, issue: [{ severity: 'error' as const, code: 'invalid' as const }] };
 
-describeStores('group commit and import jobs', (h) => {
+describeStores('group commit and import jobs', (h, { durable }) => {
   let store: Store;
   beforeEach(() => {
     store = h().store;
@@ -38,7 +38,8 @@ describeStores('group commit and import jobs', (h) => {
     expect(await store.status.outboxSize('t1')).toBe(3);
   });
 
-  test("a job's progress commits with its lines' records; results page in line order; a restart fails its running jobs", async () => {
+  /** Job 1 running with four lines read, job 2 finished: the progress and results, checked. */
+  const jobProgress = async (): Promise<void> => {
     const now = new Date();
     await store.importJobs.createJob({ id: 'job-1', createdBy: 'tester', now });
     await store.records.putRecordGroup(
@@ -59,7 +60,12 @@ describeStores('group commit and import jobs', (h) => {
     expect(await store.importJobs.finishJob('job-2', 'completed', undefined, now)).toMatchObject({ state: 'completed' });
     // A finished job keeps its state.
     expect(await store.importJobs.finishJob('job-2', 'cancelled', 'x', now)).toMatchObject({ state: 'completed' });
+  };
 
+  test("a job's progress commits with its lines' records; results page in line order; a finished job keeps its state", jobProgress);
+
+  durable('a restart fails its running jobs, never its finished ones', async () => {
+    await jobProgress();
     store = await h().reopen();
     expect(await store.importJobs.failInterruptedJobs(new Date())).toBe(1);
     expect(await store.importJobs.getJob('job-1')).toMatchObject({ state: 'failed', message: expect.stringContaining('after line 4') });

@@ -1,10 +1,12 @@
 /**
  * Runs one set of behavioural tests against every store implementation: the embedded SQLite store
- * always, the PostgreSQL store when TEST_DATABASE_URL names a database (scripts/test-postgres.sh starts
+ * always (on a file, and on an in-memory database: the fast store of the sync unit tests), the PostgreSQL store when TEST_DATABASE_URL names a database (scripts/test-postgres.sh starts
  * a throwaway one). Without it the PostgreSQL suites report themselves SKIPPED, loudly; with
  * REQUIRE_POSTGRES=1 (CI) a missing TEST_DATABASE_URL fails instead.
  *
- * Each test gets a fresh store: a new SQLite file, or a new PostgreSQL schema (dropped afterwards).
+ * Each test gets a fresh store: a new SQLite file or in-memory database, or a new PostgreSQL schema
+ * (dropped afterwards). Tests that reopen the store (durability) are declared with `durable(...)`: an
+ * in-memory database ends with its connection, so for it they are skipped, their name saying why.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -34,6 +36,8 @@ interface Implementation {
   name: string;
   /** Why it does not run here, if it does not. */
   skipped?: string;
+  /** Why reopening the store (a restart) means nothing for it, if it does not. */
+  notDurable?: string;
   open(): Promise<{ handle: StoreHandle; cleanup(): Promise<void> }>;
 }
 
@@ -57,6 +61,24 @@ const sqlite: Implementation = {
         tmp.cleanup();
       },
     };
+  },
+};
+
+/**
+ * The real SQLite store on a better-sqlite3 `:memory:` database, not a stand-in: the same SQL, schema,
+ * migrations and transactions, without a file (so without WAL, fsync or a restart).
+ */
+const sqliteMemory: Implementation = {
+  name: 'SQLite in memory',
+  notDurable: 'an in-memory database ends with its connection: there is nothing to reopen',
+  async open() {
+    const handle: StoreHandle = {
+      store: SqliteStore.inMemory(),
+      reopen() {
+        throw new Error('an in-memory store cannot be reopened');
+      },
+    };
+    return { handle, cleanup: () => handle.store.close() };
   },
 };
 
@@ -96,13 +118,26 @@ const postgres: Implementation = {
   },
 };
 
-export const IMPLEMENTATIONS: Implementation[] = [sqlite, postgres];
+export const IMPLEMENTATIONS: Implementation[] = [sqlite, sqliteMemory, postgres];
+
+/** Declares one test. */
+export type TestDeclaration = (name: string, fn: () => Promise<void>) => void;
+
+/** How a contract body declares tests that not every implementation can run. */
+export interface ContractScope {
+  /** A test that reopens the store (a restart): skipped, with the reason in its name, where that means nothing (in memory). */
+  durable: TestDeclaration;
+}
 
 /**
  * Declares `body`'s tests once per implementation, each test with a fresh store (`h()` returns its handle).
  * @param only - implementations to run (e.g. those with openSibling, for multi-instance behaviour).
  */
-export function describeStores(title: string, body: (h: () => StoreHandle) => void, only?: (impl: Implementation) => boolean): void {
+export function describeStores(
+  title: string,
+  body: (h: () => StoreHandle, scope: ContractScope) => void,
+  only?: (impl: Implementation) => boolean
+): void {
   for (const impl of IMPLEMENTATIONS.filter(only ?? (() => true))) {
     if (impl.skipped) {
       describe(`${impl.name} store: ${title}`, () => {
@@ -121,7 +156,10 @@ export function describeStores(title: string, body: (h: () => StoreHandle) => vo
       afterEach(async () => {
         await cleanup();
       });
-      body(() => handle);
+      const durable: TestDeclaration = impl.notDurable
+        ? (name) => test.skip(`${name} [not applicable: ${impl.notDurable}]`, () => {})
+        : (name, fn) => test(name, fn);
+      body(() => handle, { durable });
     });
   }
 }

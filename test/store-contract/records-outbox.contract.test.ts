@@ -7,7 +7,7 @@ import type { Store } from '../../src/store/port.js';
 import { describeStores } from './harness.js';
 import { participant, put } from './fixtures.js';
 
-describeStores('records and outbox', (h) => {
+describeStores('records and outbox', (h, { durable }) => {
   let store: Store;
   beforeEach(() => {
     store = h().store;
@@ -131,14 +131,14 @@ describeStores('records and outbox', (h) => {
     expect((await store.status.getSyncStates('participant', 'p-7'))[0].state).toBe('pending');
   });
 
-  test('leases left by a run that died are released when the same instance opens the store again', async () => {
+  durable('leases left by a run that died are released when the same instance opens the store again', async () => {
     await store.records.putRecord(put(participant('p-9')));
     expect(await store.outbox.claimOutbox('t1', 1, 3_600_000)).toHaveLength(1);
     store = await h().reopen();
     expect(await store.outbox.claimOutbox('t1', 1, 3_600_000)).toHaveLength(1);
   });
 
-  test('everything committed survives reopening the store', async () => {
+  durable('everything committed survives reopening the store', async () => {
     const session: SessionRecord = {
       id: 's-1',
       client: { mrn: 'MRN-1' },

@@ -3,35 +3,9 @@
  * (../sqlite/access-audit.ts): ordered by (recorded_ms, seq), continued by a cursor holding the last
  * pair, so every query is an index range by time, by user or by client.
  */
-import type { AuditEvent } from '@medplum/fhirtypes';
 import type { AccessAuditEntry, AccessAuditPage, AccessAuditQuery, AccessAuditStore } from '../port.js';
-import { decodeCursor } from '../sqlite/access-audit.js';
+import { type AccessAuditRow, decodeAccessCursor, encodeAccessCursor, END_OF_TIME, toAccessEntry } from '../job-audit-rows.js';
 import type { PgDb } from './db.js';
-
-interface Row {
-  seq: number;
-  id: string;
-  recorded_ms: number;
-  who: string;
-  action: string;
-  route: string;
-  status: number;
-  event: string;
-}
-
-/** Beyond any instant we record (year 9999). */
-const END_OF_TIME = 253_402_300_799_999;
-
-function encodeCursor(ms: number, seq: number): string {
-  return Buffer.from(`${ms}.${seq}`, 'utf8').toString('base64url');
-}
-
-function toEntry(r: Row): AccessAuditEntry {
-  const event = JSON.parse(r.event) as AuditEvent;
-  // The clients are the event's patient entities (what the client rows index), so no query per row.
-  const clientMrns = (event.entity ?? []).filter((e) => e.role?.code === '1' && e.what?.identifier?.value).map((e) => e.what!.identifier!.value!);
-  return { id: r.id, recorded: new Date(r.recorded_ms).toISOString(), who: r.who, action: r.action, route: r.route, status: r.status, clientMrns, event };
-}
 
 export class PgAccessAudit implements AccessAuditStore {
   constructor(private readonly db: PgDb) {}
@@ -59,7 +33,7 @@ export class PgAccessAudit implements AccessAuditStore {
   }
 
   async listAccess(q: AccessAuditQuery): Promise<AccessAuditPage> {
-    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const after = q.cursor ? decodeAccessCursor(q.cursor) : undefined;
     if (q.cursor && !after) {
       return { entries: [] };
     }
@@ -67,10 +41,10 @@ export class PgAccessAudit implements AccessAuditStore {
     const afterSeq = after ? after[1] : -1;
     const until = q.until?.getTime() ?? END_OF_TIME;
     const limit = q.limit + 1;
-    let rows: Row[];
+    let rows: AccessAuditRow[];
     if (q.clientMrn !== undefined) {
       rows = (
-        await this.db.query<Row>(
+        await this.db.query<AccessAuditRow>(
           `SELECT a.* FROM access_audit_client c JOIN access_audit a ON a.seq = c.seq
             WHERE c.client_mrn = $1 AND (c.recorded_ms, c.seq) > ($2, $3) AND c.recorded_ms < $4
               AND ($5::text IS NULL OR a.who = $5)
@@ -80,7 +54,7 @@ export class PgAccessAudit implements AccessAuditStore {
       ).rows;
     } else if (q.who !== undefined) {
       rows = (
-        await this.db.query<Row>(
+        await this.db.query<AccessAuditRow>(
           `SELECT * FROM access_audit WHERE who = $1 AND (recorded_ms, seq) > ($2, $3) AND recorded_ms < $4
             ORDER BY recorded_ms, seq LIMIT $5`,
           [q.who, afterMs, afterSeq, until, limit]
@@ -88,7 +62,7 @@ export class PgAccessAudit implements AccessAuditStore {
       ).rows;
     } else {
       rows = (
-        await this.db.query<Row>(
+        await this.db.query<AccessAuditRow>(
           `SELECT * FROM access_audit WHERE (recorded_ms, seq) > ($1, $2) AND recorded_ms < $3 ORDER BY recorded_ms, seq LIMIT $4`,
           [afterMs, afterSeq, until, limit]
         )
@@ -97,7 +71,7 @@ export class PgAccessAudit implements AccessAuditStore {
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
     const last = page[page.length - 1];
-    return { entries: page.map(toEntry), ...(more && last ? { nextCursor: encodeCursor(last.recorded_ms, last.seq) } : {}) };
+    return { entries: page.map(toAccessEntry), ...(more && last ? { nextCursor: encodeAccessCursor(last.recorded_ms, last.seq) } : {}) };
   }
 
   async purgeAccessBefore(before: Date, limit: number): Promise<number> {

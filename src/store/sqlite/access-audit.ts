@@ -4,34 +4,9 @@
  * (access_audit_time), by user (access_audit_who) or by client (access_audit_client's primary key).
  * test/security/access-audit-store.test.ts checks the query plans.
  */
-import type { AuditEvent } from '@medplum/fhirtypes';
 import type { AccessAuditEntry, AccessAuditPage, AccessAuditQuery, AccessAuditStore } from '../port.js';
+import { type AccessAuditRow, decodeAccessCursor, encodeAccessCursor, END_OF_TIME, toAccessEntry } from '../job-audit-rows.js';
 import type { SqliteDb } from './db.js';
-
-interface Row {
-  seq: number;
-  id: string;
-  recorded_ms: number;
-  who: string;
-  action: string;
-  route: string;
-  status: number;
-  event: string;
-}
-
-/** Beyond any instant we record (year 9999). */
-const END_OF_TIME = 253_402_300_799_999;
-
-/** `<recorded_ms>.<seq>` in base64url: opaque to callers, checked when read back. */
-function encodeCursor(ms: number, seq: number): string {
-  return Buffer.from(`${ms}.${seq}`, 'utf8').toString('base64url');
-}
-
-/** The (ms, seq) of a cursor, or undefined when it is not one of ours. */
-export function decodeCursor(cursor: string): [number, number] | undefined {
-  const m = /^(\d{1,16})\.(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-}
 
 export class SqliteAccessAudit implements AccessAuditStore {
   constructor(private readonly db: SqliteDb) {}
@@ -65,7 +40,7 @@ export class SqliteAccessAudit implements AccessAuditStore {
   }
 
   async listAccess(q: AccessAuditQuery): Promise<AccessAuditPage> {
-    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const after = q.cursor ? decodeAccessCursor(q.cursor) : undefined;
     if (q.cursor && !after) {
       return { entries: [] };
     }
@@ -77,7 +52,7 @@ export class SqliteAccessAudit implements AccessAuditStore {
       client: q.clientMrn ?? null,
       limit: q.limit + 1,
     };
-    let rows: Row[];
+    let rows: AccessAuditRow[];
     if (q.clientMrn !== undefined) {
       rows = this.db
         .prepare(
@@ -86,7 +61,7 @@ export class SqliteAccessAudit implements AccessAuditStore {
               AND (@who IS NULL OR a.who = @who)
             ORDER BY c.recorded_ms, c.seq LIMIT @limit`
         )
-        .all(params) as Row[];
+        .all(params) as AccessAuditRow[];
     } else if (q.who !== undefined) {
       rows = this.db
         .prepare(
@@ -94,7 +69,7 @@ export class SqliteAccessAudit implements AccessAuditStore {
             WHERE who = @who AND (recorded_ms, seq) > (@afterMs, @afterSeq) AND recorded_ms < @until
             ORDER BY recorded_ms, seq LIMIT @limit`
         )
-        .all(params) as Row[];
+        .all(params) as AccessAuditRow[];
     } else {
       rows = this.db
         .prepare(
@@ -102,13 +77,13 @@ export class SqliteAccessAudit implements AccessAuditStore {
             WHERE (recorded_ms, seq) > (@afterMs, @afterSeq) AND recorded_ms < @until
             ORDER BY recorded_ms, seq LIMIT @limit`
         )
-        .all(params) as Row[];
+        .all(params) as AccessAuditRow[];
     }
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
-    const entries = page.map((r) => this.toEntry(r));
+    const entries = page.map((r) => toAccessEntry(r));
     const last = page[page.length - 1];
-    return { entries, ...(more && last ? { nextCursor: encodeCursor(last.recorded_ms, last.seq) } : {}) };
+    return { entries, ...(more && last ? { nextCursor: encodeAccessCursor(last.recorded_ms, last.seq) } : {}) };
   }
 
   async purgeAccessBefore(before: Date, limit: number): Promise<number> {
@@ -124,12 +99,5 @@ export class SqliteAccessAudit implements AccessAuditStore {
         .prepare('DELETE FROM access_audit WHERE seq IN (SELECT seq FROM access_audit WHERE recorded_ms < ? ORDER BY recorded_ms, seq LIMIT ?)')
         .run(ms, limit).changes;
     });
-  }
-
-  private toEntry(r: Row): AccessAuditEntry {
-    const event = JSON.parse(r.event) as AuditEvent;
-    // The clients are the event's patient entities (what the client rows index), so no query per row.
-    const clientMrns = (event.entity ?? []).filter((e) => e.role?.code === '1' && e.what?.identifier?.value).map((e) => e.what!.identifier!.value!);
-    return { id: r.id, recorded: new Date(r.recorded_ms).toISOString(), who: r.who, action: r.action, route: r.route, status: r.status, clientMrns, event };
   }
 }

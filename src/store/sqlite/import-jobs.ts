@@ -5,59 +5,9 @@
  * transaction as the lines' records.
  */
 import { interruptedMessage, type ImportJob, type ImportJobProgress, type ImportJobState, type ImportJobStore, type ImportLineResult } from '../import-jobs.js';
+import { type JobRow, type LineRow, toJob, toLine } from '../job-audit-rows.js';
 import type { PutRecordResult } from '../types.js';
 import type { SqliteDb } from './db.js';
-
-interface JobRow {
-  seq: number;
-  id: string;
-  state: string;
-  lines_read: number;
-  accepted: number;
-  unchanged: number;
-  rejected: number;
-  message: string | null;
-  created_by: string;
-  started_at: string;
-  updated_at: string;
-  finished_at: string | null;
-}
-
-interface LineRow {
-  line: number;
-  status: string;
-  kind: string | null;
-  record_id: string | null;
-  version: number | null;
-  outcome: string | null;
-}
-
-function toJob(r: JobRow): ImportJob {
-  return {
-    id: r.id,
-    state: r.state as ImportJobState,
-    linesRead: r.lines_read,
-    accepted: r.accepted,
-    unchanged: r.unchanged,
-    rejected: r.rejected,
-    ...(r.message ? { message: r.message } : {}),
-    createdBy: r.created_by,
-    startedAt: r.started_at,
-    updatedAt: r.updated_at,
-    ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
-  };
-}
-
-function toLine(r: LineRow): ImportLineResult {
-  return {
-    line: r.line,
-    ...(r.kind ? { kind: r.kind as ImportLineResult['kind'] } : {}),
-    ...(r.record_id ? { id: r.record_id } : {}),
-    status: r.status as ImportLineResult['status'],
-    ...(r.version !== null ? { version: r.version } : {}),
-    ...(r.outcome ? { outcome: JSON.parse(r.outcome) } : {}),
-  };
-}
 
 /**
  * Writes one group commit's progress of the jobs it carries; call inside the group's transaction.

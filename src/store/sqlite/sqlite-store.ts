@@ -27,7 +27,19 @@ export class SqliteStore implements Store {
   readonly importJobs: SqliteImportJobs;
   readonly accessAudit: SqliteAccessAudit;
 
-  /** @param commitSync - how intake group commits are made durable (STORE_COMMIT_SYNC; commit-sync.ts). */
+  /**
+   * The real store on an in-memory database (better-sqlite3 `:memory:`): the same schema, SQL and
+   * transactions, gone with the connection. For tests that need some store, not durability (test/helpers/
+   * fakes.ts); never the service's store. WAL, fsync and the WAL sync of `wal-fdatasync` do not apply.
+   */
+  static inMemory(commitSync: CommitSync = 'full'): SqliteStore {
+    return new SqliteStore(':memory:', commitSync);
+  }
+
+  /**
+   * @param path - the database file, or `:memory:` (see inMemory()).
+   * @param commitSync - how intake group commits are made durable (STORE_COMMIT_SYNC; commit-sync.ts).
+   */
   constructor(path: string, commitSync: CommitSync = 'full') {
     this.db = new SqliteDb(path);
     const migrations = [...STORE_MIGRATIONS, ...RECORD_QUERY_MIGRATIONS];

@@ -27,6 +27,19 @@ describe('SqliteStore', () => {
     tmp.cleanup();
   });
 
+  test.each(['full', 'wal-fdatasync'] as const)('in memory (%s): no WAL file to sync, and a group commit still commits', async (mode) => {
+    const memory = SqliteStore.inMemory(mode);
+    try {
+      expect(memory.db.raw.memory).toBe(true);
+      expect(memory.db.raw.pragma('journal_mode', { simple: true })).toBe('memory');
+      const [outcome] = await memory.records.putRecordGroup([{ input: { kind: 'participant', record: participant('p-m'), clientMrn: 'MRN-1', clientKey: 'MRN-1', targets: ['t1'] } }]);
+      expect(outcome).toMatchObject({ ok: true, result: { record: { version: 1 } } });
+      expect(await memory.status.outboxSize('t1')).toBe(1);
+    } finally {
+      await memory.close();
+    }
+  });
+
   test('uses WAL with synchronous=FULL', () => {
     const db = openDatabase(path);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
