@@ -5,7 +5,7 @@
  * every request of the full and restricted profiles, and the in-memory target (src/fhir/memory-target.ts)
  * calls it for every call, so both route a request the same way.
  */
-import { OperationOutcomeError, isOk } from '@medplum/core';
+import { OperationOutcomeError, isOk, preconditionFailed } from '@medplum/core';
 import type { FhirRepository, FhirRequest, FhirResponse, FhirRouter } from '@medplum/fhir-router';
 import type { Bundle } from '@medplum/fhirtypes';
 import { toOutcome } from '../outcomes.js';
@@ -22,7 +22,42 @@ export async function routeFhirRequest(fhirReq: FhirRequest, fhirRouter: FhirRou
   if (fhirReq.method === 'POST' && isTransactionBundle(fhirReq.body) && /^\/*(\?|$)/.test(fhirReq.url)) {
     return runTransaction(fhirReq, fhirReq.body, fhirRouter, repo);
   }
+  const patchIfMatch = fhirReq.method === 'PATCH' ? versionOfIfMatch(fhirReq.headers?.['if-match']) : undefined;
+  if (patchIfMatch !== undefined) {
+    return runGuardedPatch(fhirReq, patchIfMatch, fhirRouter, repo);
+  }
   return fhirRouter.handleRequest(fhirReq, repo);
+}
+
+/** The version an `If-Match` header names (`W/"3"` or `"3"`), or undefined without one. */
+function versionOfIfMatch(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value ? (/^(?:W\/)?"([^"]+)"$/.exec(value.trim())?.[1] ?? value.trim()) : undefined;
+}
+
+/**
+ * PATCH Type/id with If-Match: medplum's router (4.5.2) never reads If-Match on PATCH, so a stale patch
+ * would be applied over someone else's change. The version is checked here, in the same repository
+ * transaction as the patch, and a stale one answered 412 as the FHIR spec asks (the sync's guarded
+ * PATCH relies on it). A missing resource is left to the router (404). Only the REST interaction: a
+ * PATCH entry inside a batch or transaction Bundle is routed by medplum as before.
+ */
+async function runGuardedPatch(fhirReq: FhirRequest, version: string, fhirRouter: FhirRouter, repo: FhirRepository): Promise<FhirResponse> {
+  const match = /^\/*([A-Za-z]+)\/([^/?]+)$/.exec(fhirReq.url);
+  if (!match) {
+    return fhirRouter.handleRequest(fhirReq, repo);
+  }
+  try {
+    return await repo.withTransaction(async () => {
+      const current = await repo.readResource(match[1], decodeURIComponent(match[2])).catch(() => undefined);
+      if (current && current.meta?.versionId !== version) {
+        return [preconditionFailed] as FhirResponse;
+      }
+      return fhirRouter.handleRequest(fhirReq, repo);
+    });
+  } catch (err) {
+    return [toOutcome(err)];
+  }
 }
 
 /**

@@ -39,8 +39,6 @@ interface Implementation {
   open(): Promise<{ target: FhirTarget; close(): Promise<void> }>;
 }
 
-const PATCH_IF_MATCH = "medplum's FhirRouter PATCH handler (4.5.2) never reads If-Match";
-
 const http: Implementation = {
   name: 'kit client over HTTP to the embedded server',
   traits: {
@@ -49,9 +47,9 @@ const http: Implementation = {
     unchangedUpdateKeepsVersion: true,
     stableHistory: true,
     ifMatchOnMissingIs412: true,
-    patchHonoursIfMatch: false,
+    patchHonoursIfMatch: true,
   },
-  gaps: { patchHonoursIfMatch: PATCH_IF_MATCH },
+  gaps: {},
   async open() {
     const tmp = tempDir();
     const server = await startStandaloneFhirServer({ profile: 'full', dataDir: tmp.dir });
@@ -73,7 +71,7 @@ const memory: Implementation = {
     unchangedUpdateKeepsVersion: false,
     stableHistory: false,
     ifMatchOnMissingIs412: false,
-    patchHonoursIfMatch: false,
+    patchHonoursIfMatch: true,
   },
   gaps: {
     atomicTransactions: "MemoryRepository.withTransaction runs the callback without any rollback",
@@ -81,7 +79,6 @@ const memory: Implementation = {
     unchangedUpdateKeepsVersion: 'MemoryRepository.updateResource always stores a new version',
     stableHistory: 'MemoryRepository.readHistory reverses its stored list in place (medplum 4.5.2)',
     ifMatchOnMissingIs412: 'MemoryRepository.updateResource answers 404 before looking at If-Match',
-    patchHonoursIfMatch: PATCH_IF_MATCH,
   },
   async open() {
     return { target: createMemoryTarget({ name: 'memory' }), close: async () => {} };
