@@ -1,0 +1,59 @@
+/**
+ * The copy of what the service sent to an external target (issue #11 item 2), wired as one unit for
+ * the service: where it lives, the hook on the sync's FhirTarget, `/fhir` over it, and what happens
+ * with a shared PostgreSQL store (no copy; /fhir answers 501). docs/analytics.md, "External targets".
+ */
+import type { Router } from 'express';
+import type { FhirTarget } from '../fhir/port.js';
+import type { Logger } from '../logger.js';
+import { readOnlyCopyRouter } from './read-only-router.js';
+import { recordingTarget } from './recording-target.js';
+import { LocalCopy, localCopyPath } from './store.js';
+import { noCopyReason, noCopyRouter } from './unavailable-router.js';
+
+export { LOCAL_COPY_SOFTWARE } from './capability.js';
+export { LocalCopy, localCopyPath } from './store.js';
+export { recordingTarget } from './recording-target.js';
+
+/** Options of setUpLocalCopy. */
+export interface LocalCopyOptions {
+  dataDir: string;
+  /** The external target (FHIR_BASE_URL): the copy is of what was sent there. */
+  targetName: string;
+  /** DATABASE_URL is set: instances share the store, so no per-instance copy is kept. */
+  sharedStore: boolean;
+  /** The service's public …/fhir (known once it listens). */
+  baseUrl: () => string;
+  logger: Logger;
+}
+
+/** The copy as the service uses it. */
+export interface LocalCopySetup {
+  /** Mounted at /fhir after the operation routers: read-only over the copy, or 501 under PostgreSQL. */
+  router: Router;
+  /** The copy's SQLite file, for views and exports (EmbeddedStoreSource); absent under PostgreSQL. */
+  dbPath?: string;
+  /** The sync's target, keeping every confirmed write in the copy before the outbox settles. */
+  wrapTarget(target: FhirTarget): FhirTarget;
+  /** After the sync and the HTTP server stopped. */
+  close(): void;
+}
+
+/**
+ * Opens the copy of `targetName` (DATA_DIR/fhir-copy/<key>.sqlite), or, with a shared PostgreSQL
+ * store, says once in the log that there is none and why.
+ */
+export function setUpLocalCopy(o: LocalCopyOptions): LocalCopySetup {
+  if (o.sharedStore) {
+    o.logger.warn('no local copy of what is sent: /fhir answers 501', { reason: noCopyReason(o.targetName) });
+    return { router: noCopyRouter(o.targetName), wrapTarget: (t) => t, close: () => undefined };
+  }
+  const copy = new LocalCopy(localCopyPath(o.dataDir, o.targetName), o.targetName, o.logger);
+  o.logger.info('local copy of what is sent', { target: o.targetName, file: copy.dbPath });
+  return {
+    router: readOnlyCopyRouter({ repo: copy.repo, baseUrl: o.baseUrl, targetName: o.targetName, logger: o.logger }),
+    dbPath: copy.dbPath,
+    wrapTarget: (t) => recordingTarget(t, copy, o.logger),
+    close: () => copy.close(),
+  };
+}
