@@ -348,6 +348,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     // Consent is checked per participant right before every send (and again on every retry or replay).
     gate: consentGate,
     metrics: metrics.sync,
+    // The copy of what was sent holds everything the target confirmed before the outbox settles.
+    beforeSettle: localCopy?.beforeSettle(target, store),
   });
   wakeWorker = () => worker.wake();
   // Ask for the target's token now, so a refused credential or a scope that lacks our writes is in the

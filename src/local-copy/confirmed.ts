@@ -1,8 +1,9 @@
 /**
  * What a target confirmed holding after one of our writes, read from its answer: the resource as the
- * target stored it (its id, meta.versionId, meta.lastUpdated). Only successful writes count; a
- * conditional create the target answered with someone else's existing resource (200, not 201) wrote
- * nothing of ours and is left out. Reads and searches are never passed here.
+ * target stored it (its id, meta.versionId, meta.lastUpdated). Only successful writes count. A
+ * conditional create answered 200 (the target already held a resource with our identifier: our own
+ * from an attempt whose answer was lost, or a Practitioner the EHR registered) counts too, as the sync's
+ * ledger does: the record's resources point at it. Reads and searches are never passed here.
  *
  * A target that answers a write without the resource body (`Prefer: return=minimal`, some EHRs) still
  * says where it went (Location, ETag): the copy is then what we sent with the target's id and version,
@@ -17,22 +18,22 @@ import { idAndVersion } from '../sync/writers/ledger.js';
 /** One confirmed write: the resource to keep, or the version to read back first. */
 export type Confirmed = { resource: WithId<Resource> } | { fetch: { resourceType: string; id: string; versionId: string } };
 
-/** The kind of a single (non-Bundle) write. */
+/**
+ * The kind of a single (non-Bundle) write. After a patch, or a conditional create the target answered
+ * 200 (it held one already), what we sent is not what it holds.
+ */
 export type WriteKind = 'create' | 'conditional-create' | 'update' | 'patch';
 
 /**
  * What one write's answer confirms.
- * @param kind - The write; a conditional create answered 200 found an existing resource and wrote nothing.
+ * @param kind - The write (a patch's result is not what we sent).
  * @param sent - What we sent (undefined for a patch).
  * @param answer - The target's answer.
  * @param resourceType - The type written.
- * @returns The confirmed resource, what to read back, or undefined when nothing of ours was written.
+ * @returns The confirmed resource, what to read back, or undefined when the answer says nothing usable.
  */
 export function confirmedWrite(kind: WriteKind, sent: Resource | undefined, answer: WriteResult, resourceType: string, now = new Date()): Confirmed | undefined {
-  if (kind === 'conditional-create' && answer.status !== 201) {
-    return undefined;
-  }
-  return confirmedOf(answer.resource, { location: answer.location, etag: answer.etag }, sent, resourceType, now);
+  return confirmedOf(answer.resource, { location: answer.location, etag: answer.etag }, sent, resourceType, now, kind === 'patch' || (kind === 'conditional-create' && answer.status !== 201));
 }
 
 /**
@@ -55,16 +56,12 @@ export function confirmedEntries(request: Bundle, response: Bundle, now = new Da
     if (status === undefined || status >= 300) {
       return;
     }
-    if (method === 'POST' && req.request?.ifNoneExist && status !== 201) {
-      return; // if-none-exist found an existing resource: nothing of ours written
-    }
     const type = typeOfUrl(req.request?.url) ?? req.resource?.resourceType;
     if (!type) {
       return;
     }
-    const sent = method === 'PATCH' ? undefined : req.resource;
     const when = answer?.response?.lastModified;
-    const found = confirmedOf(answer?.resource, { location: answer?.response?.location, etag: answer?.response?.etag }, sent, type, when ? new Date(when) : now);
+    const found = confirmedOf(answer?.resource, { location: answer?.response?.location, etag: answer?.response?.etag }, req.resource, type, when ? new Date(when) : now, method === 'PATCH' || (method === 'POST' && !!req.request?.ifNoneExist && status !== 201));
     if (found) {
       out.push(found);
     }
@@ -77,7 +74,8 @@ function confirmedOf(
   headers: { location?: string; etag?: string },
   sent: Resource | undefined,
   resourceType: string,
-  now: Date
+  now: Date,
+  notAsSent: boolean
 ): Confirmed | undefined {
   if (returned && returned.resourceType === resourceType && returned.id && returned.meta?.versionId) {
     return { resource: withLastUpdated(returned as WithId<Resource>, now) };
@@ -86,7 +84,8 @@ function confirmedOf(
   if (!iv) {
     return undefined; // a success that does not say where it went: the writer treats it as unknown and retries
   }
-  if (!sent || sent.resourceType !== resourceType) {
+  // Answered without the body: what we sent is what it holds, unless notAsSent (read it back then).
+  if (notAsSent || !sent || sent.resourceType !== resourceType) {
     return { fetch: { resourceType, id: iv.id, versionId: iv.versionId } };
   }
   return { resource: withLastUpdated({ ...sent, id: iv.id, meta: { ...sent.meta, versionId: iv.versionId } } as WithId<Resource>, now) };

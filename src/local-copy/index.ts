@@ -6,6 +6,8 @@
 import type { Router } from 'express';
 import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
+import type { Store } from '../store/port.js';
+import { ensureCopied, type Delivered } from './reconcile.js';
 import { readOnlyCopyRouter } from './read-only-router.js';
 import { recordingTarget } from './recording-target.js';
 import { LocalCopy, localCopyPath } from './store.js';
@@ -35,6 +37,11 @@ export interface LocalCopySetup {
   dbPath?: string;
   /** The sync's target, keeping every confirmed write in the copy before the outbox settles. */
   wrapTarget(target: FhirTarget): FhirTarget;
+  /**
+   * The worker's beforeSettle (SyncWorkerOptions): what the delivered records put on `target` is in the
+   * copy before they settle; undefined when no copy is kept.
+   */
+  beforeSettle(target: FhirTarget, store: Pick<Store, 'ledger'>): ((delivered: Delivered[]) => Promise<void>) | undefined;
   /** After the sync and the HTTP server stopped. */
   close(): void;
 }
@@ -46,7 +53,7 @@ export interface LocalCopySetup {
 export function setUpLocalCopy(o: LocalCopyOptions): LocalCopySetup {
   if (o.sharedStore) {
     o.logger.warn('no local copy of what is sent: /fhir answers 501', { reason: noCopyReason(o.targetName) });
-    return { router: noCopyRouter(o.targetName), wrapTarget: (t) => t, close: () => undefined };
+    return { router: noCopyRouter(o.targetName), wrapTarget: (t) => t, beforeSettle: () => undefined, close: () => undefined };
   }
   const copy = new LocalCopy(localCopyPath(o.dataDir, o.targetName), o.targetName, o.logger);
   o.logger.info('local copy of what is sent', { target: o.targetName, file: copy.dbPath });
@@ -54,6 +61,7 @@ export function setUpLocalCopy(o: LocalCopyOptions): LocalCopySetup {
     router: readOnlyCopyRouter({ repo: copy.repo, baseUrl: o.baseUrl, targetName: o.targetName, logger: o.logger }),
     dbPath: copy.dbPath,
     wrapTarget: (t) => recordingTarget(t, copy, o.logger),
+    beforeSettle: (target, store) => (delivered) => ensureCopied(copy, target, store, delivered, o.logger),
     close: () => copy.close(),
   };
 }
