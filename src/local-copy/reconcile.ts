@@ -44,16 +44,38 @@ export async function ensureCopied(copy: LocalCopy, target: FhirTarget, store: P
     if (held && (held.meta?.versionId === w.versionId || !w.versionId)) {
       continue;
     }
-    try {
-      fetched.push((w.versionId ? await target.vread(w.resourceType, w.resourceId, w.versionId) : await target.read(w.resourceType, w.resourceId)) as WithId<Resource>);
-    } catch (err) {
-      if (err instanceof UpstreamError && (err.status === 404 || err.status === 410)) {
-        // Gone from the target since (deleted there): there is nothing to copy; the next write finds out.
-        logger?.warn('local copy: a resource the ledger names is gone from the target', { resourceType: w.resourceType, id: w.resourceId });
-        continue;
-      }
-      throw err;
+    const found = await readBack(target, w.resourceType, w.resourceId, w.versionId);
+    if (found) {
+      fetched.push(found);
+    } else {
+      // Gone from the target since (deleted there): there is nothing to copy; the next write finds out.
+      logger?.warn('local copy: a resource the ledger names is gone from the target', { resourceType: w.resourceType, id: w.resourceId });
     }
   }
   await copy.keep(fetched);
+}
+
+/**
+ * The version the ledger names (vread), or the current one where the target offers no vread for the
+ * type (Oracle-like: 400/403/404/405/501 to a vread) or the ledger has no version; undefined when the
+ * resource is gone (404/410 to the read).
+ */
+async function readBack(target: FhirTarget, type: string, id: string, versionId: string): Promise<WithId<Resource> | undefined> {
+  if (versionId) {
+    try {
+      return (await target.vread(type, id, versionId)) as WithId<Resource>;
+    } catch (err) {
+      if (!(err instanceof UpstreamError && [400, 403, 404, 405, 410, 501].includes(err.status))) {
+        throw err;
+      }
+    }
+  }
+  try {
+    return (await target.read(type, id)) as WithId<Resource>;
+  } catch (err) {
+    if (err instanceof UpstreamError && (err.status === 404 || err.status === 410)) {
+      return undefined;
+    }
+    throw err;
+  }
 }

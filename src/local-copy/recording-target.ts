@@ -11,8 +11,12 @@
  *
  * Ordering: the copy is written (and committed, SQLite synchronous=FULL) before the writer learns the
  * answer, so before the ledger and the outbox settlement. A crash in between leaves the record pending;
- * its retry rewrites the same resource, which the copy upserts. A failure to write the copy is thrown as
- * the write's failure: the record is retried rather than settled with a resource missing from the copy.
+ * its retry rewrites the same resource, which the copy upserts.
+ *
+ * This is the fast path, not the guarantee: it never fails a write the target accepted. What it could
+ * not keep (a patch answered without a body on a target without vread, a disk error) is logged and left
+ * to reconcile.ts, which the worker awaits before settling and which does fail the attempt when it
+ * cannot complete the copy.
  */
 import type { WithId } from '@medplum/core';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -20,14 +24,6 @@ import type { FhirTarget, WriteResult } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
 import { type Confirmed, confirmedEntries, confirmedWrite } from './confirmed.js';
 import type { CopySink } from './store.js';
-
-/** Raised when the target confirmed a write but the copy could not keep it (the record is retried). */
-export class LocalCopyWriteError extends Error {
-  constructor(cause: unknown) {
-    super('the local copy of what was sent could not be written; the record is retried', { cause });
-    this.name = 'LocalCopyWriteError';
-  }
-}
 
 /**
  * Wraps `target` so every confirmed write is kept in `copy` first.
@@ -53,12 +49,11 @@ export function recordingTarget(target: FhirTarget, copy: CopySink, logger?: Log
       }
       await copy.keep(resources);
     } catch (err) {
-      logger?.error('local copy write failed', {
+      logger?.warn('local copy: a confirmed write was not kept at once; it is read back before the record settles', {
         target: target.name,
         resources: found.flatMap((c) => (c ? ['resource' in c ? `${c.resource.resourceType}/${c.resource.id}` : `${c.fetch.resourceType}/${c.fetch.id}`] : [])),
         error: err instanceof Error ? err.name : typeof err,
       });
-      throw new LocalCopyWriteError(err);
     }
   };
   const single = async (answer: Promise<WriteResult>, kind: Parameters<typeof confirmedWrite>[0], sent: Resource | undefined, type: string): Promise<WriteResult> => {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Encounter, Resource } from '@medplum/fhirtypes';
 import { projectRoot } from '../../src/paths.js';
 import { LOCAL_COPY_SOFTWARE } from '../../src/local-copy/index.js';
 import { startFhirTarget, type FhirTarget } from '../helpers/fhir-target.js';
@@ -106,7 +106,7 @@ test('the Provenances the sync wrote are in the copy too', async () => {
 });
 
 test('search on /fhir answers from the copy with the target’s ids, as the embedded server searches', async () => {
-  const [enc] = await target.search('Encounter', { identifier: `${NS}/sid/session|s-1001-01` });
+  const [enc] = (await target.search('Encounter', { identifier: `${NS}/sid/session|s-1001-01` })) as Encounter[];
   const r = await svc.api('GET', `/fhir/Encounter?identifier=${encodeURIComponent(`${NS}/sid/session|s-1001-01`)}`);
   expect(r.status).toBe(200);
   expect(r.body.resourceType).toBe('Bundle');
