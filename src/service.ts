@@ -153,7 +153,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // With an external target: the copy of what was sent there (src/local-copy), read-only at /fhir; none
   // with a shared PostgreSQL store (/fhir then answers 501).
   const localCopy = config.fhirBaseUrl
-    ? setUpLocalCopy({ dataDir: config.dataDir, targetName, sharedStore: !!config.databaseUrl, baseUrl: () => `${publicUrl}/fhir`, logger })
+    ? setUpLocalCopy({ dataDir: config.dataDir, targetName, ns: config.identifierNamespace, sharedStore: !!config.databaseUrl, baseUrl: () => `${publicUrl}/fhir`, logger })
     : undefined;
   // Views and exports read the embedded store (or the copy), and the local AuditEvents (the disclosures
   // view), through read-only connections of their own.

@@ -22,6 +22,8 @@ export interface LocalCopyOptions {
   dataDir: string;
   /** The external target (FHIR_BASE_URL): the copy is of what was sent there. */
   targetName: string;
+  /** IDENTIFIER_NAMESPACE: the sync tags each Provenance with it (finding a record's Provenances in the ledger). */
+  ns: string;
   /** DATABASE_URL is set: instances share the store, so no per-instance copy is kept. */
   sharedStore: boolean;
   /** The service's public …/fhir (known once it listens). */
@@ -61,7 +63,7 @@ export function setUpLocalCopy(o: LocalCopyOptions): LocalCopySetup {
     router: readOnlyCopyRouter({ repo: copy.repo, baseUrl: o.baseUrl, targetName: o.targetName, logger: o.logger }),
     dbPath: copy.dbPath,
     wrapTarget: (t) => recordingTarget(t, copy, o.logger),
-    beforeSettle: (target, store) => (delivered) => ensureCopied(copy, target, store, delivered, o.logger),
+    beforeSettle: (target, store) => (delivered) => ensureCopied(copy, target, store, o.ns, delivered, o.logger),
     close: () => copy.close(),
   };
 }

@@ -5,7 +5,11 @@
  * write answers already, at no cost; this step finds the rest and reads them back from the target:
  * - an answer lost on the way (timeout, reset) and resolved by a search on the next attempt (the
  *   resource is found by identifier, unchanged, and not written again);
- * - a crash after the writers recorded the ledger and before the outbox settled.
+ * - a crash after the writers recorded the ledger and before the outbox settled;
+ * - an attempt that failed after such a resource (or its Provenance) was recorded: the next attempt
+ *   finds it "already known" and does not report it again.
+ * A record's Provenances are found in the ledger by the identifier the sync gives the Provenance of
+ * each resource version (sync/provenance.ts writeKey), one indexed lookup each.
  * Checking is one primary-key read of the copy per resource; a read-back is one GET on the target.
  */
 import type { WithId } from '@medplum/core';
@@ -14,6 +18,7 @@ import type { FhirTarget } from '../fhir/port.js';
 import { UpstreamError } from '../fhir/upstream-error.js';
 import type { Logger } from '../logger.js';
 import type { LedgerEntry, Store } from '../store/port.js';
+import { writeKey, writeTagSystem } from '../sync/provenance.js';
 import type { RecordKind } from '../domain/records.js';
 import type { LocalCopy } from './store.js';
 
@@ -28,14 +33,22 @@ export interface Delivered {
  * Makes sure the copy holds what these records put on the target.
  * @throws when a resource missing from the copy cannot be read back (the records are then retried).
  */
-export async function ensureCopied(copy: LocalCopy, target: FhirTarget, store: Pick<Store, 'ledger'>, delivered: Delivered[], logger?: Logger): Promise<void> {
+export async function ensureCopied(copy: LocalCopy, target: FhirTarget, store: Pick<Store, 'ledger'>, ns: string, delivered: Delivered[], logger?: Logger): Promise<void> {
   const wanted = new Map<string, { resourceType: string; resourceId: string; versionId: string }>();
   const add = (l: LedgerEntry): void => {
     wanted.set(`${l.resourceType}/${l.resourceId}`, { resourceType: l.resourceType, resourceId: l.resourceId, versionId: l.versionId });
   };
+  const tagSystem = writeTagSystem(ns);
   for (const d of delivered) {
     // The ledger first, this attempt's confirmations after (they are the newer where both name a resource).
-    (await store.ledger.getLedgerForRecord(target.name, d.kind, d.recordId)).forEach(add);
+    const resources = await store.ledger.getLedgerForRecord(target.name, d.kind, d.recordId);
+    for (const l of resources) {
+      add(l);
+      const provenance = await store.ledger.getLedgerByIdentifier(target.name, 'Provenance', `${tagSystem}|${writeKey(target.name, l)}`);
+      if (provenance) {
+        add(provenance);
+      }
+    }
     d.ledger.forEach(add);
   }
   const fetched: WithId<Resource>[] = [];
