@@ -59,6 +59,7 @@ export async function ensureCopied(copy: LocalCopy, target: FhirTarget, store: P
     }
     const found = await readBack(target, w.resourceType, w.resourceId, w.versionId);
     if (found) {
+      logger?.info('local copy: read back from the target', { resourceType: w.resourceType, id: w.resourceId, versionId: w.versionId });
       fetched.push(found);
     } else {
       // Gone from the target since (deleted there): there is nothing to copy; the next write finds out.
