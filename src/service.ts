@@ -403,7 +403,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
       });
       await exports?.close();
       fhirSource?.close();
-      localCopy?.close();
+      await localCopy?.close();
       auditSource.close();
       keys?.stop();
       await accessLog.close();

@@ -7,7 +7,7 @@ import type { Router } from 'express';
 import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/port.js';
-import { ensureCopied, type Delivered } from './reconcile.js';
+import { drainOwed, ensureCopied, type Delivered } from './reconcile.js';
 import { readOnlyCopyRouter } from './read-only-router.js';
 import { recordingTarget } from './recording-target.js';
 import { LocalCopy, localCopyPath } from './store.js';
@@ -16,6 +16,9 @@ import { noCopyReason, noCopyRouter } from './unavailable-router.js';
 export { LOCAL_COPY_SOFTWARE } from './capability.js';
 export { LocalCopy, localCopyPath } from './store.js';
 export { recordingTarget } from './recording-target.js';
+
+/** How often read-backs the target could not answer are tried again. */
+const DRAIN_EVERY_MS = 60_000;
 
 /** Options of setUpLocalCopy. */
 export interface LocalCopyOptions {
@@ -45,7 +48,7 @@ export interface LocalCopySetup {
    */
   beforeSettle(target: FhirTarget, store: Pick<Store, 'ledger'>): ((delivered: Delivered[]) => Promise<void>) | undefined;
   /** After the sync and the HTTP server stopped. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -55,15 +58,31 @@ export interface LocalCopySetup {
 export function setUpLocalCopy(o: LocalCopyOptions): LocalCopySetup {
   if (o.sharedStore) {
     o.logger.warn('no local copy of what is sent: /fhir answers 501', { reason: noCopyReason(o.targetName) });
-    return { router: noCopyRouter(o.targetName), wrapTarget: (t) => t, beforeSettle: () => undefined, close: () => undefined };
+    return { router: noCopyRouter(o.targetName), wrapTarget: (t) => t, beforeSettle: () => undefined, close: async () => undefined };
   }
   const copy = new LocalCopy(localCopyPath(o.dataDir, o.targetName), o.targetName, o.logger);
   o.logger.info('local copy of what is sent', { target: o.targetName, file: copy.dbPath });
+  // Read-backs owed while the target could not answer are tried again every minute, not only on the next delivery.
+  let timer: NodeJS.Timeout | undefined;
+  let draining = Promise.resolve();
   return {
     router: readOnlyCopyRouter({ repo: copy.repo, baseUrl: o.baseUrl, targetName: o.targetName, logger: o.logger }),
     dbPath: copy.dbPath,
     wrapTarget: (t) => recordingTarget(t, copy, o.logger),
-    beforeSettle: (target, store) => (delivered) => ensureCopied(copy, target, store, o.ns, delivered, o.logger),
-    close: () => copy.close(),
+    beforeSettle: (target, store) => {
+      timer ??= setInterval(() => {
+        draining = drainOwed(copy, target, o.logger).then(
+          () => undefined,
+          () => undefined
+        );
+      }, DRAIN_EVERY_MS);
+      timer.unref();
+      return (delivered) => ensureCopied(copy, target, store, o.ns, delivered, o.logger);
+    },
+    close: async () => {
+      clearInterval(timer);
+      await draining;
+      copy.close();
+    },
   };
 }

@@ -24,6 +24,21 @@ export interface CopySink {
   keep(resources: WithId<Resource>[]): Promise<void>;
 }
 
+/** A resource the copy still has to read back from the target (reconcile.ts), at a version ('' = current). */
+export interface PendingReadBack {
+  resourceType: string;
+  id: string;
+  versionId: string;
+}
+
+/** Read-backs owed, kept durably beside the resources (same file) until the target answers them. */
+const PENDING_SCHEMA = `CREATE TABLE IF NOT EXISTS copy_pending (
+  resource_type TEXT NOT NULL,
+  id            TEXT NOT NULL,
+  version_id    TEXT NOT NULL,
+  PRIMARY KEY (resource_type, id)
+)`;
+
 /** The copy of one target, open for writing (the sync) and reading (`/fhir`). */
 export class LocalCopy implements CopySink {
   readonly repo: SqliteFhirRepository;
@@ -40,7 +55,47 @@ export class LocalCopy implements CopySink {
     logger?: SearchIndexLogger
   ) {
     this.db = openFhirDatabase(dbPath);
+    this.db.exec(PENDING_SCHEMA);
     this.repo = new SqliteFhirRepository(this.db, { logger });
+  }
+
+  /**
+   * Remembers read-backs owed (committed before the records settle, so a crash or an unreachable
+   * target never loses one). The connection is the repository's: its transaction keeps them atomic.
+   */
+  async owe(items: PendingReadBack[]): Promise<void> {
+    if (items.length === 0) {
+      return;
+    }
+    await this.repo.withTransaction(async () => {
+      const put = this.db.prepare<[string, string, string]>(
+        `INSERT INTO copy_pending (resource_type, id, version_id) VALUES (?, ?, ?)
+         ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id`
+      );
+      for (const i of items) {
+        put.run(i.resourceType, i.id, i.versionId);
+      }
+    });
+  }
+
+  /** Read-backs still owed, oldest first, at most `limit`. */
+  async owed(limit: number): Promise<PendingReadBack[]> {
+    return this.repo.withTransaction(async () =>
+      this.db
+        .prepare<[number], PendingReadBack>('SELECT resource_type AS resourceType, id, version_id AS versionId FROM copy_pending ORDER BY rowid LIMIT ?')
+        .all(limit)
+    );
+  }
+
+  /** Keeps the resources read back and forgets those read-backs (one transaction: never one without the other). */
+  async settleOwed(done: PendingReadBack[], resources: WithId<Resource>[]): Promise<void> {
+    await this.repo.withTransaction(async () => {
+      await this.keep(resources);
+      const del = this.db.prepare<[string, string, string]>('DELETE FROM copy_pending WHERE resource_type = ? AND id = ? AND version_id = ?');
+      for (const d of done) {
+        del.run(d.resourceType, d.id, d.versionId);
+      }
+    });
   }
 
   /**

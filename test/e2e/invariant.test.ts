@@ -162,6 +162,7 @@ test.each(PROFILES)(`$profile: every permitted record ends on the target exactly
       await new Promise((res) => setTimeout(res, 100));
     }
     logs.push(svc.output());
+    (await import('node:fs')).writeFileSync(`/tmp/inv-logs-${profile}.txt`, logs.join('\n'));
     svc.child.kill('SIGTERM');
     await once(svc.child, 'exit');
     svc = undefined;
@@ -213,4 +214,4 @@ test.each(PROFILES)(`$profile: every permitted record ends on the target exactly
     tmp.cleanup();
   }
   // 150 s was enough for one profile on a quiet machine; medplum-like took 143 s at a load average of 12-15.
-}, 240_000);
+}, 600_000);
