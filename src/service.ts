@@ -90,6 +90,8 @@ export interface StartOptions {
    * (ids and types only) whether or not a hook is given.
    */
   onIdentifiedAccess?: OnIdentifiedAccess;
+  /** false: keep no copy of what is sent to an external target (bench/local-copy.ts measures its cost). Default true. */
+  localCopy?: boolean;
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
@@ -152,7 +154,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
   // With an external target: the copy of what was sent there (src/local-copy), read-only at /fhir; none
   // with a shared PostgreSQL store (/fhir then answers 501).
-  const localCopy = config.fhirBaseUrl
+  const localCopy = config.fhirBaseUrl && options.localCopy !== false
     ? setUpLocalCopy({ dataDir: config.dataDir, targetName, ns: config.identifierNamespace, sharedStore: !!config.databaseUrl, baseUrl: () => `${publicUrl}/fhir`, logger })
     : undefined;
   // Views and exports read the embedded store (or the copy), and the local AuditEvents (the disclosures
