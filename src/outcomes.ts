@@ -153,6 +153,8 @@ export function httpStatusFor(o: OperationOutcome): number {
       return 429;
     case 'method-not-allowed':
       return 405;
+    case 'not-implemented':
+      return 501;
     case 'unsupported-media-type':
       return 415;
     case 'unavailable':
@@ -198,6 +200,16 @@ export function rateLimited(message: string): OperationOutcome {
 /** The path exists, not with this method. HTTP 405, with Allow. */
 export function methodNotAllowed(allowed: string[]): OperationOutcome {
   return outcome([{ severity: 'error', code: 'not-supported', details: { text: `Method not allowed here; allowed: ${allowed.join(', ')}` } }], 'method-not-allowed');
+}
+
+/** An interaction this /fhir refuses by design (the read-only copy of what was sent): says why. HTTP 405, with Allow. */
+export function notAllowedBecause(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'not-supported', details: { text: message } }], 'method-not-allowed');
+}
+
+/** Something this deployment does not offer at all, and why (e.g. /fhir with a shared PostgreSQL store). HTTP 501. */
+export function notImplemented(message: string): OperationOutcome {
+  return outcome([{ severity: 'error', code: 'not-supported', details: { text: message } }], 'not-implemented');
 }
 
 /** Cannot answer now (a handler ran out of time, an identity provider out of reach). HTTP 503, with Retry-After. */

@@ -37,6 +37,7 @@ import { statusRouter } from './http/routes/status.js';
 import { Intake } from './intake/accept.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadMappings } from './mapping/index.js';
+import { setUpLocalCopy } from './local-copy/index.js';
 import { mapRouter } from './http/routes/map.js';
 import { viewDefinitionRunRouter } from './http/routes/viewdefinition-run.js';
 import { loadProfiles } from './profiles/pack.js';
@@ -69,7 +70,7 @@ export interface RunningService {
   logger: Logger;
   /** The de-identification policy (DEID_POLICY) and key (DEID_KEY) for views and exports. */
   deid: { policy: DeidPolicy; key: string };
-  /** $export and $viewdefinition-export (embedded mode only). */
+  /** $export and $viewdefinition-export (over the embedded store, or the copy of what was sent to an external target). */
   exports?: Exports;
   /** The express app (the route-table and OpenAPI tests walk its routes). */
   app: Express;
@@ -90,6 +91,8 @@ export interface StartOptions {
    * (ids and types only) whether or not a hook is given.
    */
   onIdentifiedAccess?: OnIdentifiedAccess;
+  /** false: keep no copy of what is sent to an external target (bench/local-copy.ts measures its cost). Default true. */
+  localCopy?: boolean;
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
@@ -150,10 +153,15 @@ export async function startService(config: Config, options: StartOptions = {}): 
         profile: getTargetProfile(config.embeddedFhirProfile),
       });
   const targetName = config.fhirBaseUrl ?? EMBEDDED_TARGET;
-  // Views and exports read the embedded store, and the local AuditEvents (the disclosures view), through
-  // read-only connections of their own; with an external target there is no local copy yet (issue #11
-  // item 2), so only inline view runs are offered.
-  const fhirSource = embedded ? new EmbeddedStoreSource(join(config.dataDir, 'fhir.sqlite')) : undefined;
+  // With an external target: the copy of what was sent there (src/local-copy), read-only at /fhir; none
+  // with a shared PostgreSQL store (/fhir then answers 501).
+  const localCopy = config.fhirBaseUrl && options.localCopy !== false
+    ? setUpLocalCopy({ dataDir: config.dataDir, targetName, ns: config.identifierNamespace, sharedStore: !!config.databaseUrl, baseUrl: () => `${publicUrl}/fhir`, logger })
+    : undefined;
+  // Views and exports read the embedded store (or the copy), and the local AuditEvents (the disclosures
+  // view), through read-only connections of their own.
+  const fhirDbPath = embedded ? join(config.dataDir, 'fhir.sqlite') : localCopy?.dbPath;
+  const fhirSource = fhirDbPath ? new EmbeddedStoreSource(fhirDbPath) : undefined;
   const auditSource = new LocalAuditSource(join(config.dataDir, 'collateral.sqlite'));
   const source = fhirSource ? routedSource({ AuditEvent: auditSource }, fhirSource) : undefined;
   // Identified output (deidentify=false) is recorded in the access audit before any data leaves.
@@ -225,7 +233,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     store,
     bodyLimitBytes: config.bodyLimitBytes,
     importLimitBytes: config.importLimitBytes,
-    fhirRouter: embedded?.router,
+    fhirRouter: embedded?.router ?? localCopy?.router,
     fhirOperationRouters: [
       viewDefinitionRunRouter({
         views,
@@ -307,7 +315,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   publicUrl = `http://${loopbackHost.includes(':') ? `[${loopbackHost}]` : loopbackHost}:${port}`;
 
   // The sync reaches the embedded server over HTTP, exactly as it would reach an external one.
-  const target = createKitClientTarget({
+  const kitTarget = createKitClientTarget({
     name: targetName,
     baseUrl: config.fhirBaseUrl ?? `${publicUrl}/fhir`,
     // Never an API token: the embedded server knows the sync by its internal credential (role fhir-sync).
@@ -318,6 +326,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
       metrics.targetHealth.observe(r.status, r.retryAfterSeconds);
     },
   });
+  // Every write the target confirms is kept in the copy before the outbox settles (local-copy/recording-target.ts).
+  const target = localCopy ? localCopy.wrapTarget(kitTarget) : kitTarget;
   targetRef.current = target;
   const worker = new SyncWorker({
     store,
@@ -345,6 +355,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     // Consent is checked per participant right before every send (and again on every retry or replay).
     gate: consentGate,
     metrics: metrics.sync,
+    // The copy of what was sent holds everything the target confirmed before the outbox settles.
+    beforeSettle: localCopy?.beforeSettle(target, store),
   });
   wakeWorker = () => worker.wake();
   // Ask for the target's token now, so a refused credential or a scope that lacks our writes is in the
@@ -398,6 +410,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
       });
       await exports?.close();
       fhirSource?.close();
+      await localCopy?.close();
       auditSource.close();
       keys?.stop();
       await accessLog.close();

@@ -12,6 +12,7 @@ import { createKitClientTarget } from '../fhir/kit-client.js';
 import type { FhirTarget } from '../fhir/port.js';
 import { UpstreamError } from '../fhir/upstream-error.js';
 import { OperationOutcomeError } from '../outcomes.js';
+import { LOCAL_COPY_SOFTWARE } from '../local-copy/capability.js';
 import type { ServiceConnection } from './cli-config.js';
 
 /** The FHIR server the service syncs to, as the demo reaches it. */
@@ -94,6 +95,12 @@ export async function targetCapabilities(target: DemoTarget, serviceUrl: string)
     }
     const status = err instanceof UpstreamError ? (err.status === 0 ? 'no answer' : `HTTP ${err.status}`) : 'error';
     return `Cannot read the CapabilityStatement of ${target.description}: ${status}: ${fhirErrorText(err)}`;
+  }
+  if (target.embedded && cs.software?.name === LOCAL_COPY_SOFTWARE) {
+    return (
+      `The service at ${serviceUrl} has no embedded FHIR server: its ${target.baseUrl} is a read-only copy of what it sent to an external one. ` +
+      'Run the demo with the same FHIR_BASE_URL and FHIR_AUTH_* settings as the service (the environment of its npm start), so the demo can seed that server.'
+    );
   }
   return parseCapabilities(cs);
 }

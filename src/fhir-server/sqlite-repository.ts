@@ -12,6 +12,7 @@ import {
   Operator,
   badRequest,
   conflict,
+  deepEquals,
   gone,
   normalizeOperationOutcome,
   notFound,
@@ -188,6 +189,41 @@ export class SqliteFhirRepository extends FhirRepository<undefined> {
       const lastUpdated = new Date().toISOString();
       this.sql.writeVersion({ resourceType, id, versionId: current.version_id + 1, lastUpdated });
       this.updateIndex(() => this.index.remove(resourceType, id));
+    });
+  }
+
+  /**
+   * Stores resources exactly as another server confirmed them: id, meta.versionId and meta.lastUpdated
+   * are kept in the content, the row's version number is local, and nothing is validated (the content
+   * is what that server holds). One transaction for all. A resource equal to the stored one, or one the
+   * `keepCurrent` test prefers the stored one to (an older version arriving late), is left out.
+   * For the service's copy of what it sent to an external target (src/local-copy).
+   * @returns How many were stored.
+   */
+  storeAsIs(resources: WithId<Resource>[], keepCurrent?: (stored: Resource, incoming: Resource) => boolean): Promise<number> {
+    return this.tx.write(() => {
+      let stored = 0;
+      for (const resource of resources) {
+        const current = this.sql.getCurrent(resource.resourceType, resource.id);
+        if (current && !current.deleted) {
+          const existing = JSON.parse(current.content) as Resource;
+          if (deepEquals(existing, resource) || keepCurrent?.(existing, resource)) {
+            continue;
+          }
+        }
+        const when = Date.parse(resource.meta?.lastUpdated ?? '');
+        this.sql.writeVersion({
+          resourceType: resource.resourceType,
+          id: resource.id,
+          versionId: (current?.version_id ?? 0) + 1,
+          // The column is compared as text (_since, paging): always ISO 8601 in UTC.
+          lastUpdated: Number.isNaN(when) ? new Date().toISOString() : new Date(when).toISOString(),
+          content: JSON.stringify(resource),
+        });
+        this.updateIndex(() => this.index.index(resource));
+        stored++;
+      }
+      return stored;
     });
   }
 

@@ -40,7 +40,13 @@ const TAGS = [
   { name: 'Console', description: 'What the web console needs.' },
   { name: 'Analytics', description: 'SQL-on-FHIR views and Bulk Data exports, de-identified by default.' },
   { name: 'Service', description: 'Console page, liveness, readiness, metrics, public keys.' },
-  { name: 'FHIR server', description: 'The embedded FHIR R4 server (when FHIR_BASE_URL is unset).' },
+  {
+    name: 'FHIR server',
+    description:
+      'The embedded FHIR R4 server (when FHIR_BASE_URL is unset). With FHIR_BASE_URL: a read-only copy of what was sent to that target ' +
+      '(metadata, read, search-type, the analytics operations; every write, history and system search answer 405 with an OperationOutcome ' +
+      'saying why). With DATABASE_URL: no copy is kept and /fhir answers 501 (docs/analytics.md, "External targets").',
+  },
 ];
 
 /** True when the app serves the operation. */

@@ -15,7 +15,7 @@ import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
 import { NO_SYNC_METRICS, type SyncMetrics } from '../metrics/sync-metrics.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
-import type { OutboxEntry, Settlement, SettleResult, Store, StoredRecord } from '../store/port.js';
+import type { LedgerEntry, OutboxEntry, Settlement, SettleResult, Store, StoredRecord } from '../store/port.js';
 import { clientMrnOf, gatherRecords, withDisclosure } from './context.js';
 import { type DisclosureDecision, type DisclosureGate, permitAll } from './gate.js';
 import { HoldError } from './hold.js';
@@ -62,6 +62,12 @@ export interface SyncWorkerOptions {
   maxBundleEntries?: number;
   /** Claims, sends and attempts by outcome (Prometheus, src/metrics). Default: not measured. */
   metrics?: SyncMetrics;
+  /**
+   * Awaited after the target answered and before the outcomes are settled, with each written record and
+   * the ledger entries its attempt confirmed: the local copy of what was sent (src/local-copy) makes sure
+   * it holds them. A throw leaves the slot's records unsettled; they are retried once their lease ends.
+   */
+  beforeSettle?: (delivered: { kind: OutboxEntry['kind']; recordId: string; ledger: LedgerEntry[] }[]) => Promise<void>;
 }
 
 /** A claimed entry after the gate and the plan: ready to write, with what its audit needs. */
@@ -260,6 +266,7 @@ export class SyncWorker {
       .write(ready.map((r) => r.prepared))
       .catch((err: unknown) => ready.map((r): DeliveryResult => ({ outcome: 'failed', mode: r.prepared.mode, error: err, attempted: r.prepared.plan.writes, ledger: [] })));
     this.metrics.observeSend(this.o.target.name, ready[0].prepared.mode, performance.now() - sendStarted, ready.length);
+    await this.o.beforeSettle?.(ready.map((r, i) => ({ kind: r.entry.kind, recordId: r.entry.recordId, ledger: results[i].ledger })));
     await this.settle(
       ready.map((r, i) => this.settlementOfResult(r, results[i])),
       started,

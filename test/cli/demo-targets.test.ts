@@ -73,11 +73,11 @@ describe('against a full external FHIR server', () => {
     expect(io.stdout()).toContain(`The FHIR resources are on ${s.target.url}`);
   }, LONG);
 
-  test('without the service’s FHIR_BASE_URL it says the service has no /fhir and what to give it', async () => {
+  test('without the service’s FHIR_BASE_URL it says the service’s /fhir is only its read-only copy and what to give it', async () => {
     const { FHIR_BASE_URL: _u, FHIR_AUTH_TOKEN: _t, ...withoutTarget } = s.svc.env;
     const other = captureIo(withoutTarget);
     expect(await demoCommand([], other)).toBe(1);
-    expect(other.stderr()).toContain(`The service at ${s.svc.service.url} has no embedded FHIR server (GET ${s.svc.service.url}/fhir/metadata: HTTP 404)`);
+    expect(other.stderr()).toContain(`The service at ${s.svc.service.url} has no embedded FHIR server: its ${s.svc.service.url}/fhir is a read-only copy of what it sent to an external one`);
     expect(other.stderr()).toContain('Run the demo with the same FHIR_BASE_URL and FHIR_AUTH_* settings as the service');
   }, LONG);
 

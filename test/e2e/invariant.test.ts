@@ -23,6 +23,7 @@ import { buildDataset, type DatasetRecord, toNdjson } from '../sync/dataset.js';
 import { verifyDelivery } from '../sync/verify.js';
 import { createKitClientTarget } from '../../src/fhir/kit-client.js';
 import { verifyTarget } from '../../src/sync/verify-target.js';
+import { verifyCopy } from '../local-copy/verify-copy.js';
 
 const TOKEN = 'invariant-test-token-0123456789';
 const H = { authorization: `Bearer ${TOKEN}` };
@@ -187,6 +188,11 @@ test.each(PROFILES)(`$profile: every permitted record ends on the target exactly
       // Only the gaps the profile explains (docs/sync.md 10a): oracle-like has no identifier search on
       // DocumentReference and no vread; epic-like no Provenance search. Nothing else goes unchecked.
       expect(checked.notChecked.filter((n) => !VERIFY_GAPS[profile].some((gap) => gap.test(n)))).toEqual([]);
+      // The copy of what was sent (issue #11 item 2) holds exactly what the ledger says the target holds,
+      // at the versions it names, through the lost answers and the kills.
+      const copy = await verifyCopy(env.DATA_DIR, proxy.url, ledger, target.adminUrl);
+      expect({ seed: SEED, problems: copy.problems }).toEqual({ seed: SEED, problems: [] });
+      expect(copy.resources + copy.owed).toBeGreaterThanOrEqual(new Set(ledger.map((l) => `${l.resourceType}/${l.resourceId}`)).size);
     } finally {
       await store.close();
     }

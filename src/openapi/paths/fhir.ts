@@ -1,7 +1,9 @@
 /**
  * The embedded FHIR R4 server at /fhir (present when FHIR_BASE_URL is unset): medplum's REST semantics
  * over our SQLite store, served by one handler behind the few express routes below; described by
- * interaction. Bodies and answers are FHIR resources (https://hl7.org/fhir/R4/http.html).
+ * interaction. Bodies and answers are FHIR resources (https://hl7.org/fhir/R4/http.html). With
+ * FHIR_BASE_URL the same routes serve the read-only copy of what was sent (src/local-copy): the writes
+ * described here answer 405 there (the tag's description says so).
  */
 import type { ExpressRoute } from '../express-routes.js';
 import { type Method, type OperationSpec, pathParam, response, schemaRef } from '../operation.js';
@@ -39,7 +41,7 @@ export const FHIR_OPERATIONS: OperationSpec[] = [
     path: '/fhir/metadata',
     operationId: 'fhirCapabilities',
     tag: 'FHIR server',
-    summary: "The embedded server's CapabilityStatement",
+    summary: "The embedded server's CapabilityStatement (or the read-only copy's, with FHIR_BASE_URL)",
     roles: 'authenticated',
     responses: { '200': response('CapabilityStatement', RESOURCE, undefined, 'application/fhir+json') },
   },
