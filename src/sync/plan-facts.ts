@@ -1,0 +1,56 @@
+/**
+ * Load, for the plan (plan.ts): the ledger entries of every resource the mapped records produce or
+ * reference, read together before planning; then, only where the plan gets to them, the sync state of a
+ * dependency not on the target yet and the Patient or Practitioner looked up on the target (a search,
+ * IdentityResolver). The plan is asked again with what was read until it can be made.
+ */
+import type { Store } from '../store/port.js';
+import type { IdentityResolver } from './identity.js';
+import { emptyFacts, identityFactKey, type LedgerKey, ledgerFactKey, type MappedItem, type Plan, type PlanFacts, type PlanNeeds, type PlanOptions, planLedgerKeys, planWrites } from './plan.js';
+
+export interface PlanLoadDeps {
+  store: Pick<Store, 'ledger' | 'status'>;
+  targetName: string;
+  identity: IdentityResolver;
+}
+
+/** Reads ledger entries into the facts (absent ones as null). */
+export async function loadLedgerFacts(store: Pick<Store, 'ledger'>, targetName: string, keys: LedgerKey[], facts: PlanFacts): Promise<void> {
+  const wanted = keys.filter((k) => !facts.ledger.has(ledgerFactKey(k.resourceType, k.identifier)));
+  const found = await Promise.all(wanted.map((k) => store.ledger.getLedgerByIdentifier(targetName, k.resourceType, k.identifier)));
+  wanted.forEach((k, i) => facts.ledger.set(ledgerFactKey(k.resourceType, k.identifier), found[i] ?? null));
+}
+
+/** Reads what a plan asked for. Identity lookups go in the order asked and stop at the first that fails (it decides the attempt). */
+async function loadNeeds(d: PlanLoadDeps, needs: PlanNeeds, facts: PlanFacts): Promise<void> {
+  await loadLedgerFacts(d.store, d.targetName, needs.ledger, facts);
+  for (const r of needs.states) {
+    const state = (await d.store.status.getSyncStates(r.kind, r.id)).find((s) => s.target === d.targetName);
+    facts.states.set(`${r.kind}/${r.id}`, state?.state);
+  }
+  for (const ref of needs.identities) {
+    try {
+      facts.identities.set(identityFactKey(ref), { reference: await d.identity.resolve(ref) });
+    } catch (error) {
+      facts.identities.set(identityFactKey(ref), { error });
+      return;
+    }
+  }
+}
+
+/**
+ * Loads the facts the plan of `mapped` needs and makes it (load and decide in turn: usually one read of
+ * the ledger, then the plan).
+ * @param facts - facts already read (the consents' ledger entries, read with the others).
+ * @throws as planWrites (HoldError, OperationOutcomeError), or the store's or target's error.
+ */
+export async function loadAndPlan(d: PlanLoadDeps, mapped: MappedItem[], options: PlanOptions, facts: PlanFacts = emptyFacts()): Promise<Plan> {
+  await loadLedgerFacts(d.store, d.targetName, planLedgerKeys(mapped), facts);
+  for (;;) {
+    const step = planWrites(mapped, facts, options);
+    if ('plan' in step) {
+      return step.plan;
+    }
+    await loadNeeds(d, step.needs, facts);
+  }
+}
