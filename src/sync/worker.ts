@@ -22,7 +22,7 @@ import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
 import { NO_SYNC_METRICS, type SyncMetrics } from '../metrics/sync-metrics.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
-import type { OutboxEntry, Settlement, SettleResult, Store } from '../store/port.js';
+import type { OutboxEntry, Store } from '../store/port.js';
 import { type Attempt, type CommitSettings, type Committed, commitFailure, commitResult } from './commit.js';
 import { clientMrnOf, withDisclosure } from './context.js';
 import { disclosureVerdict, withDecisionWaits } from './decide.js';
@@ -31,6 +31,7 @@ import { type DisclosureGate, permitAll } from './gate.js';
 import { IdentityResolver } from './identity.js';
 import { loadBatch, type LoadedEntry } from './load.js';
 import { Planner } from './prepare.js';
+import { logSettlement } from './settle-log.js';
 import type { ProvenanceSettings } from './provenance.js';
 import { TransactionLimits } from './transaction-limits.js';
 import { chooseWriteMode, type WriteMode } from './writers/index.js';
@@ -368,46 +369,8 @@ export class SyncWorker {
     }
     const settlements = committed.map((c) => c.settlement);
     const results = await this.o.store.outbox.settle(settlements);
-    settlements.forEach((s, i) => this.log(s, results[i]));
+    settlements.forEach((s, i) => logSettlement(this.o.logger, s, results[i]));
     this.metrics.observeSettlements(this.o.target.name, settlements, results, startedAt, receivedAt);
-  }
-
-  private log(s: Settlement, r: SettleResult): void {
-    const { logger } = this.o;
-    const ids = { kind: s.entry.kind, recordId: s.entry.recordId, target: s.entry.target };
-    if (r.superseded) {
-      logger.debug('sync superseded by a newer version', ids);
-      return;
-    }
-    switch (s.state) {
-      case 'synced':
-        logger.info('record synced', { ...ids, attempt: s.entry.attempts + 1, written: s.ledger.filter((l) => l.resourceType !== 'Provenance').map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
-        return;
-      case 'not-writable':
-        logger.info('record not writable on the target', ids);
-        return;
-      case 'blocked':
-        logger.info('record blocked by policy', ids);
-        return;
-      case 'held':
-        if (r.changed) {
-          logger.info('record held', { ...ids, reason: s.code });
-        } else {
-          logger.debug('record still held', { ...ids, reason: s.code, rewoken: r.rewoken });
-        }
-        return;
-      case 'dead-letter':
-        logger.warn('record parked as a dead letter', { ...ids, reason: s.code, codes: (s.outcome?.issue ?? []).map((i) => i.code) });
-        return;
-      case 'failed':
-        logger.warn('record sync failed', {
-          ...ids,
-          attempt: s.entry.attempts + 1,
-          reason: s.code,
-          codes: (s.outcome?.issue ?? []).map((i) => i.code),
-          retryInMs: Math.max(0, s.nextAttemptAt.getTime() - Date.now()),
-        });
-    }
   }
 }
 

@@ -43,7 +43,7 @@ function caps(o: { transaction?: boolean; batch?: boolean; conditional?: boolean
 }
 
 function stored(kind: RecordKind, body: AnyRecord, version = 1, clientMrn: string | null = MRN): StoredRecord {
-  return { kind, id: body.id, version, clientMrn, clientKey: clientMrn ?? 'none', body, contentHash: contentHash(body), updatedAt: '2026-02-02T12:00:00.000Z' } as StoredRecord;
+  return { kind, id: body.id, version, clientMrn, body, hash: contentHash(body), receivedAt: '2026-02-02T12:00:00.000Z', updatedAt: '2026-02-02T12:00:00.000Z' };
 }
 
 function indexOf(...records: StoredRecord[]): RecordIndex {
