@@ -14,11 +14,22 @@ export interface PlanLoadDeps {
   identity: IdentityResolver;
 }
 
-/** Reads ledger entries into the facts (absent ones as null). */
+/** Reads ledger entries into the facts (absent ones as null), those not read yet, in one read. */
 export async function loadLedgerFacts(store: Pick<Store, 'ledger'>, targetName: string, keys: LedgerKey[], facts: PlanFacts): Promise<void> {
-  const wanted = keys.filter((k) => !facts.ledger.has(ledgerFactKey(k.resourceType, k.identifier)));
-  const found = await Promise.all(wanted.map((k) => store.ledger.getLedgerByIdentifier(targetName, k.resourceType, k.identifier)));
-  wanted.forEach((k, i) => facts.ledger.set(ledgerFactKey(k.resourceType, k.identifier), found[i] ?? null));
+  const wanted = new Map<string, LedgerKey>();
+  for (const k of keys) {
+    const key = ledgerFactKey(k.resourceType, k.identifier);
+    if (!facts.ledger.has(key)) {
+      wanted.set(key, k);
+    }
+  }
+  if (wanted.size === 0) {
+    return;
+  }
+  const found = new Map((await store.ledger.getLedgerByIdentifiers(targetName, [...wanted.values()])).map((l) => [ledgerFactKey(l.resourceType, l.identifier), l]));
+  for (const key of wanted.keys()) {
+    facts.ledger.set(key, found.get(key) ?? null);
+  }
 }
 
 /** Reads what a plan asked for. Identity lookups go in the order asked and stop at the first that fails (it decides the attempt). */
