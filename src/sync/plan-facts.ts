@@ -39,13 +39,37 @@ async function loadNeeds(d: PlanLoadDeps, needs: PlanNeeds, facts: PlanFacts): P
     const state = (await d.store.status.getSyncStates(r.kind, r.id)).find((s) => s.target === d.targetName);
     facts.states.set(`${r.kind}/${r.id}`, state?.state);
   }
+  if (needs.identities.length === 0) {
+    return;
+  }
   for (const ref of needs.identities) {
     try {
       facts.identities.set(identityFactKey(ref), { reference: await d.identity.resolve(ref) });
     } catch (error) {
       facts.identities.set(identityFactKey(ref), { error });
-      return;
+      break;
     }
+  }
+  // A search on the target can take seconds: what was not on the target before it is read again, so a
+  // resource another client's record wrote meanwhile is seen (a hold on it would wait for a wake-up
+  // that has already happened).
+  await refreshAbsent(d, facts);
+}
+
+/** Reads again, in one read, the ledger keys read as absent. */
+async function refreshAbsent(d: PlanLoadDeps, facts: PlanFacts): Promise<void> {
+  const absent: LedgerKey[] = [];
+  for (const [key, entry] of facts.ledger) {
+    if (entry === null) {
+      const bar = key.indexOf('|');
+      absent.push({ resourceType: key.slice(0, bar), identifier: key.slice(bar + 1) });
+    }
+  }
+  if (absent.length === 0) {
+    return;
+  }
+  for (const l of await d.store.ledger.getLedgerByIdentifiers(d.targetName, absent)) {
+    facts.ledger.set(ledgerFactKey(l.resourceType, l.identifier), l);
   }
 }
 
