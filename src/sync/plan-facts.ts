@@ -32,14 +32,20 @@ export async function loadLedgerFacts(store: Pick<Store, 'ledger'>, targetName: 
   }
 }
 
-/** Reads what a plan asked for. Identity lookups go in the order asked and stop at the first that fails (it decides the attempt). */
+/**
+ * Reads what a plan asked for. The store's facts first, and the plan is asked again before anything is
+ * looked up on the target: a dependency queued to go first holds the record at once, without searches
+ * (and without seconds between reading its state and the hold, during which its own settlement's
+ * wake-up would pass unseen). Identity lookups go in the order asked and stop at the first that fails
+ * (it decides the attempt).
+ */
 async function loadNeeds(d: PlanLoadDeps, needs: PlanNeeds, facts: PlanFacts): Promise<void> {
-  await loadLedgerFacts(d.store, d.targetName, needs.ledger, facts);
-  for (const r of needs.states) {
-    const state = (await d.store.status.getSyncStates(r.kind, r.id)).find((s) => s.target === d.targetName);
-    facts.states.set(`${r.kind}/${r.id}`, state?.state);
-  }
-  if (needs.identities.length === 0) {
+  if (needs.ledger.length > 0 || needs.states.length > 0) {
+    await loadLedgerFacts(d.store, d.targetName, needs.ledger, facts);
+    for (const r of needs.states) {
+      const state = (await d.store.status.getSyncStates(r.kind, r.id)).find((s) => s.target === d.targetName);
+      facts.states.set(`${r.kind}/${r.id}`, state?.state);
+    }
     return;
   }
   for (const ref of needs.identities) {
