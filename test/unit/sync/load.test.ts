@@ -2,12 +2,20 @@
  * The load stage on the real SQLite store: a claimed batch's records and their dependencies are read
  * in one `getRecords` per kind and dependency level, whatever the batch's size; the gate's facts per
  * entry; a dependency not received is a hold of that entry only; a record gone settles as nothing to send.
+ * And the plan's reads: a dependency queued to go first holds the record before anything is looked up on the target.
  */
 import { createConsentGate, type ConsentFacts } from '../../../src/consent/gate.js';
 import type { AnyRecord, RecordKind } from '../../../src/domain/records.js';
 import type { OutboxEntry, Store } from '../../../src/store/port.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { fromParts, type TypeCapabilities } from '../../../src/fhir/capabilities.js';
+import type { FhirTarget } from '../../../src/fhir/port.js';
+import { loadMappings } from '../../../src/mapping/index.js';
+import { recordsToMap, withDisclosure } from '../../../src/sync/context.js';
+import { IdentityResolver } from '../../../src/sync/identity.js';
 import { loadBatch, type LoadedEntry } from '../../../src/sync/load.js';
+import { mapForPlan } from '../../../src/sync/plan.js';
+import { loadAndPlan } from '../../../src/sync/plan-facts.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { consent, note, session } from '../../consent/builders.js';
 
@@ -82,4 +90,25 @@ test('a dependency not received holds its entry only; a record gone is nothing t
   expect(loaded[0]).toMatchObject({ error: { code: 'waiting-for-record', waitFor: ['record:session/s-missing'] } });
   expect(loaded[1]).toEqual({ entry: expect.objectContaining({ recordId: 'p-gone' }), record: undefined });
   expect(loaded[2]).toMatchObject({ record: { id: 'c-1' }, gateFacts: { onTarget: false } });
+});
+
+test('the plan reads the store first: a queued dependency holds the record without a search on the target', async () => {
+  const searches: string[] = [];
+  // Only counts: the hold must come before any search, so none may be made.
+  const target = { name: 't', search: async (type: string) => (searches.push(type), { resourceType: 'Bundle', type: 'searchset', entry: [] }) } as unknown as FhirTarget;
+  const types = new Map<string, TypeCapabilities>(
+    ['Patient', 'Practitioner', 'RelatedPerson', 'Encounter', 'Consent'].map((t) => [
+      t,
+      { interactions: new Set(['create', 'update', 'search-type']), conditionalCreate: true, conditionalUpdate: true, versioned: true, searchParams: new Set(['identifier']) },
+    ])
+  );
+  const main = await store.records.getRecord('session', 's-0');
+  const index = new Map([['session/s-0', main!], ['participant/p-0', (await store.records.getRecord('participant', 'p-0'))!]]);
+  const mapped = mapForPlan(withDisclosure(recordsToMap(main!, index, config), { consents: [], purposeOfUse: 'TREAT' }), loadMappings());
+  // p-0 was never delivered: its state on t is pending, so it goes first.
+  await expect(loadAndPlan({ store, targetName: 't', identity: new IdentityResolver(target) }, mapped, { caps: fromParts(true, true, types) })).rejects.toMatchObject({
+    code: 'waiting-for-dependency',
+    waitFor: ['dep:participant/p-0'],
+  });
+  expect(searches).toEqual([]);
 });
