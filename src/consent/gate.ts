@@ -1,5 +1,5 @@
 /**
- * The consent gate: the DisclosureGate the sync worker asks right before each send. It loads the
+ * The consent gate: the DisclosureGate the sync worker asks right before each send. Its load stage reads the
  * client's consents and participants from the store (so a revocation stored a moment ago counts; two
  * index lookups by client, whatever the store's size) and lets the pure engine decide. A hold names
  * what would release it: the participants whose coverage is in question (a consent naming them, or
@@ -20,41 +20,66 @@ export interface ConsentGateOptions {
   timeZone: string;
 }
 
-export function createConsentGate(store: Pick<Store, 'records' | 'ledger'>, options: ConsentGateOptions): DisclosureGate {
-  return {
-    async decide({ main, records, target, now }): Promise<DisclosureDecision> {
-      const session = main.kind === 'note' ? sessionOf(main, records) : undefined;
-      const clientMrn = session?.client.mrn ?? main.clientMrn;
+/** What the consent gate reads for one decision (its load stage). */
+export interface ConsentFacts {
+  /** The client's consents and participants (none when the client is not known yet). */
+  consents: ConsentRecord[];
+  participants: Participant[];
+  /** A consent record already on the target (its revision may go even when it no longer permits). */
+  onTarget: boolean;
+}
+
+export function createConsentGate(store: Pick<Store, 'records' | 'ledger'>, options: ConsentGateOptions): DisclosureGate<ConsentFacts> {
+  const gate: DisclosureGate<ConsentFacts> = {
+    async load({ main, records, target }): Promise<ConsentFacts> {
+      const clientMrn = clientOf(main, records);
       if (!clientMrn) {
-        const sessionId = (main.body as NoteRecord).sessionId;
-        return { effect: 'hold', reasons: [`the client of ${main.kind} ${main.id} is not known yet`], waitFor: [recordKey('session', sessionId)] };
+        return { consents: [], participants: [], onTarget: false };
       }
       const [consents, participants, onTarget] = await Promise.all([
         store.records.listRecords({ kind: 'consent', clientMrn }),
         store.records.listRecords({ kind: 'participant', clientMrn }),
         main.kind === 'consent' ? store.ledger.getLedgerForRecord(target, 'consent', main.id).then((l) => l.length > 0) : false,
       ]);
-      const consentBodies = consents.map((r) => r.body as ConsentRecord);
+      return { consents: consents.map((r) => r.body as ConsentRecord), participants: participants.map((r) => r.body as Participant), onTarget };
+    },
+    decideWith({ main, records, target, now }, facts): DisclosureDecision {
+      const session = main.kind === 'note' ? sessionOf(main, records) : undefined;
+      const clientMrn = clientOf(main, records);
+      if (!clientMrn) {
+        const sessionId = (main.body as NoteRecord).sessionId;
+        return { effect: 'hold', reasons: [`the client of ${main.kind} ${main.id} is not known yet`], waitFor: [recordKey('session', sessionId)] };
+      }
       const decision = decideDisclosure({
         kind: main.kind,
         record: main.body,
         session,
-        consents: consentBodies,
+        consents: facts.consents,
         // Only this client's participants count: a participant filed under another client covers nothing here.
-        participants: participants.map((r) => r.body as Participant),
+        participants: facts.participants,
         now,
         target,
         timeZone: options.timeZone,
-        onTarget,
+        onTarget: facts.onTarget,
       });
       const waitFor = decisionKeys(main, session, clientMrn);
       if (decision.effect !== 'hold') {
         return { ...decision, waitFor };
       }
-      const recheckAt = nextConsentStart(consentBodies, now, options.timeZone);
+      const recheckAt = nextConsentStart(facts.consents, now, options.timeZone);
       return { ...decision, waitFor, ...(recheckAt ? { recheckAt } : {}) };
     },
+    async decide(input): Promise<DisclosureDecision> {
+      return gate.decideWith(input, await gate.load(input));
+    },
   };
+  return gate;
+}
+
+/** The client's MRN: the record's own, or a note's session's. */
+function clientOf(main: StoredRecord, records: RecordToMap[]): string | null | undefined {
+  const session = main.kind === 'note' ? sessionOf(main, records) : undefined;
+  return session?.client.mrn ?? main.clientMrn;
 }
 
 /**

@@ -124,6 +124,11 @@ export interface OutboxStore {
 /** What this service wrote on each target (by business identifier), and write-ahead intents. */
 export interface LedgerStore {
   getLedgerByIdentifier(target: string, resourceType: string, identifier: string): Promise<LedgerEntry | undefined>;
+  /**
+   * Several entries by business identifier in one read (the sync's load stage: every resource a
+   * record's plan may ask about). Returns those found, in no particular order. Costs what it asks.
+   */
+  getLedgerByIdentifiers(target: string, keys: { resourceType: string; identifier: string }[]): Promise<LedgerEntry[]>;
   /** The resources a record became on a target (its Provenances are in listLedger). */
   getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]>;
   /** Every ledger entry of a target (reconciliation, tests): grows with the ledger, not for a per-record path. */

@@ -1,56 +1,45 @@
 /**
- * Delivery of permitted records to the target, after the disclosure gate, in two steps:
+ * Execute: writes prepared records (decide.ts, prepare.ts) to the target, driven by their plans. Only
+ * target I/O, plus the ledger writes the exactly-once protocol needs between sequential steps (each
+ * confirmed resource recorded before the next step, write intents before a create nothing could find
+ * again, and the ledger reads just before each write: writers/): a kill -9 between two requests leaves
+ * a ledger that matches the target. The outcome of each record is returned for commit (commit.ts).
  *
- * 1. `prepare` (per record): plan from the target's capabilities (map, skip what the ledger has,
- *    resolve references, validate) and choose the writer (transaction, batch or sequential);
- * 2. `write` (several records at once): records in transaction mode share transaction Bundles (up to
- *    SYNC_MAX_BUNDLE_ENTRIES entries, never two equal conditions in one); records in batch mode share
- *    batch Bundles through one BatchExecutor; sequential ones go one request at a time each. Before any
- *    of it, the Provenance of each version a record's new version supersedes is settled (found, or written).
+ * Records in transaction mode share transaction Bundles (up to SYNC_MAX_BUNDLE_ENTRIES entries, never
+ * two equal conditions in one); records in batch mode share batch Bundles through one BatchExecutor;
+ * sequential ones go one request at a time each. Before any of it, the Provenance of each version a
+ * record's new version supersedes is settled (found, or written).
  *
  * Each record keeps its own result (its ledger entries, audit and state are its own). A combined
  * transaction is all-or-nothing, so one that the target refuses as a whole is not the records' fault
  * until proven: each record is sent again alone and gets its own answer (isolation), except when the
  * target paces us (429, Retry-After) or refuses our credentials, which concern every record alike.
- * Errors before anything was sent (a HoldError, invalid output, an unreadable CapabilityStatement) are
- * thrown to the worker as they are.
  */
-import type { CapabilityCache, TargetCapabilities } from '../fhir/capabilities.js';
+import type { TargetCapabilities } from '../fhir/capabilities.js';
 import type { FhirTarget } from '../fhir/port.js';
 import { UpstreamError } from '../fhir/upstream-error.js';
-import type { MappingConfig, MappingSet } from '../mapping/index.js';
-import type { Logger } from '../logger.js';
 import type { LedgerEntry, Store, StoredRecord } from '../store/port.js';
-import type { RecordToMap } from './context.js';
-import type { DisclosureDecision } from './gate.js';
-import type { IdentityResolver } from './identity.js';
-import { type Plan, type PlannedWrite, planWrites } from './plan.js';
+import { withoutTransactions } from './decide.js';
+import type { Plan, PlannedWrite } from './plan.js';
 import type { ProvenanceContext, ProvenanceSettings } from './provenance.js';
 import { ProvenanceWrites } from './provenance-writes.js';
-import { roiFormDocument } from './roi-document.js';
-import { TransactionLimits } from './transaction-limits.js';
-import { chooseWriteMode, type WriteMode, writeOrdered } from './writers/index.js';
+import type { TransactionLimits } from './transaction-limits.js';
+import { type WriteMode, writeOrdered } from './writers/index.js';
 import { NotWritableError } from './writers/errors.js';
 import { BatchExecutor, type Executor } from './writers/exec.js';
 import { ensureProvenance } from './writers/provenance-step.js';
 import { type PartResult, refusedAsTooLarge, sendTransactionParts, type TransactionOutcome, type TransactionPart, transactionPart } from './writers/transaction.js';
 
 export interface DeliveryOptions {
-  store: Pick<Store, 'ledger' | 'status'>;
+  store: Pick<Store, 'ledger'>;
   target: FhirTarget;
-  capabilities: CapabilityCache;
-  identity: IdentityResolver;
-  mappings: MappingSet;
-  mappingConfig: MappingConfig;
   provenance: ProvenanceSettings;
-  /** Send the signed ROI form as a DocumentReference (LOINC 64292-6) where DocumentReference is writable. */
-  roiDocument: boolean;
-  /** Force a write mode the target supports (SYNC_WRITE_MODE); automatic otherwise. */
+  /** What this target's transactions turned out to be, learned while running (shared with the planner). */
+  limits: TransactionLimits;
+  /** A forced write mode (SYNC_WRITE_MODE); automatic otherwise. */
   writeMode?: WriteMode;
   /** Most entries in one transaction or batch Bundle (SYNC_MAX_BUNDLE_ENTRIES). */
   maxBundleEntries: number;
-  /** Where what is learned about the target (not atomic, a smaller transaction limit) is said once. */
-  logger?: Logger;
 }
 
 /** What the attempt did. */
@@ -71,51 +60,12 @@ export interface Prepared {
 }
 
 export class Delivery {
-  /** What this target's transactions turned out to be (atomic or not, how large), learned while running. */
-  readonly limits: TransactionLimits;
   private readonly provenance: ProvenanceWrites;
+  private readonly limits: TransactionLimits;
 
   constructor(private readonly o: DeliveryOptions) {
     this.provenance = new ProvenanceWrites({ target: o.target, store: o.store, settings: o.provenance, maxBundleEntries: o.maxBundleEntries });
-    this.limits = new TransactionLimits(o.target.name, o.maxBundleEntries, o.logger);
-  }
-
-  /** The target's capabilities (cached), for sizing a claim. @throws when the statement cannot be read. */
-  capabilities(): Promise<TargetCapabilities> {
-    return this.o.capabilities.get();
-  }
-
-  /** The write mode for this target, before any record is planned. */
-  baseMode(caps: TargetCapabilities): WriteMode {
-    return chooseWriteMode(caps, this.o.writeMode);
-  }
-
-  /**
-   * Plans one permitted record: a ready Prepared, or at once the result when nothing of it can go.
-   * @throws HoldError when a reference cannot be resolved yet; OperationOutcomeError when output is invalid.
-   */
-  async prepare(record: StoredRecord, records: RecordToMap[], decision: DisclosureDecision): Promise<Prepared | DeliveryResult> {
-    const caps = await this.o.capabilities.get();
-    const { ns, mrnSystem } = this.o.mappingConfig;
-    const plan = await planWrites(records, this.o.mappings, this.o.store, this.o.target.name, this.o.identity, {
-      caps,
-      ...(this.o.roiDocument && caps.can('DocumentReference', 'create') ? { extra: (item: RecordToMap) => roiFormDocument(item, ns, mrnSystem) } : {}),
-    });
-    if (!plan.mainWritable) {
-      return { outcome: 'not-writable', reason: notWritableReason(plan), ledger: [] };
-    }
-    const note = partialNote(plan);
-    const consentRefs = await this.consentRefs(decision.consentIds ?? []);
-    const contextFor = (w: Pick<PlannedWrite, 'mapped' | 'recordVersion' | 'author'>): ProvenanceContext => ({
-      kind: w.mapped.sourceKind,
-      recordId: w.mapped.sourceId,
-      recordVersion: w.recordVersion,
-      ...(w.author ? { author: w.author } : {}),
-      consentIds: decision.consentIds ?? [],
-      consentRefs,
-      ...(decision.purposeOfUse ? { purposeOfUse: decision.purposeOfUse } : {}),
-    });
-    return { record, plan, caps, mode: this.modeFor(caps, plan.writes), ...(note ? { note } : {}), contextFor };
+    this.limits = o.limits;
   }
 
   /**
@@ -170,11 +120,6 @@ export class Delivery {
       }
     });
     return results;
-  }
-
-  /** Reads the CapabilityStatement again on the next attempt (a 405/501 says ours is stale). */
-  refreshCapabilities(): void {
-    this.o.capabilities.invalidate();
   }
 
   /** A record's share of a transaction: its resources only (Provenances follow once those are confirmed). */
@@ -302,21 +247,6 @@ export class Delivery {
     return { outcome: 'written', mode: ordered, ledger: written, ...(note ? { note } : {}) };
   }
 
-  /**
-   * The transaction path needs the conditional operations its entries use, on every type written, a
-   * target that applies transactions all-or-nothing, and a record that fits its transaction limit.
-   */
-  private modeFor(caps: TargetCapabilities, writes: PlannedWrite[]): WriteMode {
-    const mode = chooseWriteMode(caps, this.o.writeMode);
-    if (mode !== 'transaction') {
-      return mode;
-    }
-    const conditional = writes.every((w) =>
-      w.mapped.write === 'upsert' ? caps.type(w.resource.resourceType)?.conditionalUpdate : caps.type(w.resource.resourceType)?.conditionalCreate
-    );
-    return conditional && this.transactionsFit(writes.length) ? 'transaction' : this.withoutTransactions(caps);
-  }
-
   /** Whether `entries` may go as a transaction on this target, as far as we have learned. */
   private transactionsFit(entries: number): boolean {
     return this.limits.atomic && entries <= this.limits.maxEntries;
@@ -324,23 +254,11 @@ export class Delivery {
 
   /** The ordered mode used instead of a transaction: batch where offered, else sequential. */
   private withoutTransactions(caps: TargetCapabilities): WriteMode {
-    return chooseWriteMode({ ...caps, transaction: false }, this.o.writeMode === 'transaction' ? undefined : this.o.writeMode);
+    return withoutTransactions(caps, this.o.writeMode);
   }
 
   private provenanceOfUnchanged(plan: Plan, caps: TargetCapabilities, contextFor: Prepared['contextFor'], exec?: Executor): Promise<LedgerEntry[]> {
     return this.provenance.ofEntries(plan.unchanged, plan, caps, contextFor, exec);
-  }
-
-  /** `Consent/{id}` for the consents the target holds (Provenance.policy), by our ROI identifier. */
-  private async consentRefs(ids: string[]): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const id of ids) {
-      const l = await this.o.store.ledger.getLedgerByIdentifier(this.o.target.name, 'Consent', `${this.o.mappingConfig.ns}/sid/roi|${id}`);
-      if (l) {
-        out[id] = `Consent/${l.resourceId}`;
-      }
-    }
-    return out;
   }
 }
 
@@ -376,20 +294,4 @@ function worthIsolating(err: unknown): boolean {
     return !(err.status === 429 || err.status === 401 || err.retryAfterMs !== undefined);
   }
   return true;
-}
-
-function notWritableReason(plan: Plan): string {
-  return `not writable on this target: ${plan.notWritable.map((n) => n.why).join('; ') || 'nothing of this record can be written there'}; kept in our store`;
-}
-
-/** Says what of a delivered record did not go (a type the target cannot hold, references left out). */
-function partialNote(plan: Plan): string | undefined {
-  const parts: string[] = [];
-  if (plan.notWritable.length > 0) {
-    parts.push(`kept in our store: ${plan.notWritable.map((n) => `${n.resourceType} (${n.why})`).join(', ')}`);
-  }
-  if (plan.logical.length > 0) {
-    parts.push(`${plan.logical.join(', ')} referenced by identifier only (not writable on this target)`);
-  }
-  return parts.length > 0 ? parts.join('; ') : undefined;
 }

@@ -29,12 +29,34 @@ export interface DisclosureDecision {
   recheckAt?: Date;
 }
 
-export interface DisclosureGate {
-  decide(input: { main: StoredRecord; records: RecordToMap[]; target: string; now: Date }): Promise<DisclosureDecision>;
+/** What the gate decides on: the record, the records it is mapped with, the target, the time. */
+export interface GateInput {
+  main: StoredRecord;
+  records: RecordToMap[];
+  target: string;
+  now: Date;
+}
+
+/**
+ * The gate in two stages: `load` reads what the decision needs (the consent gate: the client's consents
+ * and participants, whether a consent is on the target already), `decideWith` decides from it without
+ * any I/O, so the sync can read first and decide in a pure function. `decide` does both (the console and
+ * the remap plan ask about one record).
+ */
+export interface DisclosureGate<Facts = unknown> {
+  load(input: Omit<GateInput, 'now'>): Promise<Facts>;
+  decideWith(input: GateInput, facts: Facts): DisclosureDecision;
+  decide(input: GateInput): Promise<DisclosureDecision>;
 }
 
 /** The gate used when no consent engine is configured. */
-export const permitAll: DisclosureGate = {
+export const permitAll: DisclosureGate<null> = {
+  async load() {
+    return null;
+  },
+  decideWith() {
+    return { effect: 'permit', reasons: [] };
+  },
   async decide() {
     return { effect: 'permit', reasons: [] };
   },

@@ -1,26 +1,32 @@
 /**
- * Turns a record (and its dependencies) into the resources to write on a target: maps them, skips what
- * the ledger shows is already there unchanged, resolves every conditional reference and validates.
+ * Decide: turns a record (and its dependencies) into the resources to write on a target, as pure
+ * functions of what the load stage read (plan-facts.ts): maps them, skips what the ledger shows is
+ * already there unchanged, resolves every conditional reference and validates.
  *
  * With the target's capabilities it also decides what the target can hold: a resource type it cannot
  * write (or, once written, cannot change) stays in our store, and references to such types become
  * logical references by our identifier (logical-refs.ts). The plan says which of the main record's
  * resources cannot go, so the record gets the explicit state "not writable on this target".
+ *
+ * No store and no target here. Some facts are worth reading only when the plan gets to them (the state
+ * of a dependency that is not on the target yet; a Patient or Practitioner looked up on the target):
+ * `planWrites` then answers with what it needs instead of a plan, the load stage reads it and asks again.
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import type { NoteRecord, SessionRecord } from '../domain/records.js';
+import type { RecordKind } from '../domain/records.js';
 import type { TargetCapabilities } from '../fhir/capabilities.js';
-import { mapRecord, type MappedResource, type MappingSet } from '../mapping/index.js';
+import type { MappedResource } from '../mapping/index.js';
 import { validateOutbound } from '../profiles/validate.js';
-import { contentHash } from '../store/hash.js';
-import type { LedgerEntry, Store } from '../store/port.js';
+import type { LedgerEntry, SyncStateName } from '../store/port.js';
 import type { RecordToMap } from './context.js';
 import { HoldError } from './hold.js';
+import { authorRef, identityFactKey, ledgerFactKey, type MappedItem, type PlanFacts, type PlanNeeds } from './plan-inputs.js';
 import { depKey, ledgerKey } from './wait-keys.js';
-import type { IdentityResolver } from './identity.js';
 import { toLogicalReferences } from './logical-refs.js';
-import { forEachReference, parseConditionalRef, rewriteReferences } from './references.js';
+import { type ConditionalRef, forEachReference, parseConditionalRef, rewriteReferences } from './references.js';
+
+export * from './plan-inputs.js';
 
 const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
 
@@ -58,47 +64,93 @@ export interface Plan {
   mainAuthor?: string;
 }
 
+/** A plan, or what it needs read first. */
+export type PlanStep = { plan: Plan } | { needs: PlanNeeds };
+
 export interface PlanOptions {
   /** The target's capabilities; without them everything is assumed writable (a full FHIR server). */
   caps?: TargetCapabilities;
-  /** Resources a record adds beyond its mapping (the signed ROI form as a DocumentReference). */
-  extra?: (item: RecordToMap) => MappedResource[];
 }
 
 /** Practitioner and Patient are looked up on the target (by NPI, MRN), never written by a reference. */
 const LOOKED_UP = new Set(['Patient', 'Practitioner']);
 
+/** A ledger fact, or undefined after noting it as needed. */
+class Asker {
+  readonly needs: PlanNeeds = { ledger: [], states: [], identities: [] };
+  constructor(private readonly facts: PlanFacts) {}
+
+  get asked(): boolean {
+    return this.needs.ledger.length + this.needs.states.length + this.needs.identities.length > 0;
+  }
+
+  ledger(resourceType: string, identifier: string): LedgerEntry | undefined {
+    const k = ledgerFactKey(resourceType, identifier);
+    if (!this.facts.ledger.has(k)) {
+      this.needs.ledger.push({ resourceType, identifier });
+      return undefined;
+    }
+    return this.facts.ledger.get(k) ?? undefined;
+  }
+
+  state(kind: RecordKind, id: string): SyncStateName | undefined {
+    const k = `${kind}/${id}`;
+    if (!this.facts.states.has(k)) {
+      this.needs.states.push({ kind, id });
+      return undefined;
+    }
+    return this.facts.states.get(k);
+  }
+
+  /** The looked-up reference; a placeholder while not looked up yet (the plan is then not used). */
+  identity(ref: ConditionalRef): string {
+    const f = this.facts.identities.get(identityFactKey(ref));
+    if (!f) {
+      this.needs.identities.push(ref);
+      return `${ref.resourceType}/not-looked-up-yet`;
+    }
+    if ('error' in f) {
+      throw f.error;
+    }
+    return f.reference;
+  }
+}
+
 /**
- * Plans the writes for records[last] (the main record) and whatever of its dependencies is not yet on the target.
+ * Decide (pure): plans the writes for the main record and whatever of its dependencies is not yet on
+ * the target, from the facts read. Returns the facts still needed instead when the plan reached one not
+ * read yet (then nothing it decided counts, a failure included: it may stem from the missing fact).
  * @throws HoldError when a reference cannot be resolved yet; OperationOutcomeError when output is invalid.
  */
-export async function planWrites(
-  records: RecordToMap[],
-  mappings: MappingSet,
-  store: Pick<Store, 'ledger' | 'status'>,
-  targetName: string,
-  identity: IdentityResolver,
-  options: PlanOptions = {}
-): Promise<Plan> {
-  const { caps } = options;
-  const main = records[records.length - 1];
+export function planWrites(mapped: MappedItem[], facts: PlanFacts, options: PlanOptions = {}): PlanStep {
+  const ask = new Asker(facts);
+  try {
+    const plan = decidePlan(mapped, ask, options.caps);
+    return ask.asked ? { needs: ask.needs } : { plan };
+  } catch (err) {
+    if (ask.asked) {
+      return { needs: ask.needs };
+    }
+    throw err;
+  }
+}
+
+function decidePlan(mapped: MappedItem[], ask: Asker, caps: TargetCapabilities | undefined): Plan {
+  const records = mapped.map((m) => m.item);
+  const main = mapped[mapped.length - 1];
   const candidates: Omit<PlannedWrite, 'resource'>[] = [];
   const notWritable: Plan['notWritable'] = [];
   const unchanged: LedgerEntry[] = [];
   const superseded: LedgerEntry[] = [];
   let mainPresent = 0;
-  for (const item of records) {
-    const result = mapRecord(mappings, item.record.kind, item.record.body, item.context);
-    const isMain = item === main;
-    const resources = [
-      ...result.resources.map((mapped) => ({ mapped, mapping: `${result.mappingId}@${result.mappingVersion}` })),
-      ...(isMain && options.extra ? options.extra(item).map((mapped) => ({ mapped, mapping: 'roi-document@1' })) : []),
-    ];
-    for (const { mapped, mapping } of resources) {
-      const type = mapped.resource.resourceType;
-      const hash = contentHash(mapped.resource);
-      const identifier = `${mapped.key.system}|${mapped.key.value}`;
-      const known = await store.ledger.getLedgerByIdentifier(targetName, type, identifier);
+  for (const m of mapped) {
+    if (m.error !== undefined) {
+      throw m.error;
+    }
+    const { isMain, item } = m;
+    for (const { mapped: one, mapping, hash, identifier } of m.resources) {
+      const type = one.resource.resourceType;
+      const known = ask.ledger(type, identifier);
       // Dependencies already on the target are only referenced; the main record is rewritten when changed.
       if (known && (!isMain || known.contentHash === hash)) {
         if (isMain) {
@@ -108,7 +160,7 @@ export async function planWrites(
         continue;
       }
       // A create-if-none-exist resource (someone else's Practitioner) is never updated, so it needs no update.
-      const why = caps ? cannotWrite(caps, type, !!known && mapped.write === 'upsert') : undefined;
+      const why = caps ? cannotWrite(caps, type, !!known && one.write === 'upsert') : undefined;
       if (why) {
         if (isMain) {
           // An older version may be on the target; the record's current one cannot go: not-writable says so.
@@ -117,7 +169,7 @@ export async function planWrites(
         continue;
       }
       if (!isMain) {
-        await awaitQueuedDependency(store, targetName, item);
+        queuedDependencyHold(item, ask.state(item.record.kind, item.record.id));
       }
       if (isMain) {
         mainPresent++;
@@ -126,7 +178,7 @@ export async function planWrites(
         superseded.push(known);
       }
       candidates.push({
-        mapped,
+        mapped: one,
         fullUrl: `urn:uuid:${randomUUID()}`,
         contentHash: hash,
         mapping,
@@ -140,18 +192,14 @@ export async function planWrites(
     candidates.map((c) => [`${c.mapped.resource.resourceType}?${c.mapped.key.system}|${c.mapped.key.value}`, c.fullUrl])
   );
   const resolved = new Map<string, string | typeof UNHOLDABLE>();
-  const resolve = async (r: string): Promise<string | typeof UNHOLDABLE> => {
+  const resolve = (r: string): string | typeof UNHOLDABLE => {
     if (!resolved.has(r)) {
-      resolved.set(r, await resolveReference(r, inBundle, store, targetName, identity, caps));
+      resolved.set(r, resolveReference(r, inBundle, ask, caps));
     }
     return resolved.get(r) as string | typeof UNHOLDABLE;
   };
   for (const c of candidates) {
-    const refs: string[] = [];
-    forEachReference(c.mapped.resource, (r) => refs.push(r));
-    for (const r of refs) {
-      await resolve(r);
-    }
+    forEachReference(c.mapped.resource, (r) => void resolve(r));
   }
 
   const logical = new Set<string>();
@@ -162,10 +210,10 @@ export async function planWrites(
     const resource = rewriteReferences(withLogical.value, (r) => (resolved.get(r) as string | undefined) ?? r);
     validateOutbound(resource);
     const source = records.find((i) => i.record.kind === c.mapped.sourceKind && i.record.id === c.mapped.sourceId);
-    const author = source ? await authorOf(source, resolve) : undefined;
+    const author = source ? authorOf(source, resolve) : undefined;
     writes.push({ ...c, resource, ...(author ? { author } : {}) });
   }
-  const mainAuthor = await authorOf(main, resolve);
+  const mainAuthor = authorOf(main.item, resolve);
   return {
     writes,
     notWritable,
@@ -193,46 +241,33 @@ function cannotWrite(caps: TargetCapabilities, type: string, exists: boolean): s
  * held for good reason (no consent of its own, but a session disclosed under an exception takes it
  * along) goes with the dependent, as before.
  */
-async function awaitQueuedDependency(store: Pick<Store, 'status'>, targetName: string, item: RecordToMap): Promise<void> {
-  const state = (await store.status.getSyncStates(item.record.kind, item.record.id)).find((s) => s.target === targetName);
-  if (state?.state === 'dead-letter') {
+function queuedDependencyHold(item: RecordToMap, state: SyncStateName | undefined): void {
+  if (state === 'dead-letter') {
     throw new HoldError(
       'waiting-for-dependency',
       `${item.record.kind} ${item.record.id} is in the dead-letter list of this target; replay it first`,
       [depKey(item.record.kind, item.record.id)]
     );
   }
-  if (state?.state === 'pending' || state?.state === 'failed') {
+  if (state === 'pending' || state === 'failed') {
     throw new HoldError('waiting-for-dependency', `${item.record.kind} ${item.record.id} is queued and goes first`, [depKey(item.record.kind, item.record.id)]);
   }
 }
 
 /** The clinician a session or note names, resolved on the target (Provenance author). */
-async function authorOf(item: RecordToMap, resolve: (r: string) => Promise<string | typeof UNHOLDABLE>): Promise<string | undefined> {
-  const npi =
-    item.record.kind === 'session'
-      ? (item.record.body as SessionRecord).therapist?.npi
-      : item.record.kind === 'note'
-        ? (item.record.body as NoteRecord).author?.npi
-        : undefined;
-  if (!npi) {
+function authorOf(item: RecordToMap, resolve: (r: string) => string | typeof UNHOLDABLE): string | undefined {
+  const ref = authorRef(item);
+  if (!ref) {
     return undefined;
   }
-  const r = await resolve(`Practitioner?identifier=${NPI_SYSTEM}|${npi}`);
+  const r = resolve(ref);
   return typeof r === 'string' ? r : undefined;
 }
 
 /** A reference to a resource type the target cannot hold: made a logical reference (logical-refs.ts). */
 const UNHOLDABLE = Symbol('unholdable');
 
-async function resolveReference(
-  reference: string,
-  inBundle: Map<string, string>,
-  store: Pick<Store, 'ledger' | 'status'>,
-  targetName: string,
-  identity: IdentityResolver,
-  caps: TargetCapabilities | undefined
-): Promise<string | typeof UNHOLDABLE> {
+function resolveReference(reference: string, inBundle: Map<string, string>, ask: Asker, caps: TargetCapabilities | undefined): string | typeof UNHOLDABLE {
   const ref = parseConditionalRef(reference);
   if (!ref) {
     return reference;
@@ -241,7 +276,7 @@ async function resolveReference(
   if (local) {
     return local;
   }
-  const known = await store.ledger.getLedgerByIdentifier(targetName, ref.resourceType, ref.identifier);
+  const known = ask.ledger(ref.resourceType, ref.identifier);
   if (known) {
     return `${known.resourceType}/${known.resourceId}`;
   }
@@ -251,7 +286,7 @@ async function resolveReference(
     return UNHOLDABLE; // ours to write, and this target cannot hold it
   }
   if (LOOKED_UP.has(ref.resourceType)) {
-    return identity.resolve(ref);
+    return ask.identity(ref);
   }
   throw new HoldError('waiting-for-dependency', `${ref.resourceType} ${ref.value} is not on the target yet`, [ledgerKey(ref.resourceType, ref.identifier)]);
 }

@@ -1,30 +1,40 @@
 /**
  * The sync worker: claims due outbox entries (one per client at a time, so each client's records go in
- * order while clients proceed concurrently), asks the disclosure gate, delivers (deliver.ts) and settles
- * the outcomes (settlements.ts). Work runs in up to SYNC_CONCURRENCY slots; each slot claims what is due
- * (up to what fits one Bundle where the target takes transactions or batches, one record otherwise),
- * prepares each record (yielding to the event loop between records), writes them together and settles
- * them in one store transaction. A failure goes to the retry policy (policy.ts): held until what it
- * waits for arrives, retried with backoff, or parked as a dead letter; a record that keeps failing only
- * delays itself, never its client's others.
+ * order while clients proceed concurrently) and runs each claimed batch through four stages:
+ *
+ * 1. **load** (load.ts): the records, their dependencies and what the disclosure gate decides on, in a
+ *    few reads for the whole batch;
+ * 2. **decide** (decide.ts, plan.ts, the gate's `decideWith`: pure), per entry, yielding to the event
+ *    loop between entries: blocked, held, or a plan and its write mode; the plan reads what it turns out
+ *    to need on the way (plan-facts.ts: ledger entries, identities on the target);
+ * 3. **execute** (deliver.ts, writers/): the writes, driven by the plans, together where the target
+ *    takes Bundles; the ledger writes between sequential steps are part of its exactly-once protocol;
+ * 4. **commit** (commit.ts: pure, then one `store.outbox.settle` per slot): settlements with their audit.
+ *
+ * Work runs in up to SYNC_CONCURRENCY slots; each slot claims what is due (up to what fits one Bundle
+ * where the target takes transactions or batches, one record otherwise). A failure goes to the retry
+ * policy (policy.ts): held until what it waits for arrives, retried with backoff, or parked as a dead
+ * letter; a record that keeps failing only delays itself, never its client's others.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { buildWriteAudit } from '../audit/events.js';
 import { CapabilityCache, type TargetCapabilities } from '../fhir/capabilities.js';
 import type { FhirTarget } from '../fhir/port.js';
 import type { Logger } from '../logger.js';
 import { NO_SYNC_METRICS, type SyncMetrics } from '../metrics/sync-metrics.js';
 import type { MappingConfig, MappingSet } from '../mapping/index.js';
-import type { LedgerEntry, OutboxEntry, Settlement, SettleResult, Store, StoredRecord } from '../store/port.js';
-import { clientMrnOf, gatherRecords, withDisclosure } from './context.js';
-import { type DisclosureDecision, type DisclosureGate, permitAll } from './gate.js';
-import { HoldError } from './hold.js';
+import type { LedgerEntry, OutboxEntry, Store } from '../store/port.js';
+import { type Attempt, type CommitSettings, type Committed, commitFailure, commitResult } from './commit.js';
+import { clientMrnOf, withDisclosure } from './context.js';
+import { disclosureVerdict, withDecisionWaits } from './decide.js';
 import { Delivery, type DeliveryResult, type Prepared } from './deliver.js';
+import { type DisclosureGate, permitAll } from './gate.js';
 import { IdentityResolver } from './identity.js';
-import { dispose, type RetryPolicy } from './policy.js';
+import { loadBatch, type LoadedEntry } from './load.js';
+import { Planner } from './prepare.js';
+import { logSettlement } from './settle-log.js';
 import type { ProvenanceSettings } from './provenance.js';
-import { attemptedResources, failureSettlement, failureText, settledKeys, settlementOf } from './settlements.js';
-import type { WriteMode } from './writers/index.js';
+import { TransactionLimits } from './transaction-limits.js';
+import { chooseWriteMode, type WriteMode } from './writers/index.js';
 
 export interface SyncWorkerOptions {
   store: Store;
@@ -70,11 +80,8 @@ export interface SyncWorkerOptions {
   beforeSettle?: (delivered: { kind: OutboxEntry['kind']; recordId: string; ledger: LedgerEntry[] }[]) => Promise<void>;
 }
 
-/** A claimed entry after the gate and the plan: ready to write, with what its audit needs. */
-interface Ready {
-  entry: OutboxEntry;
-  audited: StoredRecord;
-  decision: DisclosureDecision;
+/** A claimed entry after decide: ready to write, with what its audit needs. */
+interface Ready extends Attempt {
   prepared: Prepared;
 }
 
@@ -85,9 +92,11 @@ export class SyncWorker {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
+  private readonly capabilities: CapabilityCache;
+  private readonly planner: Planner;
   private readonly delivery: Delivery;
-  private readonly retry: RetryPolicy;
-  private readonly heldRecheckMs: number;
+  private readonly gate: DisclosureGate;
+  private readonly commitSettings: CommitSettings;
   private readonly maxBundleEntries: number;
   private readonly metrics: SyncMetrics;
   /** The target asked us to wait (429/503 with Retry-After): nothing is sent before this time. */
@@ -103,21 +112,30 @@ export class SyncWorker {
     const provenance: ProvenanceSettings = { ns: o.mappingConfig.ns, practiceId: o.practiceId ?? 'practice' };
     this.maxBundleEntries = o.maxBundleEntries ?? 50;
     this.metrics = o.metrics ?? NO_SYNC_METRICS;
-    this.delivery = new Delivery({
+    this.gate = o.gate ?? permitAll;
+    this.capabilities = new CapabilityCache(o.target, o.capabilitiesTtlMs ?? 3_600_000, o.adjustCapabilities);
+    // What the target's transactions turn out to be: learned by execute, used by decide.
+    const limits = new TransactionLimits(o.target.name, this.maxBundleEntries, o.logger);
+    const writeMode = o.writeMode ? { writeMode: o.writeMode } : {};
+    this.planner = new Planner({
       store: o.store,
-      target: o.target,
-      capabilities: new CapabilityCache(o.target, o.capabilitiesTtlMs ?? 3_600_000, o.adjustCapabilities),
+      targetName: o.target.name,
       identity: new IdentityResolver(o.target),
       mappings: o.mappings,
       mappingConfig: o.mappingConfig,
-      provenance,
       roiDocument: o.roiDocument ?? false,
-      maxBundleEntries: this.maxBundleEntries,
-      logger: o.logger,
-      ...(o.writeMode ? { writeMode: o.writeMode } : {}),
+      limits,
+      ...writeMode,
     });
-    this.retry = { maxAttempts: o.maxAttempts ?? 10, maxAgeMs: o.maxAgeMs ?? 86_400_000, minBackoffMs: o.minBackoffMs, maxBackoffMs: o.maxBackoffMs };
-    this.heldRecheckMs = o.heldRecheckMs ?? 3_600_000;
+    this.delivery = new Delivery({ store: o.store, target: o.target, provenance, limits, maxBundleEntries: this.maxBundleEntries, ...writeMode });
+    this.commitSettings = {
+      ns: o.mappingConfig.ns,
+      mrnSystem: o.mappingConfig.mrnSystem,
+      target: o.target.name,
+      targetBaseUrl: o.target.baseUrl,
+      retry: { maxAttempts: o.maxAttempts ?? 10, maxAgeMs: o.maxAgeMs ?? 86_400_000, minBackoffMs: o.minBackoffMs, maxBackoffMs: o.maxBackoffMs },
+      heldRecheckMs: o.heldRecheckMs ?? 3_600_000,
+    };
   }
 
   start(): void {
@@ -201,8 +219,8 @@ export class SyncWorker {
 
   /** Records one slot takes: what fits one Bundle where records can share one, else one. */
   private async recordsPerSlot(): Promise<number> {
-    const caps = await this.delivery.capabilities().catch(() => undefined);
-    if (!caps || this.delivery.baseMode(caps) === 'sequential') {
+    const caps = await this.capabilities.get().catch(() => undefined);
+    if (!caps || chooseWriteMode(caps, this.o.writeMode) === 'sequential') {
       return 1;
     }
     return Math.max(1, Math.floor(this.maxBundleEntries / ENTRIES_PER_RECORD));
@@ -242,186 +260,124 @@ export class SyncWorker {
     this.woken = false;
   }
 
-  /** Prepares each entry (yielding between them), writes the ready ones together, settles everything. */
+  /** One claimed batch through load, decide, execute and commit. */
   private async runSlot(entries: OutboxEntry[]): Promise<void> {
     const started = Date.now();
-    const early: Settlement[] = [];
+    const loaded = await loadBatch(this.o.store, this.gate, entries, this.o.mappingConfig);
+    const early: Committed[] = [];
     const ready: Ready[] = [];
-    for (const entry of entries) {
+    for (const l of loaded) {
       await yieldToLoop();
-      const r = await this.prepare(entry);
-      if ('state' in r) {
+      const r = await this.decide(l);
+      if ('settlement' in r) {
         early.push(r);
       } else {
         ready.push(r);
       }
     }
-    await this.settle(early, started);
+    await this.commit(early, started);
     if (ready.length === 0) {
       return;
     }
+    const results = await this.execute(ready);
+    // Between execute and commit: the local copy of what was sent (src/local-copy) makes sure it holds
+    // what the target confirmed before the outcomes are settled.
+    await this.o.beforeSettle?.(ready.map((r, i) => ({ kind: r.entry.kind, recordId: r.entry.recordId, ledger: results[i].ledger })));
+    await this.commit(
+      ready.map((r, i) => this.logged(r, results[i], commitResult(r, results[i], this.commitSettings))),
+      started,
+      ready.map((r) => r.prepared.record.updatedAt)
+    );
+  }
+
+  /**
+   * Decide for one loaded entry: its settlement at once (record gone, blocked, held, nothing of it
+   * writable) or ready to write. The plan reads the ledger and the target's identities it needs.
+   */
+  private async decide(l: LoadedEntry): Promise<Ready | Committed> {
+    const { entry, record } = l;
+    if (!record) {
+      return { settlement: { entry, state: 'synced', ledger: [] } };
+    }
+    if ('error' in l) {
+      return commitFailure(entry, l.error, this.commitSettings);
+    }
+    try {
+      const decision = this.gate.decideWith({ main: record, records: l.records, target: entry.target, now: new Date() }, l.gateFacts);
+      this.o.logger.debug('sync decision', { kind: entry.kind, recordId: entry.recordId, effect: decision.effect, consents: decision.consentIds ?? [] });
+      const verdict = disclosureVerdict(entry, decision);
+      if ('settle' in verdict) {
+        return { settlement: verdict.settle };
+      }
+      if ('hold' in verdict) {
+        return commitFailure(entry, verdict.hold, this.commitSettings);
+      }
+      let prepared: Prepared | DeliveryResult;
+      try {
+        const caps = await this.capabilities.get();
+        // The mappings label and link what they produce with the consents (or exception) the gate relied on.
+        prepared = await this.planner.prepare(record, withDisclosure(l.records, decision), decision, caps);
+      } catch (err) {
+        // Held later in the attempt (a missing Patient, a dependency): a change of its consents looks again too.
+        throw withDecisionWaits(err, decision);
+      }
+      if ('outcome' in prepared) {
+        return this.logged({ entry }, prepared, commitResult({ entry, audited: record, decision }, prepared, this.commitSettings));
+      }
+      // A note stored before its session has no client of its own: the accounting files it under the session's.
+      return { entry, audited: { ...record, clientMrn: clientMrnOf(l.records) }, decision, prepared };
+    } catch (err) {
+      return commitFailure(entry, err, this.commitSettings);
+    }
+  }
+
+  /** Execute: the ready records' writes, one result per record (a failure is a result, never thrown). */
+  private async execute(ready: Ready[]): Promise<DeliveryResult[]> {
     const sendStarted = performance.now();
     // write() reports each record's failure in its result; anything thrown here is a bug, recorded for each record.
     const results = await this.delivery
       .write(ready.map((r) => r.prepared))
       .catch((err: unknown) => ready.map((r): DeliveryResult => ({ outcome: 'failed', mode: r.prepared.mode, error: err, attempted: r.prepared.plan.writes, ledger: [] })));
     this.metrics.observeSend(this.o.target.name, ready[0].prepared.mode, performance.now() - sendStarted, ready.length);
-    await this.o.beforeSettle?.(ready.map((r, i) => ({ kind: r.entry.kind, recordId: r.entry.recordId, ledger: results[i].ledger })));
-    await this.settle(
-      ready.map((r, i) => this.settlementOfResult(r, results[i])),
-      started,
-      ready.map((r) => r.prepared.record.updatedAt)
-    );
+    return results;
   }
 
-  /** Loads, gates and plans one entry: ready to write, or already its settlement. */
-  private async prepare(claimed: OutboxEntry): Promise<Ready | Settlement> {
-    const { store } = this.o;
-    const record = await store.records.getRecord(claimed.kind, claimed.recordId);
-    if (!record) {
-      return { entry: claimed, state: 'synced', ledger: [] };
-    }
-    const entry = { ...claimed, recordVersion: record.version };
-    try {
-      const records = await gatherRecords(store, record, this.o.mappingConfig);
-      const decision = await (this.o.gate ?? permitAll).decide({ main: record, records, target: entry.target, now: new Date() });
-      this.o.logger.debug('sync decision', { kind: entry.kind, recordId: entry.recordId, effect: decision.effect, consents: decision.consentIds ?? [] });
-      if (decision.effect === 'deny') {
-        return { entry, state: 'blocked', reason: decision.reasons.join('; '), wake: settledKeys(entry) };
-      }
-      if (decision.effect === 'hold') {
-        throw new HoldError('no-consent', decision.reasons.join('; '), decision.waitFor ?? [], decision.recheckAt);
-      }
-      // The mappings label and link what they produce with the consents (or exception) the gate relied on.
-      let prepared: Awaited<ReturnType<Delivery['prepare']>>;
-      try {
-        prepared = await this.delivery.prepare(record, withDisclosure(records, decision), decision);
-      } catch (err) {
-        // Held later in the attempt (a missing Patient, a dependency): a change of its consents looks again too.
-        throw err instanceof HoldError ? new HoldError(err.code, err.text, [...err.waitFor, ...(decision.waitFor ?? [])], err.recheckAt) : err;
-      }
-      if ('outcome' in prepared) {
-        return this.settlementOfResult({ entry, audited: record, decision }, prepared);
-      }
-      // A note stored before its session has no client of its own: the accounting files it under the session's.
-      return { entry, audited: { ...record, clientMrn: clientMrnOf(records) }, decision, prepared };
-    } catch (err) {
-      return this.failure(entry, err);
-    }
-  }
-
-  /** The settlement of a write result, with its AuditEvent. */
-  private settlementOfResult(r: Pick<Ready, 'entry' | 'audited' | 'decision'>, result: DeliveryResult): Settlement {
-    const { entry, audited, decision } = r;
+  private logged(r: Pick<Attempt, 'entry'>, result: DeliveryResult, c: Committed): Committed {
     this.o.logger.debug('sync write', {
-      kind: entry.kind,
-      recordId: entry.recordId,
+      kind: r.entry.kind,
+      recordId: r.entry.recordId,
       outcome: result.outcome,
       ...('mode' in result ? { mode: result.mode } : {}),
       ...('together' in result && result.together ? { together: result.together } : {}),
     });
-    if (result.outcome === 'failed') {
-      const audit = this.audit(audited, entry.recordVersion, attemptedResources(result), decision, failureText(result.error), result.mode);
-      return this.failure(entry, result.error, [audit]);
-    }
-    const written = result.outcome === 'written' ? result.ledger.filter((l) => l.resourceType !== 'Provenance') : [];
-    const audit = result.outcome === 'written' ? [this.audit(audited, entry.recordVersion, written, decision, undefined, result.mode)] : [];
-    return settlementOf(entry, result, audit);
+    return c;
   }
 
-  /** Applies the retry policy to a failed attempt. */
-  private failure(entry: OutboxEntry, err: unknown, audit?: ReturnType<typeof buildWriteAudit>[]): Settlement {
-    const d = dispose(err, entry, this.retry);
-    if (d.action === 'retry') {
-      if (d.pauseTargetMs !== undefined) {
+  /**
+   * Commit: applies what the settlements tell the worker (a pause of the target, a stale
+   * CapabilityStatement), commits them in one transaction and logs each change.
+   */
+  private async commit(committed: Committed[], startedAt: number, receivedAt?: string[]): Promise<void> {
+    if (committed.length === 0) {
+      return;
+    }
+    for (const c of committed) {
+      if (c.pauseTargetMs !== undefined) {
         // Retry-After paces the whole target, not only this record.
-        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + d.pauseTargetMs);
-        this.metrics.observeTargetPause(d.pauseTargetMs / 1000);
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + c.pauseTargetMs);
+        this.metrics.observeTargetPause(c.pauseTargetMs / 1000);
       }
-      if (d.refreshCapabilities) {
-        this.delivery.refreshCapabilities();
+      if (c.refreshCapabilities) {
+        this.capabilities.invalidate();
+      }
+      if (c.internalError) {
+        this.o.logger.error('sync internal error', { kind: c.settlement.entry.kind, recordId: c.settlement.entry.recordId, error: c.internalError });
       }
     }
-    if (d.action !== 'hold' && d.outcome.id === 'internal-error') {
-      this.o.logger.error('sync internal error', { kind: entry.kind, recordId: entry.recordId, error: errorName(err) });
-    }
-    return failureSettlement(entry, d, this.heldRecheckMs, audit);
-  }
-
-  /** Commits settlements in one transaction and logs each change (a hold once per change, by id and code). */
-  private async settle(settlements: Settlement[], startedAt: number, receivedAt?: string[]): Promise<void> {
-    if (settlements.length === 0) {
-      return;
-    }
+    const settlements = committed.map((c) => c.settlement);
     const results = await this.o.store.outbox.settle(settlements);
-    settlements.forEach((s, i) => this.log(s, results[i]));
+    settlements.forEach((s, i) => logSettlement(this.o.logger, s, results[i]));
     this.metrics.observeSettlements(this.o.target.name, settlements, results, startedAt, receivedAt);
-  }
-
-  private log(s: Settlement, r: SettleResult): void {
-    const { logger } = this.o;
-    const ids = { kind: s.entry.kind, recordId: s.entry.recordId, target: s.entry.target };
-    if (r.superseded) {
-      logger.debug('sync superseded by a newer version', ids);
-      return;
-    }
-    switch (s.state) {
-      case 'synced':
-        logger.info('record synced', { ...ids, attempt: s.entry.attempts + 1, written: s.ledger.filter((l) => l.resourceType !== 'Provenance').map((l) => `${l.resourceType}/${l.resourceId}/_history/${l.versionId}`) });
-        return;
-      case 'not-writable':
-        logger.info('record not writable on the target', ids);
-        return;
-      case 'blocked':
-        logger.info('record blocked by policy', ids);
-        return;
-      case 'held':
-        if (r.changed) {
-          logger.info('record held', { ...ids, reason: s.code });
-        } else {
-          logger.debug('record still held', { ...ids, reason: s.code, rewoken: r.rewoken });
-        }
-        return;
-      case 'dead-letter':
-        logger.warn('record parked as a dead letter', { ...ids, reason: s.code, codes: (s.outcome?.issue ?? []).map((i) => i.code) });
-        return;
-      case 'failed':
-        logger.warn('record sync failed', {
-          ...ids,
-          attempt: s.entry.attempts + 1,
-          reason: s.code,
-          codes: (s.outcome?.issue ?? []).map((i) => i.code),
-          retryInMs: Math.max(0, s.nextAttemptAt.getTime() - Date.now()),
-        });
-    }
-  }
-
-  /** The local AuditEvent of one write (a disclosure when it succeeded). */
-  private audit(
-    record: StoredRecord,
-    recordVersion: number,
-    written: Parameters<typeof buildWriteAudit>[0]['written'],
-    decision: DisclosureDecision,
-    failure?: string,
-    interaction?: 'transaction' | 'batch' | 'sequential'
-  ): ReturnType<typeof buildWriteAudit> {
-    return buildWriteAudit({
-      ns: this.o.mappingConfig.ns,
-      mrnSystem: this.o.mappingConfig.mrnSystem,
-      clientMrn: record.clientMrn,
-      kind: record.kind,
-      recordId: record.id,
-      recordVersion,
-      target: this.o.target.name,
-      targetBaseUrl: this.o.target.baseUrl,
-      written,
-      success: failure === undefined,
-      failure,
-      consentIds: decision.consentIds,
-      purposeOfUse: decision.purposeOfUse,
-      exceptionReason: decision.exceptionReason,
-      ...(interaction ? { interaction } : {}),
-    });
   }
 }
 

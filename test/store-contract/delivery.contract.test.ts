@@ -81,6 +81,25 @@ describeStores('delivery state', (h) => {
     expect(await store.ledger.listLedger('t1')).toEqual([]);
   });
 
+  test('several ledger entries by identifier in one read: those found, on that target only', async () => {
+    await store.ledger.recordLedger([
+      ledger('sys|p-1:MRN-1', { resourceId: 'rp-1' }),
+      ledger('sys|p-2:MRN-1', { resourceId: 'rp-2' }),
+      ledger('sys|s-1', { resourceType: 'Encounter', resourceId: 'enc-1' }),
+      ledger('sys|p-3:MRN-1', { target: 't2', resourceId: 'rp-3' }),
+    ]);
+    const found = await store.ledger.getLedgerByIdentifiers('t1', [
+      { resourceType: 'RelatedPerson', identifier: 'sys|p-2:MRN-1' },
+      { resourceType: 'Encounter', identifier: 'sys|s-1' },
+      // The same identifier under another type, an unknown one, and one on another target: not found.
+      { resourceType: 'Encounter', identifier: 'sys|p-1:MRN-1' },
+      { resourceType: 'RelatedPerson', identifier: 'sys|nobody' },
+      { resourceType: 'RelatedPerson', identifier: 'sys|p-3:MRN-1' },
+    ]);
+    expect(found.map((l) => `${l.resourceType}/${l.resourceId}`).sort()).toEqual(['Encounter/enc-1', 'RelatedPerson/rp-2']);
+    expect(await store.ledger.getLedgerByIdentifiers('t1', [])).toEqual([]);
+  });
+
   test('a record shows the resources it became, not their Provenances (those are in the ledger too)', async () => {
     await store.ledger.recordLedger([ledger('sys|p-1:MRN-1'), ledger('tag|abc', { resourceType: 'Provenance', resourceId: 'prov-1' })]);
     expect((await store.ledger.getLedgerForRecord('t1', 'participant', 'p-1')).map((l) => l.resourceType)).toEqual(['RelatedPerson']);

@@ -33,6 +33,21 @@ export class PgLedger implements LedgerStore {
     return r.rows[0] ? toLedger(r.rows[0]) : undefined;
   }
 
+  async getLedgerByIdentifiers(target: string, keys: { resourceType: string; identifier: string }[]): Promise<LedgerEntry[]> {
+    if (keys.length === 0) {
+      return [];
+    }
+    // One round trip: the pairs as two arrays, joined on the primary key.
+    const r = await this.db.query<LedgerRow>(
+      `SELECT l.* FROM ledger l
+       JOIN unnest($2::text[], $3::text[]) AS k(resource_type, identifier)
+         ON l.resource_type = k.resource_type AND l.identifier = k.identifier
+       WHERE l.target = $1`,
+      [target, keys.map((k) => k.resourceType), keys.map((k) => k.identifier)]
+    );
+    return r.rows.map(toLedger);
+  }
+
   async getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]> {
     const r = await this.db.query<LedgerRow>(
       `SELECT * FROM ledger WHERE target = $1 AND kind = $2 AND record_id = $3 AND resource_type <> 'Provenance'

@@ -33,6 +33,15 @@ export class SqliteLedger implements LedgerStore {
     return row ? toLedger(row) : undefined;
   }
 
+  async getLedgerByIdentifiers(target: string, keys: { resourceType: string; identifier: string }[]): Promise<LedgerEntry[]> {
+    // One synchronous pass over the primary key: nothing else runs in between, so it is one consistent read.
+    const stmt = this.db.prepare('SELECT * FROM ledger WHERE target = ? AND resource_type = ? AND identifier = ?');
+    return keys.flatMap((k) => {
+      const row = stmt.get(target, k.resourceType, k.identifier) as LedgerRow | undefined;
+      return row ? [toLedger(row)] : [];
+    });
+  }
+
   async getLedgerForRecord(target: string, kind: RecordKind, recordId: string): Promise<LedgerEntry[]> {
     const rows = this.db
       .prepare(

@@ -127,6 +127,7 @@ if (!TEST_DATABASE_URL) {
     await s.outbox.requeue([{ kind: 'participant', id: 'p-4' }], 't1');
     await s.outbox.nextDueAt('t1');
     await s.ledger.getLedgerByIdentifier('t1', 'RelatedPerson', 'sys|bulk-5');
+    await s.ledger.getLedgerByIdentifiers('t1', [{ resourceType: 'RelatedPerson', identifier: 'sys|bulk-5' }, { resourceType: 'RelatedPerson', identifier: 'sys|bulk-6' }, { resourceType: 'Encounter', identifier: 'none' }]);
     await s.ledger.getLedgerForRecord('t1', 'participant', 'bulk-5');
     await s.ledger.listLedger('t1');
     await s.ledger.recordLedger([ledger('sys|p-9')]);
