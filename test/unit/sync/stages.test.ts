@@ -13,7 +13,6 @@ import { loadMappings } from '../../../src/mapping/index.js';
 import { contentHash } from '../../../src/store/hash.js';
 import type { LedgerEntry, OutboxEntry, Store, StoredRecord } from '../../../src/store/port.js';
 import { commitFailure, commitResult, type CommitSettings } from '../../../src/sync/commit.js';
-import { confirmedResources } from '../../../src/sync/confirmed.js';
 import { recordsToMap, type RecordIndex, withDisclosure } from '../../../src/sync/context.js';
 import { consentRefsOf, disclosureVerdict, modeFor, preparedOf, withDecisionWaits } from '../../../src/sync/decide.js';
 import type { DisclosureDecision } from '../../../src/sync/gate.js';
@@ -312,31 +311,5 @@ describe('commit: settlements from results, without the store', () => {
   test('a 405 asks for the CapabilityStatement again; a bug is named as an internal error', () => {
     expect(commitFailure(entry, answered(405), settings, undefined, clock).refreshCapabilities).toBe(true);
     expect(commitFailure(entry, new TypeError('x is undefined'), settings, undefined, clock)).toMatchObject({ internalError: 'TypeError', settlement: { state: 'failed' } });
-  });
-});
-
-describe('between execute and commit: what the target confirmed', () => {
-  test('each confirmed resource with its server id and version, its content as sent, references within the Bundle made literal', () => {
-    const mapped = mappedOf(sess, indexOf(sess, mother));
-    const facts = factsFor(mapped, [], { [patientRef]: 'Patient/pat-9', [practitionerRef]: 'Practitioner/dr-1' });
-    facts.states.set('participant/p-001', 'held');
-    const plan = planOf(mapped, facts);
-    const prepared = preparedOf({ record: sess, plan, caps: caps(), decision: permit, consentRefs: {}, mode: { atomic: true, maxEntries: 50 } });
-    if ('outcome' in prepared) {
-      throw new Error('expected a prepared record');
-    }
-    const [rpWrite, encWrite] = plan.writes;
-    const ledger = [
-      ledgerOf('RelatedPerson', `${rpWrite.mapped.key.system}|${rpWrite.mapped.key.value}`, { resourceId: 'rp-3', versionId: '1' }),
-      ledgerOf('Encounter', `${encWrite.mapped.key.system}|${encWrite.mapped.key.value}`, { resourceId: 'enc-4', versionId: '2' }),
-      ledgerOf('Provenance', `${config.ns}/sid/sync-write|abc`, { resourceId: 'pv-1' }),
-    ];
-    const confirmed = confirmedResources(prepared, { outcome: 'written', mode: 'transaction', ledger });
-    expect(confirmed.map((c) => `${c.resourceType}/${c.id}/_history/${c.versionId}`)).toEqual(['RelatedPerson/rp-3/_history/1', 'Encounter/enc-4/_history/2', 'Provenance/pv-1/_history/1']);
-    expect(confirmed[1].resource).toMatchObject({ resourceType: 'Encounter', id: 'enc-4', meta: { versionId: '2' } });
-    const sent = JSON.stringify(confirmed[1].resource);
-    expect(sent).toContain('RelatedPerson/rp-3');
-    expect(sent).not.toContain('urn:uuid:');
-    expect(confirmed[2].resource).toBeUndefined();
   });
 });
