@@ -12,6 +12,7 @@ import { createEncoder, type OutputFormat } from '../output/index.js';
 import { forbiddenWith, notFoundWith, notSupported, viewInvalid } from '../outcomes.js';
 import { compileView, type CompiledView } from '../sof/compile.js';
 import { evaluateView } from '../sof/evaluate.js';
+import { elementsToKeep, keepElements } from '../sof/reads.js';
 import type { ResourceSource } from '../source.js';
 import type { ViewRegistry } from '../views.js';
 import type { RunParameters } from './parameters.js';
@@ -25,7 +26,7 @@ export interface ViewRunDeps {
    * De-identification of every resource read from `source` before any view sees it (undefined
    * result: leave the resource out). Absent: only identified runs of privileged callers read the store.
    */
-  transform?: (r: Resource) => Resource | undefined;
+  transform?: ((r: Resource) => Resource | undefined) & { readonly reads?: ReadonlySet<string> };
   /** Called (and awaited: no audit, no data) before an identified run reads the store. */
   onIdentifiedAccess?: OnIdentifiedAccess;
 }
@@ -176,12 +177,14 @@ async function storeResources(
     ...(patients ? { patients: [...patients] } : {}),
   });
   const transform = params.deidentify ? deps.transform : undefined;
-  if (!transform) {
+  const keep = elementsToKeep(view, transform);
+  if (!transform && !keep) {
     return stream;
   }
   return (async function* () {
     for await (const r of stream) {
-      const out = transform(r);
+      const read = keep ? keepElements(r, keep) : r;
+      const out = transform ? transform(read) : read;
       if (out) {
         yield out;
       }
