@@ -135,7 +135,7 @@ function isAtom(v: unknown): v is Atom {
  * every element (the view cannot be analysed, or the de-identifier does not say what it reads).
  * @param deidentifier - The de-identification applied before the view, if any.
  */
-export function elementsToKeep(view: CompiledView, deidentifier?: { readonly reads?: ReadonlySet<string> }): ReadonlySet<string> | undefined {
+export function elementsToKeep(view: CompiledView, deidentifier?: { (r: never): unknown; readonly reads?: ReadonlySet<string> }): ReadonlySet<string> | undefined {
   const reads = viewReads(view);
   if (!reads || (deidentifier && !deidentifier.reads)) {
     return undefined;
