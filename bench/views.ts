@@ -20,12 +20,14 @@
  * measurement twice, alternately: the service of this build, then the service of the other build
  * (`OTHER_DIST/src/service.js`), on the same store, with this file as the harness; it prints the
  * ratio and whether both responses were byte for byte the same (SHA-256 of the body).
+ * - `run`, `run-deid`: the same run without HTTP (startViewRun of the build under test over the store,
+ *   src/analytics/run), for the 1,000,000 store, whose search index takes too long to build here.
  * BENCH_CPU_PROF=DIR writes a V8 CPU profile of each measured child there (bench/profile-summary.ts).
  * docs/benchmarks.md ("SQL-on-FHIR views", "Views at scale") has the figures.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -206,6 +208,55 @@ async function e2ePhase(n: number, format: OutputFormat, deidentified: boolean, 
   }
 }
 
+/**
+ * The run without HTTP: startViewRun (src/analytics/run) of the build under test over the store
+ * (its EmbeddedStoreSource, its views, its de-identifier under the store's key), every chunk read.
+ * The same pipeline as the operation minus express; needs only the resources table, so the 1,000,000
+ * store can be measured without its search index.
+ */
+async function runPhase(n: number, format: OutputFormat, deidentified: boolean, dir: string, build: string): Promise<Result> {
+  const srcDir = build === 'this' ? fileURLToPath(new URL('../src/', import.meta.url)) : join(resolve(build), 'src');
+  const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(srcDir, path)).href)) as T;
+  const { startViewRun } = await load<typeof import('../src/analytics/run/run.js')>('analytics/run/run.js');
+  const { loadViews: views } = await load<typeof import('../src/analytics/views.js')>('analytics/views.js');
+  const { EmbeddedStoreSource } = await load<typeof import('../src/analytics/source.js')>('analytics/source.js');
+  const deid = await load<typeof import('../src/deid/index.js')>('deid/index.js');
+  const source = new EmbeddedStoreSource(join(dir, 'fhir.sqlite'));
+  const transform = deid.createDeidentifier(deid.loadDeidPolicy(), readFileSync(join(dir, 'deid-key'), 'utf8').trim());
+  const start = begin();
+  const run = await startViewRun(
+    { format, header: true, viewReference: 'ViewDefinition/collateral_sessions', deidentify: deidentified },
+    { name: 'bench', roles: ['admin'] } as unknown as Parameters<typeof startViewRun>[1],
+    { views: views(), source, transform }
+  );
+  let bytes = 0;
+  let lines = 0;
+  const digest = createHash('sha256');
+  for await (const chunk of run.chunks) {
+    bytes += chunk.length;
+    digest.update(chunk);
+    for (let i = 0; i < chunk.length; i++) {
+      lines += chunk[i] === 10 ? 1 : 0;
+    }
+  }
+  const measured = measure(start);
+  source.close();
+  const memory = process.memoryUsage();
+  return {
+    phase: deidentified ? 'run-deid' : 'run',
+    format,
+    resources: n,
+    rows: format === 'csv' ? lines - 1 : format === 'ndjson' ? lines : n,
+    bytes,
+    ...measured,
+    build: build === 'this' ? 'this' : 'compare',
+    sha256: digest.digest('hex').slice(0, 16),
+    heapUsedMb: Math.round(memory.heapUsed / 2 ** 20),
+    heapTotalMb: Math.round(memory.heapTotal / 2 ** 20),
+    externalMb: Math.round(memory.external / 2 ** 20),
+  };
+}
+
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? dflt : process.argv[i + 1];
@@ -221,7 +272,14 @@ async function main(): Promise<void> {
       await preparePhase(n, arg('dir', ''));
       return;
     }
-    const result = phase === 'evaluator' ? evaluatorPhase(n, format) : await e2ePhase(n, format, phase === 'e2e-deid', arg('dir', ''), arg('build', 'this'));
+    const build = arg('build', 'this');
+    const dir = arg('dir', '');
+    const result =
+      phase === 'evaluator'
+        ? evaluatorPhase(n, format)
+        : phase.startsWith('run')
+          ? await runPhase(n, format, phase === 'run-deid', dir, build)
+          : await e2ePhase(n, format, phase === 'e2e-deid', dir, build);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
