@@ -1,6 +1,6 @@
 /**
  * `parquet`: written with hyparquet-writer, one row group per `rowGroupSize` rows (default 50,000) or
- * per `rowGroupBytes` of values (default 8 MiB, counted as text length), whichever comes first, so
+ * per `rowGroupBytes` of values (default 2 MiB, counted as text length), whichever comes first, so
  * memory stays bounded by one row group however many rows the view yields. The byte bound matters: a
  * group is held as JS values and then encoded by the writer with several copies of each value, and
  * 50,000 de-identified rows (64-character pseudonyms) took the process to 500-600 MB peak RSS at
@@ -13,7 +13,7 @@ import { kindOf, parquetSchema, storedValue, type ParquetKind } from './parquet-
 import type { EncoderOptions, RowEncoder } from './types.js';
 
 const DEFAULT_ROW_GROUP_SIZE = 50_000;
-const DEFAULT_ROW_GROUP_BYTES = 8 * 1024 * 1024;
+const DEFAULT_ROW_GROUP_BYTES = 2 * 1024 * 1024;
 
 /** A hyparquet-writer sink that hands out what was written at each flush instead of keeping it. */
 class ChunkWriter extends ByteWriter {
