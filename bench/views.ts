@@ -1,5 +1,7 @@
 /**
- * View benchmark (not a test): `npm run bench:views -- [--sizes 1000,10000,100000,1000000] [--formats csv,parquet] [--phases evaluator,e2e,e2e-deid]`.
+ * View benchmark (not a test): `npm run bench:views -- [--sizes 1000,10000,100000,1000000]
+ * [--formats csv,ndjson,json,parquet] [--phases evaluator,e2e,e2e-deid] [--compare OTHER_DIST]
+ * [--store-root DIR]`.
  *
  * Each measurement runs in a child process of its own, so its peak RSS is its own:
  * - `evaluator`: the collateral_sessions view (views/) on N Encounters shaped like our mapping's
@@ -11,14 +13,24 @@
  * - `e2e-deid`: the same run de-identified (the default): every Encounter through the safe-harbor policy
  *   before the view sees it, side by side with `e2e`, so the ratio is the cost of de-identification.
  * Prints resources/s (wall), resources per CPU-second, peak RSS and the load average before and after.
- * docs/benchmarks.md ("SQL-on-FHIR views") has the figures.
+ *
+ * The store of a size is prepared once and shared by every format, phase and build. `--store-root DIR`
+ * keeps it in DIR/<size> (reused by later runs: preparing 1,000,000 takes about half an hour).
+ * `--compare OTHER_DIST` (another build's `dist`, e.g. a copy of main's) runs each end-to-end
+ * measurement twice, alternately: the service of this build, then the service of the other build
+ * (`OTHER_DIST/src/service.js`), on the same store, with this file as the harness; it prints the
+ * ratio and whether both responses were byte for byte the same (SHA-256 of the body).
+ * - `run`, `run-deid`: the same run without HTTP (startViewRun of the build under test over the store,
+ *   src/analytics/run), for the 1,000,000 store, whose search index takes too long to build here.
+ * BENCH_CPU_PROF=DIR writes a V8 CPU profile of each measured child there (bench/profile-summary.ts).
+ * docs/benchmarks.md ("SQL-on-FHIR views", "Views at scale") has the figures.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Resource } from '@medplum/fhirtypes';
 import { createEncoder, type OutputFormat } from '../src/analytics/output/index.js';
@@ -28,6 +40,7 @@ import { loadConfig } from '../src/config.js';
 import { openFhirDatabase } from '../src/fhir-server/index.js';
 import { definitionsFingerprint } from '../src/fhir-server/search-params.js';
 import { startService } from '../src/service.js';
+import { encounter } from './view-workload.js';
 
 interface Result {
   phase: string;
@@ -40,62 +53,16 @@ interface Result {
   peakRssMb: number;
   loadBefore: string;
   loadAfter: string;
+  /** e2e phases: which build's service answered (`this` or the --compare build). */
+  build?: string;
+  /** e2e phases: SHA-256 of the response body (the same rows in the same order give the same hash). */
+  sha256?: string;
+  /** Heap in use, heap reserved and memory outside the heap at the end (MB). */
+  heapUsedMb?: number;
+  heapTotalMb?: number;
+  externalMb?: number;
   /** Evaluator phase: JSON.parse of the same texts alone, per CPU-second (the floor any evaluator pays). */
   parseOnlyPerCpuSecond?: number;
-}
-
-const PURPOSES = ['information-gathering', 'psychoeducation', 'care-coordination', 'treatment-planning', 'progress-monitoring', 'crisis'];
-const TYPES = [
-  ['90887', '185318008', 'Collateral session, client absent', 'Collateral session'],
-  ['90846', '185318008', 'Family session, client absent', 'Family session'],
-  ['90847', '308335008', 'Joint session, client present', 'Joint session'],
-];
-
-/** An Encounter as the session mapping writes it, with resolved references (~2 KB of JSON). */
-export function encounter(i: number): Resource {
-  const [cpt, sct, text, service] = TYPES[i % 3];
-  const day = 1 + (i % 28);
-  const month = 1 + (Math.floor(i / 28) % 12);
-  const start = `2026-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T16:00:00-05:00`;
-  return {
-    resourceType: 'Encounter',
-    id: `enc-${i}`,
-    meta: {
-      versionId: '1',
-      lastUpdated: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
-      profile: ['https://fhir.example-practice.org/StructureDefinition/collateral-encounter'],
-      security: [
-        { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R', display: 'restricted' },
-        { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'BH', display: 'behavioral health information sensitivity' },
-      ],
-      tag: [{ system: 'https://fhir.example-practice.org/CodeSystem/mapping-version', code: 'session.v1@1.1.0' }],
-    },
-    identifier: [{ system: 'https://fhir.example-practice.org/sid/session', value: `s-${i}` }],
-    status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: i % 2 ? 'VR' : 'AMB', display: i % 2 ? 'virtual' : 'ambulatory' },
-    type: [
-      { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: cpt }], text },
-      { coding: [{ system: 'http://snomed.info/sct', code: sct, display: 'Third party encounter' }], text },
-    ],
-    serviceType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/service-type', code: '71', display: 'Family Counselling/Therapy' }], text: service },
-    subject: { reference: `Patient/pat-${i % 10_000}` },
-    participant: [
-      {
-        type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF', display: 'primary performer' }] }],
-        individual: { reference: `Practitioner/prac-${i % 50}` },
-      },
-      ...Array.from({ length: 1 + (i % 3) }, (_, k) => ({
-        type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PART', display: 'Participation' }] }],
-        individual: { reference: `RelatedPerson/rp-${i % 10_000}-${k}` },
-      })),
-    ],
-    period: { start, end: start.replace('T16:00', 'T16:50') },
-    length: { value: 50, unit: 'min', system: 'http://unitsofmeasure.org', code: 'min' },
-    reasonCode: [PURPOSES[i % 6], PURPOSES[(i + 1) % 6]].map((p) => ({
-      coding: [{ system: 'https://fhir.example-practice.org/CodeSystem/collateral-purpose', code: p, display: p }],
-      text: p,
-    })),
-  } as Resource;
 }
 
 function load(): string {
@@ -187,9 +154,13 @@ async function preparePhase(n: number, dir: string): Promise<void> {
   }
 }
 
-async function e2ePhase(n: number, format: OutputFormat, deidentified: boolean, dir: string): Promise<Result> {
+async function e2ePhase(n: number, format: OutputFormat, deidentified: boolean, dir: string, build: string): Promise<Result> {
   const token = randomBytes(24).toString('hex');
-  const svc = await startService(loadConfig({ PORT: '0', DATA_DIR: dir, API_TOKENS: token, SYNC_ENABLED: 'false', LOG_LEVEL: 'warn' }));
+  // The service and its configuration from the build under test (this one, or the --compare one).
+  const srcDir = build === 'this' ? fileURLToPath(new URL('../src/', import.meta.url)) : join(resolve(build), 'src');
+  const { startService: start } = (await import(pathToFileURL(join(srcDir, 'service.js')).href)) as typeof import('../src/service.js');
+  const { loadConfig: config } = (await import(pathToFileURL(join(srcDir, 'config.js')).href)) as typeof import('../src/config.js');
+  const svc = await start(config({ PORT: '0', DATA_DIR: dir, API_TOKENS: token, SYNC_ENABLED: 'false', LOG_LEVEL: 'warn' }));
   try {
     const start = begin();
     const res = await fetch(`${svc.url}/fhir/$viewdefinition-run`, {
@@ -209,16 +180,81 @@ async function e2ePhase(n: number, format: OutputFormat, deidentified: boolean, 
     }
     let bytes = 0;
     let lines = 0;
+    const digest = createHash('sha256');
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       bytes += chunk.length;
+      digest.update(chunk);
       for (let i = 0; i < chunk.length; i++) {
         lines += chunk[i] === 10 ? 1 : 0;
       }
     }
-    return { phase: deidentified ? 'e2e-deid' : 'e2e', format, resources: n, rows: format === 'csv' ? lines - 1 : format === 'ndjson' ? lines : n, bytes, ...measure(start) };
+    const measured = measure(start);
+    const memory = process.memoryUsage();
+    return {
+      phase: deidentified ? 'e2e-deid' : 'e2e',
+      format,
+      resources: n,
+      rows: format === 'csv' ? lines - 1 : format === 'ndjson' ? lines : n,
+      bytes,
+      ...measured,
+      build: build === 'this' ? 'this' : 'compare',
+      sha256: digest.digest('hex').slice(0, 16),
+      heapUsedMb: Math.round(memory.heapUsed / 2 ** 20),
+      heapTotalMb: Math.round(memory.heapTotal / 2 ** 20),
+      externalMb: Math.round(memory.external / 2 ** 20),
+    };
   } finally {
     await svc.close();
   }
+}
+
+/**
+ * The run without HTTP: startViewRun (src/analytics/run) of the build under test over the store
+ * (its EmbeddedStoreSource, its views, its de-identifier under the store's key), every chunk read.
+ * The same pipeline as the operation minus express; needs only the resources table, so the 1,000,000
+ * store can be measured without its search index.
+ */
+async function runPhase(n: number, format: OutputFormat, deidentified: boolean, dir: string, build: string): Promise<Result> {
+  const srcDir = build === 'this' ? fileURLToPath(new URL('../src/', import.meta.url)) : join(resolve(build), 'src');
+  const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(srcDir, path)).href)) as T;
+  const { startViewRun } = await load<typeof import('../src/analytics/run/run.js')>('analytics/run/run.js');
+  const { loadViews: views } = await load<typeof import('../src/analytics/views.js')>('analytics/views.js');
+  const { EmbeddedStoreSource } = await load<typeof import('../src/analytics/source.js')>('analytics/source.js');
+  const deid = await load<typeof import('../src/deid/index.js')>('deid/index.js');
+  const source = new EmbeddedStoreSource(join(dir, 'fhir.sqlite'));
+  const transform = deid.createDeidentifier(deid.loadDeidPolicy(), readFileSync(join(dir, 'deid-key'), 'utf8').trim());
+  const start = begin();
+  const run = await startViewRun(
+    { format, header: true, viewReference: 'ViewDefinition/collateral_sessions', deidentify: deidentified },
+    { name: 'bench', roles: ['admin'] } as unknown as Parameters<typeof startViewRun>[1],
+    { views: views(), source, transform }
+  );
+  let bytes = 0;
+  let lines = 0;
+  const digest = createHash('sha256');
+  for await (const chunk of run.chunks) {
+    bytes += chunk.length;
+    digest.update(chunk);
+    for (let i = 0; i < chunk.length; i++) {
+      lines += chunk[i] === 10 ? 1 : 0;
+    }
+  }
+  const measured = measure(start);
+  source.close();
+  const memory = process.memoryUsage();
+  return {
+    phase: deidentified ? 'run-deid' : 'run',
+    format,
+    resources: n,
+    rows: format === 'csv' ? lines - 1 : format === 'ndjson' ? lines : n,
+    bytes,
+    ...measured,
+    build: build === 'this' ? 'this' : 'compare',
+    sha256: digest.digest('hex').slice(0, 16),
+    heapUsedMb: Math.round(memory.heapUsed / 2 ** 20),
+    heapTotalMb: Math.round(memory.heapTotal / 2 ** 20),
+    externalMb: Math.round(memory.external / 2 ** 20),
+  };
 }
 
 function arg(name: string, dflt: string): string {
@@ -236,12 +272,22 @@ async function main(): Promise<void> {
       await preparePhase(n, arg('dir', ''));
       return;
     }
-    const result = phase === 'evaluator' ? evaluatorPhase(n, format) : await e2ePhase(n, format, phase === 'e2e-deid', arg('dir', ''));
+    const build = arg('build', 'this');
+    const dir = arg('dir', '');
+    const result =
+      phase === 'evaluator'
+        ? evaluatorPhase(n, format)
+        : phase.startsWith('run')
+          ? await runPhase(n, format, phase === 'run-deid', dir, build)
+          : await e2ePhase(n, format, phase === 'e2e-deid', dir, build);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
   const sizes = arg('sizes', '1000,10000,100000,1000000').split(',').map(Number);
   const formats = arg('formats', 'csv').split(',');
+  const phases = arg('phases', 'evaluator,e2e,e2e-deid').split(',');
+  const compare = arg('compare', '');
+  const storeRoot = arg('store-root', '');
   const gitRev = (() => {
     try {
       return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -249,43 +295,69 @@ async function main(): Promise<void> {
       return '?';
     }
   })();
-  console.log(`views benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), commit ${gitRev}`);
-  console.log('phase      format   resources       rows  seconds   res/s (wall)  res/cpu-s  peak RSS MB  load before -> after   (JSON.parse alone, res/cpu-s)');
-  for (const format of formats) {
-    for (const n of sizes) {
-      for (const p of arg('phases', 'evaluator,e2e,e2e-deid').split(',')) {
-        const dir = p === 'evaluator' ? '' : mkdtempSync(join(tmpdir(), 'collateral-views-bench-'));
-        const run = (phase: string) =>
-          spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', phase, '--n', String(n), '--format', format, '--dir', dir], {
-            encoding: 'utf8',
-            maxBuffer: 1 << 24,
-          });
-        const prepared = dir ? run('prepare') : undefined;
-        const child = prepared && prepared.status !== 0 ? prepared : run(p);
-        if (dir) {
-          rmSync(dir, { recursive: true, force: true });
-        }
-        const line = child.stdout.trim().split('\n').pop() ?? '';
-        if (child.status !== 0 || !line.startsWith('{')) {
-          console.log(`${p} ${format} ${n}: failed\n${child.stderr.slice(-2000)}`);
+  console.log(`views benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), commit ${gitRev}${compare ? `, compared with ${compare}` : ''}`);
+  console.log(
+    'phase      format   build     resources       rows  seconds   res/s (wall)  res/cpu-s  peak RSS MB  heap used/total, external MB  load before -> after   (JSON.parse alone, res/cpu-s | body sha256)'
+  );
+  const child = (args: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), fileURLToPath(import.meta.url), ...args], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
+  for (const n of sizes) {
+    let dir = '';
+    const e2e = phases.some((p) => p !== 'evaluator');
+    if (e2e) {
+      dir = storeRoot ? join(storeRoot, String(n)) : mkdtempSync(join(tmpdir(), 'collateral-views-bench-'));
+      if (!existsSync(join(dir, 'fhir.sqlite'))) {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const prepared = child(['--phase', 'prepare', '--n', String(n), '--dir', dir]);
+        if (prepared.status !== 0) {
+          console.log(`prepare ${n}: failed\n${String(prepared.stderr).slice(-2000)}`);
           continue;
         }
-        const r = JSON.parse(line) as Result;
-        console.log(
-          [
-            r.phase.padEnd(10),
-            r.format.padEnd(7),
-            String(r.resources).padStart(10),
-            String(r.rows).padStart(10),
-            r.seconds.toFixed(1).padStart(8),
-            Math.round(r.resources / r.seconds).toString().padStart(14),
-            Math.round(r.resources / r.cpuSeconds).toString().padStart(10),
-            r.peakRssMb.toFixed(0).padStart(12),
-            `  ${r.loadBefore} -> ${r.loadAfter}`,
-            r.parseOnlyPerCpuSecond ? `  (${r.parseOnlyPerCpuSecond})` : '',
-          ].join(' ')
-        );
       }
+    }
+    for (const format of formats) {
+      for (const p of phases) {
+        const builds = p === 'evaluator' || !compare ? ['this'] : ['this', compare];
+        const hashes: string[] = [];
+        const rates: number[] = [];
+        for (const build of builds) {
+          const run = child(['--phase', p, '--n', String(n), '--format', format, '--dir', dir, '--build', build]);
+          const line = String(run.stdout).trim().split('\n').pop() ?? '';
+          if (run.status !== 0 || !line.startsWith('{')) {
+            console.log(`${p} ${format} ${n} ${build}: failed\n${String(run.stderr).slice(-2000)}`);
+            continue;
+          }
+          const r = JSON.parse(line) as Result;
+          hashes.push(r.sha256 ?? '');
+          rates.push(r.resources / r.cpuSeconds);
+          console.log(
+            [
+              r.phase.padEnd(10),
+              r.format.padEnd(7),
+              (r.build ?? 'this').padEnd(8),
+              String(r.resources).padStart(10),
+              String(r.rows).padStart(10),
+              r.seconds.toFixed(1).padStart(8),
+              Math.round(r.resources / r.seconds).toString().padStart(14),
+              Math.round(r.resources / r.cpuSeconds).toString().padStart(10),
+              r.peakRssMb.toFixed(0).padStart(12),
+              r.heapUsedMb !== undefined ? `${r.heapUsedMb}/${r.heapTotalMb}, ${r.externalMb}`.padStart(30) : ''.padStart(30),
+              `  ${r.loadBefore} -> ${r.loadAfter}`,
+              r.parseOnlyPerCpuSecond ? `  (${r.parseOnlyPerCpuSecond})` : '',
+              r.sha256 ? `  ${r.sha256}` : '',
+            ].join(' ')
+          );
+        }
+        if (rates.length === 2) {
+          console.log(`  -> this/compare: ${(rates[0] / rates[1]).toFixed(2)} x res/cpu-s; bodies ${hashes[0] === hashes[1] ? 'identical' : 'DIFFER'}`);
+        }
+      }
+    }
+    if (dir && !storeRoot) {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 }

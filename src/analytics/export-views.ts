@@ -10,6 +10,7 @@ import type { RowFormat, RowSink, ViewExportDeps } from '../exports/view-export.
 import { createEncoder, OUTPUT_FORMATS, type OutputFormat } from './output/index.js';
 import { compileView } from './sof/compile.js';
 import { evaluateView } from './sof/evaluate.js';
+import { viewReads } from './sof/reads.js';
 import { validateView } from './sof/validate.js';
 import type { ViewRegistry } from './views.js';
 
@@ -59,5 +60,6 @@ export function viewExportDeps(views: ViewRegistry): ViewExportDeps {
     formats: Object.fromEntries(OUTPUT_FORMATS.map((f) => [f, fileFormat(f)])),
     resolveView: (reference) => views.resolve(reference)?.view.definition as unknown as ViewDefinition | undefined,
     validateView: (view) => validateView(view).problems,
+    elementsRead: (view) => viewReads(compileView(view)),
   };
 }

@@ -29,8 +29,15 @@ export interface ResourceSource {
   read(type: string, id: string): Promise<Resource | undefined>;
 }
 
-/** Rows per page: large enough to amortise a query, small enough that a page is a few MB. */
-const PAGE_SIZE = 500;
+/**
+ * Rows per page: large enough to amortise a query (two index seeks), small enough that a page's JSON
+ * texts die young. A page is processed between two scavenges of V8's young generation (about 16 MB
+ * of allocation, some 400 resources parsed, de-identified and evaluated); with 500 rows a page's texts
+ * outlived them, were promoted to the old generation and piled up there as garbage until the next
+ * full collection: 270 MB of it at 100,000 resources, the whole of the peak RSS over the 300 MB target
+ * (`node --trace-gc`, docs/benchmarks.md "Views at scale").
+ */
+const PAGE_SIZE = 100;
 
 interface Row {
   rowid: number;
@@ -86,16 +93,18 @@ export class EmbeddedStoreSource implements ResourceSource {
         if (rows.length < PAGE_SIZE) {
           rows.push(...later.all(type, cursor.lastUpdated, PAGE_SIZE - rows.length));
         }
-        for (const row of rows) {
-          const resource = JSON.parse(row.content) as Resource;
+        const count = rows.length;
+        const last = rows[count - 1];
+        for (let i = 0; i < count; i++) {
+          const resource = JSON.parse(rows[i].content) as Resource;
+          rows[i].content = ''; // the text is garbage from here on, not once the whole page is done
           if (!patients || inPatientCompartment(resource, patients)) {
             yield resource;
           }
         }
-        if (rows.length < PAGE_SIZE) {
+        if (count < PAGE_SIZE) {
           break;
         }
-        const last = rows[rows.length - 1];
         cursor = { lastUpdated: last.last_updated, rowid: last.rowid };
         // Let the HTTP response drain and other requests run between pages.
         await new Promise((resolve) => setImmediate(resolve));

@@ -7,7 +7,7 @@
  * stays as it is; elements the FHIR definitions do not know, and `_primitive` extension siblings, are
  * removed. Objects and arrays left empty are removed.
  */
-import { evalFhirPath, parseFhirPath } from '@medplum/core';
+import { evalFhirPath, FunctionAtom, IndexerAtom, parseFhirPath, SymbolAtom, type Atom } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { keyInfo, type KeyInfo } from './element-types.js';
 import { follow, MANY, memberPath } from './follow.js';
@@ -35,7 +35,7 @@ export function createDeidentifier(policy: DeidPolicy, key: string | Buffer, opt
   /** Element paths seen so far, as a tree: what each key is and which static rule selects it, computed once. */
   const roots = new Map<string, PathNode>();
 
-  return (resource: Resource): Resource | undefined => {
+  const deidentify = (resource: Resource): Resource | undefined => {
     if (!resource || !policy.resourceTypes.has(resource.resourceType)) {
       return undefined;
     }
@@ -58,6 +58,45 @@ export function createDeidentifier(policy: DeidPolicy, key: string | Buffer, opt
       return undefined;
     }
   };
+  const reads = policyReads(policy);
+  return reads ? Object.assign(deidentify, { reads }) : deidentify;
+}
+
+/**
+ * The top-level element names the de-identification of *other* elements may look at: the client
+ * expressions (the date-shift offset comes from the client) and the conditions of dynamic rules
+ * (`where(system = ...)`: every member name in them, at any depth, is kept). Undefined when a dynamic
+ * rule picks by position (`first()`, `last()`, `[n]`): which element is first depends on every element
+ * before it, so nothing may be dropped.
+ */
+function policyReads(policy: DeidPolicy): ReadonlySet<string> | undefined {
+  const names = new Set<string>();
+  const walk = (atom: Atom, inCondition: boolean): boolean => {
+    if (atom instanceof IndexerAtom || (atom instanceof FunctionAtom && (atom.name === 'first' || atom.name === 'last'))) {
+      return false;
+    }
+    if (atom instanceof SymbolAtom && inCondition) {
+      names.add(atom.name);
+    }
+    const condition = inCondition || (atom instanceof FunctionAtom && atom.name === 'where');
+    for (const value of Object.values(atom)) {
+      for (const child of Array.isArray(value) ? value : [value]) {
+        if (typeof child === 'object' && child !== null && typeof (child as Atom).eval === 'function' && !walk(child as Atom, condition)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+  for (const r of policy.rules) {
+    if (r.dynamic && !walk(r.dynamic, false)) {
+      return undefined;
+    }
+  }
+  for (const expression of Object.values(policy.definition.clients ?? {})) {
+    walk(parseFhirPath(expression).child, true); // every name of a client path is read
+  }
+  return names;
 }
 
 function dynamicMarks(resource: Resource, rules: CompiledRule[]): DynamicMarks | undefined {

@@ -10,7 +10,41 @@ import { createHash, createHmac } from 'node:crypto';
 /** Relative or absolute literal reference: `[base/]Type/id[/_history/vid]`. */
 const REFERENCE = /^(?:.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
-const MEMO_SIZE = 10_000;
+/**
+ * Values remembered per generation. Ids recur across resources (a client's id in all its sessions,
+ * participants, consents and notes; practitioners everywhere), often further apart than a few thousand
+ * resources: 10,000 values cleared at once missed every client of a 100,000-session run. Two
+ * generations of 50,000 keep the recent values (about 8 MB each at most) and drop the old ones wholesale.
+ */
+const MEMO_SIZE = 50_000;
+
+/** A bounded cache of two generations: a hit in the old one is carried into the current one. */
+class GenerationalMemo {
+  private current = new Map<string, string>();
+  private previous = new Map<string, string>();
+
+  constructor(private readonly size: number) {}
+
+  get(key: string): string | undefined {
+    const hit = this.current.get(key);
+    if (hit !== undefined) {
+      return hit;
+    }
+    const old = this.previous.get(key);
+    if (old !== undefined) {
+      this.set(key, old);
+    }
+    return old;
+  }
+
+  set(key: string, value: string): void {
+    if (this.current.size >= this.size) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(key, value);
+  }
+}
 
 /** Pseudonymization under one key. */
 export interface Pseudonymizer {
@@ -34,18 +68,17 @@ export function createPseudonymizer(key: string | Buffer): Pseudonymizer {
   const secret = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
   const hmac = hmacSha256Hex(secret);
   // The same values recur (a client's id in all its resources, systems, practitioners): remember recent ones.
-  const memo = new Map<string, string>();
+  const memo = new GenerationalMemo(MEMO_SIZE);
   const hash = (value: string): string => {
     let h = memo.get(value);
     if (h === undefined) {
       h = hmac(value);
-      if (memo.size >= MEMO_SIZE) {
-        memo.clear();
-      }
       memo.set(value, h);
     }
     return h;
   };
+  // A client's date-shift offset is needed for every resource of that client: remember it too.
+  const offsets = new GenerationalMemo(MEMO_SIZE);
   return {
     hash,
     reference(value: string): string {
@@ -64,7 +97,12 @@ export function createPseudonymizer(key: string | Buffer): Pseudonymizer {
     },
     offsetDays(clientPseudonym: string, range: number): number {
       // A separate HMAC input (domain separation), so the offset says nothing about the pseudonym.
-      const n = Number.parseInt(hmac(`date-shift\u0000${clientPseudonym}`).slice(0, 8), 16);
+      let digest = offsets.get(clientPseudonym);
+      if (digest === undefined) {
+        digest = hmac(`date-shift\u0000${clientPseudonym}`).slice(0, 8);
+        offsets.set(clientPseudonym, digest);
+      }
+      const n = Number.parseInt(digest, 16);
       const magnitude = (n % range) + 1;
       return n & 0x80000000 ? -magnitude : magnitude;
     },

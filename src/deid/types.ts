@@ -65,8 +65,13 @@ export interface DeidPolicy {
   dateShiftRangeDays: number;
 }
 
-/** Turns a resource into its de-identified copy, or undefined when it must be left out. */
-export type Deidentifier = (resource: Resource) => Resource | undefined;
+/**
+ * Turns a resource into its de-identified copy, or undefined when it must be left out. `reads`, when
+ * present, names the top-level elements whose values the de-identification of other elements depends
+ * on: a caller that only needs some elements may drop the rest beforehand and still get exactly the
+ * same copies of the ones it keeps, as long as it keeps these too. Absent: drop nothing.
+ */
+export type Deidentifier = ((resource: Resource) => Resource | undefined) & { readonly reads?: ReadonlySet<string> };
 
 /** Options of createDeidentifier. */
 export interface DeidentifierOptions {

@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import type { Resource, ViewDefinition } from '@medplum/fhirtypes';
-import { createDeidentifier, type DeidPolicy } from '../deid/index.js';
+import { keepElements } from '../analytics/sof/reads.js';
+import { createDeidentifier, type Deidentifier, type DeidPolicy } from '../deid/index.js';
 import type { DisclosureAccounting } from '../deid/identified-access.js';
 import type { Problem } from '../outcomes.js';
 import type { JobOutput, JobRecord } from './job-store.js';
@@ -43,6 +44,11 @@ export interface ViewExportDeps {
   resolveView(reference: string): ViewDefinition | undefined | Promise<ViewDefinition | undefined>;
   /** Every problem of a view, with its path; none when valid. */
   validateView(view: unknown): Problem[];
+  /**
+   * The top-level elements a (valid) view may read, or undefined when that cannot be told. When given,
+   * de-identified jobs de-identify only those and the ones the policy reads (the same rows, cheaper).
+   */
+  elementsRead?(view: ViewDefinition): ReadonlySet<string> | undefined;
 }
 
 /** One requested view, resolved. */
@@ -238,6 +244,7 @@ export function viewRunner(deps: ViewRunnerDeps): JobRunner {
       // The resource the view evaluates now: runView pulls the next one only after the rows of this one
       // (it is lazy), so a row belongs to the last resource handed to it.
       let current: Resource | undefined;
+      const keep = job.identified ? undefined : elementsToKeep(deps.views.elementsRead?.(view), (deidentify as Deidentifier).reads);
       const input = async function* (): AsyncIterable<Resource> {
         for await (const r of abortable(deps.source.stream({ types: [view.resource as string], since: p.since, patients: p.patients }), ctx.signal)) {
           ctx.signal.throwIfAborted();
@@ -245,7 +252,7 @@ export function viewRunner(deps: ViewRunnerDeps): JobRunner {
           if (resources % 500 === 0) {
             ctx.progress({ step: name, stepIndex: i + 1, steps: p.views.length, resources });
           }
-          const out = deidentify(r);
+          const out = deidentify(keep ? keepElements(r, keep) : r);
           if (out) {
             current = out;
             yield out;
@@ -278,4 +285,9 @@ export function viewRunner(deps: ViewRunnerDeps): JobRunner {
     }
     return outputs;
   };
+}
+
+/** What a de-identified job keeps: the view's elements and the policy's, when both are known. */
+function elementsToKeep(view: ReadonlySet<string> | undefined, policy: ReadonlySet<string> | undefined): ReadonlySet<string> | undefined {
+  return view && policy ? new Set([...view, ...policy]) : undefined;
 }

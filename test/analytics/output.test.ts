@@ -7,7 +7,7 @@ import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { createEncoder, csvField, type OutputFormat } from '../../src/analytics/output/index.js';
 import type { OutputColumn, Row } from '../../src/analytics/sof/types.js';
 
-function encode(format: OutputFormat, columns: OutputColumn[], rows: Row[], extra: { header?: boolean; rowGroupSize?: number } = {}): { bytes: Buffer; chunks: number } {
+function encode(format: OutputFormat, columns: OutputColumn[], rows: Row[], extra: { header?: boolean; rowGroupSize?: number; rowGroupBytes?: number } = {}): { bytes: Buffer; chunks: number } {
   const encoder = createEncoder(format, { columns, ...extra });
   const parts: Uint8Array[] = [];
   for (const row of rows) {
@@ -116,6 +116,19 @@ describe('Parquet, read back by hyparquet', () => {
     const back = await parquetReadObjects({ file });
     expect(back.map((r) => r.n)).toStrictEqual(many.map((r) => r.n));
     expect(back[2499]).toMatchObject({ id: 'r2499', codes: ['c0'] });
+  });
+
+  test('a row group also ends at its byte bound: long values make smaller groups, the rows unchanged', async () => {
+    const long = 'k'.repeat(64); // a pseudonym's length
+    const many = Array.from({ length: 2500 }, (_, i) => ({ id: `${long}${i}`, n: i, x: null, ok: null, when: null, codes: [long], big: null, obj: null }));
+    // About 64 + 4 + 64 + 8 * 7 characters a row: 40,000 ends a group every 200-odd rows.
+    const file = toArrayBuffer(encode('parquet', columns, many, { rowGroupSize: 1000, rowGroupBytes: 40_000 }).bytes);
+    const groups = parquetMetadata(file).row_groups.map((g) => Number(g.num_rows));
+    expect(groups.length).toBeGreaterThan(10);
+    expect(Math.max(...groups)).toBeLessThan(1000);
+    expect(groups.reduce((a, b) => a + b, 0)).toBe(2500);
+    const back = await parquetReadObjects({ file });
+    expect(back.map((r) => r.id)).toStrictEqual(many.map((r) => r.id));
   });
 
   test('no rows is still a valid file', async () => {

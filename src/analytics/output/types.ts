@@ -29,4 +29,6 @@ export interface EncoderOptions {
   header?: boolean;
   /** Parquet only: rows per row group (default 50,000). */
   rowGroupSize?: number;
+  /** Parquet only: a row group ends once its values reach this many characters (default 2 MiB). */
+  rowGroupBytes?: number;
 }

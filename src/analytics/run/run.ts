@@ -12,6 +12,7 @@ import { createEncoder, type OutputFormat } from '../output/index.js';
 import { forbiddenWith, notFoundWith, notSupported, viewInvalid } from '../outcomes.js';
 import { compileView, type CompiledView } from '../sof/compile.js';
 import { evaluateView } from '../sof/evaluate.js';
+import { elementsToKeep, keepElements } from '../sof/reads.js';
 import type { ResourceSource } from '../source.js';
 import type { ViewRegistry } from '../views.js';
 import type { RunParameters } from './parameters.js';
@@ -25,7 +26,7 @@ export interface ViewRunDeps {
    * De-identification of every resource read from `source` before any view sees it (undefined
    * result: leave the resource out). Absent: only identified runs of privileged callers read the store.
    */
-  transform?: (r: Resource) => Resource | undefined;
+  transform?: ((r: Resource) => Resource | undefined) & { readonly reads?: ReadonlySet<string> };
   /** Called (and awaited: no audit, no data) before an identified run reads the store. */
   onIdentifiedAccess?: OnIdentifiedAccess;
   /**
@@ -214,11 +215,14 @@ async function storeResources(
   });
   const transform = params.deidentify ? deps.transform : undefined;
   if (!transform) {
-    return stream;
+    return stream; // the view itself never walks the elements it does not read: nothing to drop
   }
+  // De-identifying an element costs as much as reading it (a copy, HMACs, date shifts): only those
+  // the view and the policy read are de-identified (sof/reads.ts; the same rows, tested).
+  const keep = elementsToKeep(view, transform);
   return (async function* () {
     for await (const r of stream) {
-      const out = transform(r);
+      const out = transform(keep ? keepElements(r, keep) : r);
       if (out) {
         yield out;
       }

@@ -45,7 +45,14 @@ export function viewDefinitionRunRouter(deps: ViewRunRouteDeps): Router {
           return;
         }
         if (!res.write(next.value)) {
-          await Promise.race([once(res, 'drain'), once(res, 'close')]);
+          // The listener of the event that did not come is removed: left behind, one per full buffer,
+          // they piled up on long runs (MaxListenersExceededWarning on every 100,000-row response).
+          const done = new AbortController();
+          try {
+            await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
+          } finally {
+            done.abort();
+          }
         }
         next = await chunks.next();
       }
