@@ -178,31 +178,8 @@ async function e2ePhase(n: number, format: OutputFormat, deidentified: boolean, 
     if (res.status !== 200 || !res.body) {
       throw new Error(`the run answered HTTP ${res.status}: ${await res.text()}`);
     }
-    let bytes = 0;
-    let lines = 0;
-    const digest = createHash('sha256');
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      bytes += chunk.length;
-      digest.update(chunk);
-      for (let i = 0; i < chunk.length; i++) {
-        lines += chunk[i] === 10 ? 1 : 0;
-      }
-    }
-    const measured = measure(start);
-    const memory = process.memoryUsage();
-    return {
-      phase: deidentified ? 'e2e-deid' : 'e2e',
-      format,
-      resources: n,
-      rows: format === 'csv' ? lines - 1 : format === 'ndjson' ? lines : n,
-      bytes,
-      ...measured,
-      build: build === 'this' ? 'this' : 'compare',
-      sha256: digest.digest('hex').slice(0, 16),
-      heapUsedMb: Math.round(memory.heapUsed / 2 ** 20),
-      heapTotalMb: Math.round(memory.heapTotal / 2 ** 20),
-      externalMb: Math.round(memory.external / 2 ** 20),
-    };
+    const output = await readOutput(res.body as unknown as AsyncIterable<Uint8Array>);
+    return outputResult(deidentified ? 'e2e-deid' : 'e2e', format, n, output, measure(start), build);
   } finally {
     await svc.close();
   }
@@ -229,28 +206,46 @@ async function runPhase(n: number, format: OutputFormat, deidentified: boolean, 
     { name: 'bench', roles: ['admin'] } as unknown as Parameters<typeof startViewRun>[1],
     { views: views(), source, transform }
   );
+  const output = await readOutput(run.chunks);
+  const measured = measure(start);
+  source.close();
+  return outputResult(deidentified ? 'run-deid' : 'run', format, n, output, measured, build);
+}
+
+/** Reads a run's output to its end: bytes, lines and the SHA-256 of the body (same rows, same order, same hash). */
+async function readOutput(chunks: AsyncIterable<Uint8Array>): Promise<{ bytes: number; lines: number; sha256: string }> {
   let bytes = 0;
   let lines = 0;
   const digest = createHash('sha256');
-  for await (const chunk of run.chunks) {
+  for await (const chunk of chunks) {
     bytes += chunk.length;
     digest.update(chunk);
     for (let i = 0; i < chunk.length; i++) {
       lines += chunk[i] === 10 ? 1 : 0;
     }
   }
-  const measured = measure(start);
-  source.close();
+  return { bytes, lines, sha256: digest.digest('hex').slice(0, 16) };
+}
+
+/** One measured run's result, with the heap at its end. */
+function outputResult(
+  phase: string,
+  format: OutputFormat,
+  n: number,
+  output: { bytes: number; lines: number; sha256: string },
+  measured: ReturnType<typeof measure>,
+  build: string
+): Result {
   const memory = process.memoryUsage();
   return {
-    phase: deidentified ? 'run-deid' : 'run',
+    phase,
     format,
     resources: n,
-    rows: format === 'csv' ? lines - 1 : format === 'ndjson' ? lines : n,
-    bytes,
+    rows: format === 'csv' ? output.lines - 1 : format === 'ndjson' ? output.lines : n,
+    bytes: output.bytes,
     ...measured,
     build: build === 'this' ? 'this' : 'compare',
-    sha256: digest.digest('hex').slice(0, 16),
+    sha256: output.sha256,
     heapUsedMb: Math.round(memory.heapUsed / 2 ** 20),
     heapTotalMb: Math.round(memory.heapTotal / 2 ** 20),
     externalMb: Math.round(memory.external / 2 ** 20),

@@ -8,9 +8,10 @@
  *
  * `seed`, `search` and `countByIdentifier` mirror the HTTP helper's, so a test reads the same either way.
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { createMemoryTarget, type MemoryFhirTarget } from '../../src/fhir/memory-target.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { seedBundle } from './fhir-target.js';
 
 /** An in-memory target with the seeding and counting helpers of test/helpers/fhir-target.ts. */
 export interface FakeTarget {
@@ -40,18 +41,7 @@ export function fakeTarget(name = 'memory'): FakeTarget {
   return {
     target,
     async seed(resources) {
-      const entry = resources.map((resource): BundleEntry => {
-        const id = (resource as { identifier?: { system?: string; value?: string }[] }).identifier?.[0];
-        return {
-          resource,
-          request: {
-            method: 'POST',
-            url: resource.resourceType,
-            ...(id?.value ? { ifNoneExist: `identifier=${encodeURIComponent(id.system ?? '')}|${encodeURIComponent(id.value)}` } : {}),
-          },
-        };
-      });
-      const answer: Bundle = await target.transaction({ resourceType: 'Bundle', type: 'transaction', entry });
+      const answer: Bundle = await target.transaction(seedBundle(resources));
       return (answer.entry ?? []).map((e) => e.resource as Resource);
     },
     search,

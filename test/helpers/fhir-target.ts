@@ -70,18 +70,7 @@ export async function startFhirTarget(profile: ProfileName, dataDir: string, opt
   return {
     ...server,
     async seed(resources) {
-      const entry = resources.map((resource): BundleEntry => {
-        const id = (resource as { identifier?: { system?: string; value?: string }[] }).identifier?.[0];
-        return {
-          resource,
-          request: {
-            method: 'POST',
-            url: resource.resourceType,
-            ...(id?.value ? { ifNoneExist: `identifier=${encodeURIComponent(id.system ?? '')}|${encodeURIComponent(id.value)}` } : {}),
-          },
-        };
-      });
-      const answer: Bundle = await call('POST', server.adminUrl, { resourceType: 'Bundle', type: 'transaction', entry });
+      const answer: Bundle = await call('POST', server.adminUrl, seedBundle(resources));
       return (answer.entry ?? []).map((e) => e.resource as Resource);
     },
     search,
@@ -89,4 +78,23 @@ export async function startFhirTarget(profile: ProfileName, dataDir: string, opt
       return (await search(type, { identifier: `${system}|${value}` })).length;
     },
   };
+}
+
+/**
+ * The transaction Bundle that seeds resources on a target: each created unless one with its first
+ * identifier exists (the same seeding on the HTTP target and the in-memory one).
+ */
+export function seedBundle(resources: Resource[]): Bundle {
+  const entry = resources.map((resource): BundleEntry => {
+    const id = (resource as { identifier?: { system?: string; value?: string }[] }).identifier?.[0];
+    return {
+      resource,
+      request: {
+        method: 'POST',
+        url: resource.resourceType,
+        ...(id?.value ? { ifNoneExist: `identifier=${encodeURIComponent(id.system ?? '')}|${encodeURIComponent(id.value)}` } : {}),
+      },
+    };
+  });
+  return { resourceType: 'Bundle', type: 'transaction', entry };
 }
