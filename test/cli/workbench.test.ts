@@ -141,7 +141,9 @@ describe('test-mappings', () => {
 
 test('build-profiles --check: the committed pack is up to date', async () => {
   const r = await run(['build-profiles', '--check']);
-  expect(r).toMatchObject({ code: 0, out: '10 generated files, 0 out of date\n' });
+  // The count grows with the pack; what matters is that none is out of date.
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/^\d+ generated files, 0 out of date\n$/);
 });
 
 test('the built CLI, as a real process: help lists the workbench, test-mappings exits 0', async () => {
