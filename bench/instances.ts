@@ -7,12 +7,14 @@
  * profile full, the target all instances share):
  * 0. intake PUT/s: N instances with the sync off on a database of their own, each under the same PUT
  *    load at once (put-load.ts, `--put-seconds`, `--connections` per instance): PUT/s per instance and
- *    in all, p99, and the ratio to N = 1;
+ *    in all, p99, and the ratio to N = 1; once on the templates' 3 clients (every instance's puts wait
+ *    for the same clients' queue heads), once with a new client per PUT;
  * 1. the backlog: one instance with the sync off imports the records (bench/records.ts: copies of the
  *    example clients) in chunks of 500; records/s of intake on PostgreSQL;
  * 2. sync: N instances (each its own process, sync on, default settings) start together and drain that
  *    backlog; the clock runs from the moment all are up until nothing is pending or failing, over the
- *    records still waiting at that moment; records/s and the ratio to N = 1;
+ *    records still waiting at that moment; records/s, the ratio to N = 1, and the instances' own CPU time
+ *    per record (does sharing cost CPU?);
  * 3. the target's ceiling, in the same run: what the instances wrote (their shared ledger) read back
  *    from the target and posted again to a fresh embedded server with the sync's entry shapes, Bundle
  *    size and N x SYNC_CONCURRENCY Bundles in flight (ceiling.ts); resources/s and the ratio of the
@@ -28,7 +30,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { measureIngest, readBack } from './ceiling.js';
-import { type Child, loadAverage, serviceReady, startScript } from './child.js';
+import { type Child, cpuMsOf, loadAverage, serviceReady, startScript } from './child.js';
 import { type Figures, measure } from './put-load.js';
 import { buildDataset, type ImportLine } from './records.js';
 
@@ -73,8 +75,11 @@ interface Row {
   syncPerSecond: number;
   syncLoad: string;
   states: Record<string, number>;
-  /** Phase 0: PUT figures of each instance, measured at once. */
+  /** Phase 0: PUT figures of each instance, measured at once: on the templates' 3 clients, and a new client per PUT. */
   puts: Figures[];
+  putsSpread: Figures[];
+  /** The instances' own CPU time (user + system) per record drained, in ms (PostgreSQL and the target not included). */
+  cpuMsPerRecord: number;
   /** The drain in resources/s (ledger rows written per second of the drain, Provenances included). */
   resourcesPerSecond: number;
   ceiling: { resources: number; ms: number; resourcesPerSecond: number; load: string };
@@ -89,7 +94,7 @@ async function freshDatabase(serverUrl: string, name: string): Promise<string> {
 }
 
 /** Phase 0: N instances (sync off) on a database of their own, each under the same PUT load at once. */
-async function putLoad(serverUrl: string, n: number, dir: string, seconds: number, connections: number): Promise<Figures[]> {
+async function putLoad(serverUrl: string, n: number, dir: string, seconds: number, connections: number): Promise<{ puts: Figures[]; putsSpread: Figures[] }> {
   const dbName = `bench_puts_${n}_${Date.now()}`;
   const dbUrl = await freshDatabase(serverUrl, dbName);
   const root = join(fileURLToPath(import.meta.url), '..', '..');
@@ -102,6 +107,8 @@ async function putLoad(serverUrl: string, n: number, dir: string, seconds: numbe
       // Never reached (the sync is off); PostgreSQL needs an external target named.
       FHIR_BASE_URL: 'http://127.0.0.1:9/fhir',
       API_TOKENS: TOKEN,
+      // Capacity is measured, not the per-credential limit (6,000 a minute by default).
+      RATE_LIMIT_PER_MINUTE: '0',
       LOG_LEVEL: 'info',
       SYNC_ENABLED: 'false',
       INSTANCE_ID: `bench-puts-${n}-${i}`,
@@ -109,14 +116,16 @@ async function putLoad(serverUrl: string, n: number, dir: string, seconds: numbe
     children.push(...(await Promise.all(Array.from({ length: n }, (_, i) => startScript(join(root, 'src', 'main.js'), env(i), serviceReady(), join(dir, `puts-${n}-${i}.log`))))));
     // Warm-up (JIT, connection pools), not counted.
     await Promise.all(children.map((c, i) => measure(c, TOKEN, connections, 2, `w${n}${i}`)));
-    return await Promise.all(children.map((c, i) => measure(c, TOKEN, connections, seconds, `p${n}${i}`)));
+    const puts = await Promise.all(children.map((c, i) => measure(c, TOKEN, connections, seconds, `p${n}${i}`)));
+    const putsSpread = await Promise.all(children.map((c, i) => measure(c, TOKEN, connections, seconds, `q${n}${i}`, { clientPerRequest: true })));
+    return { puts, putsSpread };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     await admin(serverUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   }
 }
 
-async function runOne(serverUrl: string, n: number, lines: ImportLine[], seed: Bundle, dir: string, puts: Figures[]): Promise<Row> {
+async function runOne(serverUrl: string, n: number, lines: ImportLine[], seed: Bundle, dir: string, putFigures: { puts: Figures[]; putsSpread: Figures[] }): Promise<Row> {
   const dbName = `bench_instances_${n}_${Date.now()}`;
   const dbUrl = await freshDatabase(serverUrl, dbName);
   const root = join(fileURLToPath(import.meta.url), '..', '..');
@@ -166,6 +175,8 @@ async function runOne(serverUrl: string, n: number, lines: ImportLine[], seed: B
     // instance up starts sending at once).
     children.push(...(await Promise.all(Array.from({ length: n }, (_, i) => startScript(main, env(i, true), serviceReady(), join(dir, `instance-${n}-${i}.log`))))));
     const first = children[1];
+    const instancePids = children.slice(1).map((c) => c.child.pid as number);
+    const cpuAtStart = (await Promise.all(instancePids.map(cpuMsOf))).reduce((a, b) => a + b, 0);
     const waiting = (st: Record<string, number>): number => (st.pending ?? 0) + (st.failed ?? 0);
     const t1 = performance.now();
     const atStart = waiting((await call(first.url, 'GET', '/api/v1/sync/status')).targets[targetUrl] ?? {});
@@ -180,6 +191,7 @@ async function runOne(serverUrl: string, n: number, lines: ImportLine[], seed: B
     }
     const syncMs = performance.now() - t1;
     const syncLoad = loadAverage();
+    const cpuMs = (await Promise.all(instancePids.map(cpuMsOf))).reduce((a, b) => a + b, 0) - cpuAtStart;
     for (const c of children.splice(1)) {
       await c.stop();
     }
@@ -202,7 +214,8 @@ async function runOne(serverUrl: string, n: number, lines: ImportLine[], seed: B
       syncPerSecond: Math.round((atStart / syncMs) * 10_000) / 10,
       syncLoad,
       states,
-      puts,
+      ...putFigures,
+      cpuMsPerRecord: Math.round((cpuMs / Math.max(1, atStart)) * 10) / 10,
       resourcesPerSecond: Math.round((drained / syncMs) * 10_000) / 10,
       ceiling: { resources: ceiling.resources, ms: Math.round(ceiling.ms), resourcesPerSecond: Math.round((ceiling.resources / ceiling.ms) * 10_000) / 10, load: loadAverage() },
     };
@@ -228,8 +241,8 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const n of counts) {
-      const puts = await putLoad(serverUrl, n, dir, putSeconds, connections);
-      const row = await runOne(serverUrl, n, data.lines, data.seed as Bundle, dir, puts);
+      const putFigures = await putLoad(serverUrl, n, dir, putSeconds, connections);
+      const row = await runOne(serverUrl, n, data.lines, data.seed as Bundle, dir, putFigures);
       rows.push(row);
       process.stderr.write(`${JSON.stringify(row)}\n`);
     }
@@ -239,20 +252,23 @@ async function main(): Promise<void> {
   const base = rows.find((r) => r.instances === 1);
   const times = (x: number, y: number | undefined): string => (y ? `${Math.round((x / y) * 100) / 100}x` : '-');
   console.log(`\nIntake: ${putSeconds} s of PUTs, ${connections} connections per instance, all instances at once.\n`);
-  console.log('| instances | PUT/s per instance | PUT/s in all | vs 1 instance | p99 ms (worst instance) | non-2xx | load average |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  const putTotal = (r: Row): number => r.puts.reduce((sum, f) => sum + f.rps, 0);
-  for (const r of rows) {
-    console.log(
-      `| ${r.instances} | ${r.puts.map((f) => f.rps.toFixed(0)).join(', ')} | ${putTotal(r).toFixed(0)} | ${times(putTotal(r), base && putTotal(base))} | ${Math.max(...r.puts.map((f) => f.p99))} | ${r.puts.reduce((sum, f) => sum + f.non2xx, 0)} | ${r.puts[r.puts.length - 1]?.load} |`
-    );
+  console.log('| instances | clients | PUT/s per instance | PUT/s in all | vs 1 instance | p99 ms (worst instance) | non-2xx | load average |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const total = (f: Figures[]): number => f.reduce((sum, x) => sum + x.rps, 0);
+  for (const [label, pick] of [['3 (all PUTs)', (r: Row) => r.puts], ['a new one per PUT', (r: Row) => r.putsSpread]] as const) {
+    for (const r of rows) {
+      const f = pick(r);
+      console.log(
+        `| ${r.instances} | ${label} | ${f.map((x) => x.rps.toFixed(0)).join(', ')} | ${total(f).toFixed(0)} | ${times(total(f), base && total(pick(base)))} | ${Math.max(...f.map((x) => x.p99))} | ${f.reduce((sum, x) => sum + x.non2xx, 0)} | ${f[f.length - 1]?.load} |`
+      );
+    }
   }
   console.log('\nSync: N instances drain one backlog to one target; the target\'s ceiling measured in the same run.\n');
-  console.log('| instances | records | intake records/s (load) | drained after all were up | drain s | sync records/s | vs 1 instance | resources/s | target ceiling res/s (load) | drain / ceiling | load after the drain |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| instances | records | intake records/s (load) | drained after all were up | drain s | sync records/s | vs 1 instance | instances\' CPU ms per record | resources/s | target ceiling res/s (load) | drain / ceiling | load after the drain |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.instances} | ${r.records} | ${r.intakePerSecond} (${r.intakeLoad}) | ${r.measured} | ${(r.syncMs / 1000).toFixed(1)} | ${r.syncPerSecond} | ${times(r.syncPerSecond, base?.syncPerSecond)} | ${r.resourcesPerSecond} | ${r.ceiling.resourcesPerSecond} (${r.ceiling.load}) | ${Math.round((r.resourcesPerSecond / r.ceiling.resourcesPerSecond) * 1000) / 10} % | ${r.syncLoad} |`
+      `| ${r.instances} | ${r.records} | ${r.intakePerSecond} (${r.intakeLoad}) | ${r.measured} | ${(r.syncMs / 1000).toFixed(1)} | ${r.syncPerSecond} | ${times(r.syncPerSecond, base?.syncPerSecond)} | ${r.cpuMsPerRecord} | ${r.resourcesPerSecond} | ${r.ceiling.resourcesPerSecond} (${r.ceiling.load}) | ${Math.round((r.resourcesPerSecond / r.ceiling.resourcesPerSecond) * 1000) / 10} % | ${r.syncLoad} |`
     );
   }
 }

@@ -28,8 +28,20 @@ function requestTemplates(): { collection: string; before: string; after: string
   });
 }
 
-/** PUTs for `duration` seconds over `connections` connections; `runId` keeps ids of runs apart. */
-export async function measure(server: Child, token: string, connections: number, duration: number, runId: string): Promise<Figures> {
+/**
+ * PUTs for `duration` seconds over `connections` connections; `runId` keeps ids of runs apart.
+ * @param options.clientPerRequest - every record of a new client (its own MRN) instead of the three
+ *   clients of the templates: records of one client are stored in order (their queue head is locked per
+ *   put), so a load on few clients measures that serialisation as well as the intake.
+ */
+export async function measure(
+  server: Child,
+  token: string,
+  connections: number,
+  duration: number,
+  runId: string,
+  options: { clientPerRequest?: boolean } = {}
+): Promise<Figures> {
   const { url } = server;
   const pid = server.child.pid as number;
   const cpuBefore = await cpuMsOf(pid);
@@ -50,7 +62,7 @@ export async function measure(server: Child, token: string, connections: number,
             method: 'PUT',
             path: `/api/v1/${t.collection}/${id}`,
             headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body: `${t.before}${id}${t.after}`,
+            body: options.clientPerRequest ? `${t.before}${id}${t.after}`.replace(/"mrn":"[^"]+"/, `"mrn":"MRN-${id}"`) : `${t.before}${id}${t.after}`,
           };
         },
       },
