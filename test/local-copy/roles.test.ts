@@ -10,7 +10,7 @@ import { records, seedBundle } from '../helpers/fixtures.js';
 import { startFhirTarget, type FhirTarget } from '../helpers/fhir-target.js';
 import { waitFor } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
-import { startSecuredService, type SecuredService } from '../security/helpers.js';
+import { putExampleSession, startSecuredService, type SecuredService } from '../security/helpers.js';
 
 const FHIR = { 'content-type': 'application/fhir+json' };
 const run = (identified: boolean) =>
@@ -32,13 +32,7 @@ beforeAll(async () => {
   ehr = await startFhirTarget('full', join(tmp.dir, 'ehr'));
   await ehr.seed((seedBundle.entry ?? []).map((e) => e.resource as Resource));
   s = await startSecuredService({ FHIR_BASE_URL: ehr.url, SYNC_ENABLED: 'true', SYNC_POLL_INTERVAL_MS: '100', ACCESS_AUDIT_FLUSH_MS: '50' });
-  for (const [collection, rec] of [
-    ['participants', records.participant],
-    ['consents', records.consent],
-    ['sessions', records.session],
-  ] as const) {
-    expect((await s.call('source', 'PUT', `/api/v1/${collection}/${rec.id}`, rec)).status).toBe(201);
-  }
+  await putExampleSession(s);
   await waitFor(async () => (await s.call('source', 'GET', `/api/v1/sessions/${records.session.id}`)).body?.sync?.[0]?.state === 'synced', 30_000, 'the session to sync');
   encounterId = (await ehr.search('Encounter'))[0].id as string;
 }, 120_000);

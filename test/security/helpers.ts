@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { addKey } from '../../src/auth/keys-file.js';
 import { ROLES, type Role } from '../../src/auth/principal.js';
+import { records } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -24,6 +25,20 @@ export interface SecuredService {
   /** Calls the service with a role's token, a token given as `token:<value>`, or none (`anonymous`). */
   call(as: Role | 'anonymous' | `token:${string}`, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<CallResult>;
   close(): Promise<void>;
+}
+
+/** PUTs the example participant, consent and session as the `source` role; each must be accepted (201). */
+export async function putExampleSession(s: SecuredService): Promise<void> {
+  for (const [collection, rec] of [
+    ['participants', records.participant],
+    ['consents', records.consent],
+    ['sessions', records.session],
+  ] as const) {
+    const r = await s.call('source', 'PUT', `/api/v1/${collection}/${rec.id}`, rec);
+    if (r.status !== 201) {
+      throw new Error(`PUT ${collection}/${rec.id} answered ${r.status}: ${r.text}`);
+    }
+  }
 }
 
 /** Starts the service in a temp data dir with a key per role (and any extra keys); extra env wins. */

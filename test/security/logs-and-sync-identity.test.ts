@@ -7,7 +7,7 @@
  */
 import { MRN_SYSTEM, records, seedBundle } from '../helpers/fixtures.js';
 import { waitFor, waitForState } from '../helpers/service.js';
-import { startSecuredService, type SecuredService } from './helpers.js';
+import { putExampleSession, startSecuredService, type SecuredService } from './helpers.js';
 
 const FHIR = { 'content-type': 'application/fhir+json' };
 
@@ -24,13 +24,7 @@ describe('the sync\'s identity and the logs, on the real service with the sync r
   beforeAll(async () => {
     s = await startSecuredService({ SYNC_ENABLED: 'true', LOG_LEVEL: 'debug', ACCESS_AUDIT_FLUSH_MS: '50' });
     expect((await s.call('admin', 'POST', '/fhir', JSON.stringify(seedBundle), FHIR)).status).toBe(200);
-    for (const [collection, rec] of [
-      ['participants', records.participant],
-      ['consents', records.consent],
-      ['sessions', records.session],
-    ] as const) {
-      expect((await s.call('source', 'PUT', `/api/v1/${collection}/${rec.id}`, rec)).status).toBe(201);
-    }
+    await putExampleSession(s);
     await waitForState(s.svc, 'sessions', 's-001', 'synced');
     expect((await s.call('privacy-officer', 'GET', '/api/v1/clients/MRN-1001/disclosures')).status).toBe(200);
     expect((await s.call('fhir-reader', 'GET', `/fhir/Patient?identifier=${encodeURIComponent(`${MRN_SYSTEM}|MRN-1001`)}`)).status).toBe(200);

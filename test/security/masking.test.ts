@@ -4,9 +4,9 @@
  * admin.
  */
 import { maskMrn, maskPhi } from '../../src/http/middleware/phi-mask.js';
-import { records, seedBundle } from '../helpers/fixtures.js';
+import { seedBundle } from '../helpers/fixtures.js';
 import { waitFor } from '../helpers/service.js';
-import { startSecuredService } from './helpers.js';
+import { putExampleSession, startSecuredService } from './helpers.js';
 
 test('MRNs are masked as *** and their last two characters, everywhere in the answer', () => {
   expect(maskMrn('MRN-1001')).toBe('***01');
@@ -23,13 +23,7 @@ test('the review list: masked for operator, clear for admin', async () => {
     // The therapist is on the target, the client's Patient is not: held for review (patient-not-found).
     const practitionerOnly = { ...seedBundle, entry: seedBundle.entry!.slice(1) };
     expect((await s.call('admin', 'POST', '/fhir', JSON.stringify(practitionerOnly), { 'content-type': 'application/fhir+json' })).status).toBe(200);
-    for (const [c, rec] of [
-      ['participants', records.participant],
-      ['consents', records.consent],
-      ['sessions', records.session],
-    ] as const) {
-      expect((await s.call('source', 'PUT', `/api/v1/${c}/${rec.id}`, rec)).status).toBe(201);
-    }
+    await putExampleSession(s);
     const admin = await waitFor(async () => {
       const r = await s.call('admin', 'GET', '/api/v1/sync/review');
       return r.body?.count > 0 ? r.body : undefined;
